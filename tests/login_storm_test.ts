@@ -145,6 +145,7 @@ Deno.test("the login deadline waits while the server checks the password (the ha
     const c = await t.connect();
     await c.request("hello", { v: 1, client: "t" });
     const answer = c.request("login", { user: "slowpoke", password: PASSWORD });
+    answer.catch(() => {}); // awaited below
     await checking;
     // Three deadlines pass while the check is held: awaited as the server's own look at the session
     // three deadlines after it connected (it looks every 50 ms), not guessed as a wall wait.
