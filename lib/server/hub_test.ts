@@ -7,7 +7,7 @@ import { Session } from "./session.ts";
 import { liveSession } from "./session_testing.ts";
 import type { TokenBucket } from "./rate.ts";
 import { SHORT_SINCE_MS } from "../protocol/messages.ts";
-import { ManualTimers } from "../common/clock.ts";
+import { ManualTimers } from "../common/clock_testing.ts";
 
 /** A live session whose outbox only counts and keeps the frames pushed to it. */
 function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
