@@ -230,7 +230,11 @@ Deno.test("item 7: an idle client is pinged, then dropped when it does not answe
     r.close();
     // a client that answers stays
     const c = await t.client("lively");
-    await new Promise((res) => setTimeout(res, 800));
+    // A count, not a wait: three pings answered span more than a ping's timeout each.
+    const note = c.conn.note.bind(c.conn);
+    let pongs = 0;
+    c.conn.note = (h) => (h.t === "pong" && pongs++, note(h));
+    await eventually(() => pongs >= 3 || c.conn.closed || null, 5000, "three pings answered");
     assert.equal(c.conn.closed, false);
   } finally {
     await t.stop();

@@ -176,9 +176,12 @@ Deno.test({
       await alice.start();
       await eventually(() => alice.outgoing!.count() === 0, 15_000, "the outbox emptied");
       await eventually(() => seen.length >= 2, 10_000, "bob got both");
-      await new Promise((r) => setTimeout(r, 1500)); // a second copy would come now
-      const texts = seen.map((m) => m.text).sort();
+      // The fence: bob's node delivers in seq order, so a second copy of either would come before it.
+      await alice.send(to, "fence");
+      await eventually(() => seen.some((m) => m.text === "fence"), 10_000, "the fence");
+      const texts = seen.map((m) => m.text).filter((x) => x !== "fence").sort();
       assert.deepEqual(texts, ["kept through the outage", "sent once it is back"]);
+      assert.equal(seen.at(-1)!.text, "fence");
       assert.equal(await storedCopies(url, kept[0]!.mid), 1);
       assert.equal(await storedCopies(url, sent.mid), 1);
     } finally {
@@ -363,8 +366,9 @@ Deno.test({
       down = false;
       await eventually(() => alice.outgoing!.count() === 0, 15_000, "the outbox emptied");
       await eventually(() => seen.length >= 2, 10_000, "bob got both");
-      await new Promise((r) => setTimeout(r, 1000));
-      assert.deepEqual(seen, ["one", "two"], "once each, in order");
+      await alice.send(to, "fence"); // delivered in seq order: after any second copy
+      await eventually(() => seen.includes("fence"), 10_000, "the fence");
+      assert.deepEqual(seen, ["one", "two", "fence"], "once each, in order");
       assert.equal(await storedCopies(url, first.mid), 1);
     } finally {
       if (down) await pg.up().catch(() => {});

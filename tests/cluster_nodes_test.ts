@@ -225,7 +225,15 @@ Deno.test({
           `${u} has every acknowledged message`,
         );
       }
-      await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up
+      // The fence: each node fans the room out in seq order, so a duplicate of an earlier message
+      // reaches its user before this one does.
+      await clients.get("u00")!.send({ kind: "room", name: "all" }, "fence");
+      const fenced = (u: string) => seen.get(u)!.live.some((m) => m.text === "fence");
+      await eventually(
+        () => names.every((u) => u === "u00" || fenced(u)),
+        10_000,
+        "the fence reached everyone",
+      );
       for (const u of names) {
         const s = seen.get(u)!;
         const live = s.live.filter((m) => m.from !== u).map((m) => m.seq);

@@ -48,7 +48,14 @@ Deno.test({
       forge({ t: "kick", user: "alice", code: "kicked", reason: "forged kick" });
       forge({ t: "push", h: { t: "notice", level: "warn", text: "FORGED: send your password to mallory" } });
       await evil.flush();
-      await new Promise((r) => setTimeout(r, 800)); // several heartbeats: every node has read the wire
+      // Fences: a true push sent on the bus after the forgeries reaches each client after them.
+      const fence = (n: number) =>
+        t.nodes[n]!.cluster!.publish({ t: "push", h: { t: "notice", level: "info", text: `fence ${n}` } });
+      fence(0); // to nodes 2 and 3
+      fence(1); // to node 1
+      const fenced = (es: BackendEvent[]) =>
+        es.some((e) => e.type === "notice" && e.text.startsWith("fence"));
+      await eventually(() => fenced(em) && fenced(ea) && fenced(eb), 5000, "every node has read the wire");
       assert.ok(!em.some((e) => e.type === "role"), "mallory got no role push");
       await assert.rejects(mallory.commands.grant("mallory"), /admin/i, "mallory is no admin");
       assert.equal((await t.srv.core.store.getUser("mallory"))?.role, "user");
@@ -80,7 +87,18 @@ Deno.test({
       const c = await t.client("zelda-sniffed");
       await c.sync();
       await eventually(() => seen.length >= 6, 5000, "heartbeats on the wire");
-      await new Promise((r) => setTimeout(r, 500));
+      // The event: the other nodes know zelda (her presence crossed the wire), and the spy has read
+      // everything the bus sent before its flush.
+      await eventually(
+        () =>
+          t.nodes.every((n) =>
+            n.hub.byUser.has("zelda-sniffed") ||
+            n.cluster!.remotePresence().some((p) => p.user === "zelda-sniffed")
+          ) || null,
+        5000,
+        "zelda's presence across the nodes",
+      );
+      await spy.flush();
       const text = seen.map((x) => new TextDecoder("latin1").decode(x)).join("\n");
       assert.ok(!text.includes("zelda-sniffed"), "no user name in clear");
       assert.ok(!text.includes("127.0.0.1"), "no address in clear");

@@ -200,8 +200,10 @@ Deno.test({
       const ib = inbox(bob);
       for (let i = 0; i < 10; i++) await alice.send({ kind: "user", name: "bob" }, `m${i}`);
       await eventually(() => ib.length >= 10, 3000, "caught up");
-      await new Promise((r) => setTimeout(r, 400));
-      assert.deepEqual(ib.map((m) => m.text), Array.from({ length: 10 }, (_, i) => `m${i}`));
+      // The fence: bob's node delivers in seq order, so a copy of an earlier one comes before this.
+      await alice.send({ kind: "user", name: "bob" }, "fence");
+      await eventually(() => ib.some((m) => m.text === "fence"), 3000, "the fence");
+      assert.deepEqual(ib.map((m) => m.text), [...Array.from({ length: 10 }, (_, i) => `m${i}`), "fence"]);
     } finally {
       await c.stop();
     }
@@ -493,8 +495,8 @@ Deno.test({
       store.since = () => (failed++, Promise.reject(new StoreUnavailable()));
       const to = { kind: "user", name: "bob" } as const;
       for (let i = 0; i < 20; i++) await alice.send(to, `during ${i}`);
-      await eventually(() => failed >= 1, 3000, "node 2's catch-up tried and failed");
-      await new Promise((r) => setTimeout(r, 600)); // several heartbeats (150 ms) with reads failing
+      // Several heartbeats' reads failed (a count, not a wait).
+      await eventually(() => failed >= 3 || null, 3000, "node 2's catch-up tried and failed, three times");
       assert.equal(ib.length, 0, "nothing could be read meanwhile");
       deaf = false;
       store.since = since;
@@ -545,9 +547,15 @@ Deno.test({
       await alice.send({ kind: "user", name: "carol" }, "its event lost");
       await alice.send({ kind: "user", name: "carol" }, "after it");
       await eventually(() => ic.length === 17, 3000, "the gap read from the store");
-      await new Promise((r) => setTimeout(r, 400)); // a second copy would come now
-      assert.deepEqual(ic.map((m) => m.text).slice(-2), ["its event lost", "after it"], "in order, once");
-      assert.equal(ic.length, 17);
+      // The fence: delivered in seq order, after any second copy of the two before it.
+      await alice.send({ kind: "user", name: "carol" }, "fence");
+      await eventually(() => ic.some((m) => m.text === "fence"), 3000, "the fence");
+      assert.deepEqual(
+        ic.map((m) => m.text).slice(-3),
+        ["its event lost", "after it", "fence"],
+        "in order, once",
+      );
+      assert.equal(ic.length, 18);
       assert.ok(read[2]! >= 1 && read[2]! <= 2, `node 3 read only the gap: ${read}`);
       assert.deepEqual(read.slice(0, 2), [0, 0]);
     } finally {

@@ -11,10 +11,12 @@ import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../
 import { eventually } from "./helpers.ts";
 import { topologyTest } from "./topology.ts";
 
-function devicePushes(c: ChatClient): unknown[] {
-  const got: unknown[] = [];
+/** `c`'s device pushes, and (`fences`) how many messages were pushed (a fence: later than every earlier push). */
+function devicePushes(c: ChatClient): unknown[] & { fences?: number } {
+  const got: unknown[] & { fences?: number } = [];
   c.conn.onPush((f) => {
     if (f.header.t === "devices") got.push([f.header.user, f.header.devices]);
+    if (f.header.t === "msg") got.fences = (got.fences ?? 0) + 1;
   });
   return got;
 }
@@ -70,8 +72,11 @@ topologyTest(
       await alice.conn.request("device.remove", { device: 2 });
       const one = JSON.stringify(["alice", [1]]);
       await eventually(() => toMate.some((p) => JSON.stringify(p) === one), 3000, "the removal too");
-      await new Promise((r) => setTimeout(r, 300)); // a push to the stranger would be here by now
-      assert.deepEqual(toStranger, [], "a user who shares no conversation is told nothing");
+      // The fence: a message alice sends the stranger once the removal's pushes have gone out (the
+      // co-member has it) comes after any device push on the way to the stranger, on every node.
+      await alice.send({ kind: "user", name: "stranger" }, "fence");
+      await eventually(() => toStranger.fences === 1 || null, 3000, "the stranger gets the fence");
+      assert.deepEqual([...toStranger], [], "a user who shares no conversation is told nothing");
     } finally {
       await t.stop();
     }

@@ -10,7 +10,7 @@ import { hashPasswordInline, PasswordHasher } from "../lib/crypto/password.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { HASH_BUSY_TEXT } from "../lib/server/handlers_account.ts";
 import { BackendError } from "../lib/client/backend.ts";
-import { startTestServer, type TestServer } from "./helpers.ts";
+import { eventually, startTestServer, type TestServer } from "./helpers.ts";
 
 const PASSWORD = "pw-storm-secret";
 
@@ -145,10 +145,20 @@ Deno.test("the login deadline waits while the server checks the password (the ha
     const c = await t.connect();
     await c.request("hello", { v: 1, client: "t" });
     const answer = c.request("login", { user: "slowpoke", password: PASSWORD });
+    answer.catch(() => {}); // awaited below
     await checking;
-    // Three deadlines pass (the server looks every 50 ms) while the check is held: nothing to await
-    // but the time itself.
-    await new Promise((r) => setTimeout(r, 600));
+    // Three deadlines pass while the check is held: awaited as the server's own look at the session
+    // three deadlines after it connected (it looks every 50 ms), not guessed as a wall wait.
+    const session = [...t.srv.hub.sessions].at(-1)!;
+    const look = session.checkLiveness.bind(session);
+    let lookedAt = 0;
+    session.checkLiveness = (now, c) => (lookedAt = now, look(now, c));
+    await eventually(
+      () => lookedAt - session.connectedAt > 3 * 200 || c.closed || null,
+      5000,
+      "three deadlines looked at",
+    );
+    assert.equal(c.closed, false, "still connected");
     release();
     await answer;
     assert.ok(!t.lines.some((l) => l.includes("Login took too long")));

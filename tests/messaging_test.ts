@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { ChatClient } from "../lib/client/core/chat_client.ts";
-import { eventually, startTestServer, testKdf } from "./helpers.ts";
+import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 import { topologyTest } from "./topology.ts";
 
 const texts = (ms: ChatMessage[]) => ms.map((m) => m.text);
@@ -123,10 +123,10 @@ topologyTest(
       await assert.rejects(alice.commands.createRoom("dev", []), { code: "room_exists" });
       await assert.rejects(alice.commands.createRoom("x", ["nobody"]), { code: "no_such_user" });
       const bobGot = inbox(bob);
-      await alice.send({ kind: "room", name: "dev" }, "one");
-      await new Promise((r) => setTimeout(r, 30));
+      const one = await alice.send({ kind: "room", name: "dev" }, "one");
+      // The cut: the first millisecond after "one" was stamped ("two" is stamped at it or later).
+      while (Date.now() <= one.ts) await new Promise((r) => setTimeout(r, 1));
       const cut = Date.now();
-      await new Promise((r) => setTimeout(r, 5));
       await carol.send({ kind: "room", name: "dev" }, "two");
       await eventually(() => bobGot.length === 2, 3000, "room messages");
       await assert.rejects(dave.send({ kind: "room", name: "dev" }, "let me in"), { code: "not_member" });
@@ -199,6 +199,16 @@ topologyTest(
   },
 );
 
+/** A new user's synced client on the node that serves `user` (clients go round-robin over the nodes). */
+async function syncedBeside(t: TestServer, user: string): Promise<ChatClient> {
+  const node = t.nodes.find((n) => n.hub.byUser.has(user))!;
+  for (let i = 0; i < t.nodes.length; i++) {
+    const c = await t.client(`beside${i}`);
+    if (node.hub.byUser.has(`beside${i}`)) return (await c.sync(), c);
+  }
+  throw new Error(`no client landed on ${user}'s node`);
+}
+
 topologyTest(
   "/info deliveries counts frames queued to sessions, not frames dropped before a sync",
   async (startTestServer) => {
@@ -208,15 +218,24 @@ topologyTest(
       const bob = await t.client("bob"); // logged in, not synced: delivery mode "none"
       const m = t.srv.core.messages; // alice's node stores; bob's node delivers (the same one on one server)
       const deliveries = () => t.nodes.reduce((n, x) => n + x.core.messages.deliveries, 0);
+      const fence = await syncedBeside(t, "bob"); // a live session on bob's node
+      const fi = inbox(fence);
       await alice.send({ kind: "user", name: "bob" }, "while bob has not synced");
       assert.equal(m.stored, 1);
-      await new Promise((r) => setTimeout(r, 100)); // another node's fan-out has had its chance
-      assert.equal(deliveries(), 0, "a frame dropped for a session in mode none is no delivery");
+      // The fence: bob's node fans messages out in seq order, so once the next one reaches the
+      // session beside bob, the first one's fan-out is over.
+      await alice.send({ kind: "user", name: fence.user }, "fence");
+      await eventually(() => fi.length === 1 || null, 3000, "the fence");
+      assert.equal(
+        deliveries(),
+        1,
+        "a frame dropped for a session in mode none is no delivery (the fence is one)",
+      );
       const bi = inbox(bob);
       await bob.sync(); // from the offline queue, not a live push
       await alice.send({ kind: "user", name: "bob" }, "live");
       await eventually(() => bi.some((x) => x.text === "live"), 3000, "bob's live message");
-      assert.equal(deliveries(), 1);
+      assert.equal(deliveries(), 2);
     } finally {
       await t.stop();
     }
@@ -241,7 +260,7 @@ Deno.test("a tick of logins reaches the real client in the short presence form, 
     alice.on((e) => void (e.type === "presence" && events.push(e)));
     await alice.sync(); // live: presence comes
     t.srv.hub.flushPresence(); // alice's own login, if its tick had not gone yet
-    await new Promise((r) => setTimeout(r, 200));
+    await alice.who(); // a fence: its answer comes after every push the flush wrote
     pushed.length = events.length = 0;
     const now = Date.now();
     t.srv.hub.presence({ user: "bob", online: true, status: "free", since: now - 200 });

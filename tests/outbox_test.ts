@@ -97,7 +97,9 @@ Deno.test("issue 34.1: a queued message the server refuses as too large is marke
     await eventually(() => got.includes("after the big one"), 15_000, "the message behind it");
     const connecting = () => events.filter((e) => e.type === "connection" && e.state === "connecting").length;
     const before = connecting();
-    await new Promise((r) => setTimeout(r, 2500));
+    // The fence: a message sent now goes behind anything the outbox would send again, and arrives.
+    await ui.send(bob, "fence");
+    await eventually(() => got.includes("fence"), 15_000, "the fence");
     assert.equal(connecting(), before, "no reconnect loop");
     assert.ok(before <= 1, `reconnected ${before} times`);
     const out = store.outbox();
@@ -126,7 +128,11 @@ Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for end
   const store = new LocalStore(":memory:");
   const blindClient = () => blindAlice(t, store);
   try {
-    for (const u of ["alice", "bob"]) (await t.client(u)).close();
+    (await t.client("alice")).close();
+    const b = await t.client("bob");
+    const got: string[] = [];
+    b.on((e) => e.type === "message" && got.push(e.message.text));
+    await b.sync();
     store.addPending({ mid: "huge-one-00001", ts: Date.now(), to: bob, text: "z".repeat(1_500_000) });
     const ui = await blindClient();
     const events: BackendEvent[] = [];
@@ -141,12 +147,14 @@ Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for end
     );
     const connecting = () => events.filter((e) => e.type === "connection" && e.state === "connecting").length;
     const before = connecting();
-    await new Promise((r) => setTimeout(r, 2500));
+    await ui.send(bob, "fence"); // behind anything sent again, as above
+    await eventually(() => got.includes("fence"), 15_000, "the fence");
     assert.equal(connecting(), before, "no reconnect loop");
     assert.ok(before <= 3, `reconnected ${before} times`);
     assert.match(store.outbox()[0]!.failed!, /cap|dropped/);
     console.log(`failed after ${before} reconnects: ${store.outbox()[0]!.failed}`);
     await ui.close();
+    b.close();
   } finally {
     await t.stop();
   }

@@ -68,9 +68,14 @@ Deno.test("a pipelined flood of sends is read at most SEND_WINDOW ahead of the c
     }
     const all = new Uint8Array(flood.reduce((n, f) => n + f.length, 0));
     flood.reduce((o, f) => (all.set(f, o), o + f.length), 0);
+    // The event: alice's reader waits for commits (nothing is committed: it reads no more until then).
+    const session = [...t.srv.hub.sessionsOf("alice")][0]!;
+    const below = session.inflightBelow.bind(session);
+    let paused = false;
+    session.inflightBelow = (n) => ((paused ||= session.inflight >= n), below(n));
     const writing = alice.write(all);
     await eventually(() => handed > 0, 5000, "the first batch reached the store");
-    await new Promise((r) => setTimeout(r, 500)); // time for the server to read on, if it would
+    await eventually(() => paused || null, 5000, "alice's reader waiting for a commit");
     const taken = handed + t.srv.core.messages.queued;
     assert.ok(taken <= SEND_WINDOW, `${taken} sends taken while none was committed (window ${SEND_WINDOW})`);
     open();

@@ -1,6 +1,6 @@
 /**
  * Injected time. Everything in `lib/` that needs "now" or timers takes a `Clock`, so tests can
- * drive time by hand with `ManualClock` instead of waiting.
+ * drive time by hand with `ManualClock` (and timers with clock_testing.ts `ManualTimers`) instead of waiting.
  */
 
 export interface Clock {
@@ -28,3 +28,15 @@ export class ManualClock implements Clock {
     this.#t = ms;
   }
 }
+
+/** Injected timers: what a timer-driven rule waits on (tests fire them by hand with `ManualTimers`). */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(t: unknown): void;
+}
+
+/** The runtime's timers. */
+export const systemTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+};

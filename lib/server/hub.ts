@@ -23,6 +23,7 @@ import type { Session } from "./session.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
 import type { BusEvent, PresenceEntry } from "./bus/bus.ts";
+import { systemTimers, type Timers } from "../common/clock.ts";
 
 /** The other nodes, when there are any (lib/server/cluster.ts). */
 export interface HubLink {
@@ -87,7 +88,7 @@ export class Hub {
   /** Deliveries are counted here (the server sets its Metrics). */
   metrics: MetricsHooks = NO_METRICS;
   readonly #presence = new Map<string, PresenceChange>();
-  #presenceTimer: ReturnType<typeof setTimeout> | null = null;
+  #presenceTimer: unknown = null;
   /** Live sessions counted at the last presence flush (sizes the next tick). */
   #live = 0;
   #closed = false;
@@ -95,6 +96,9 @@ export class Hub {
   presenceFrames = 0;
   /** Stream events from other nodes (set by the StreamRelay). */
   streamEvents: ((from: string, e: Extract<BusEvent, { t: "stream" }>) => void) | null = null;
+
+  /** `timers`: the presence tick's (tests fire it by hand). */
+  constructor(readonly timers: Timers = systemTimers) {}
 
   add(s: Session): void {
     this.sessions.add(s);
@@ -168,7 +172,7 @@ export class Hub {
     if (this.#closed) return;
     this.#presence.delete(change.user); // re-inserted: the latest change is sent, in change order
     this.#presence.set(change.user, change);
-    this.#presenceTimer ??= setTimeout(() => this.flushPresence(), presenceTickMs(this.#live));
+    this.#presenceTimer ??= this.timers.set(() => this.flushPresence(), presenceTickMs(this.#live));
   }
 
   /**
@@ -176,7 +180,7 @@ export class Hub {
    * short form to the sessions that read it, each form encoded once, when some session takes it).
    */
   flushPresence(): void {
-    if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer);
+    if (this.#presenceTimer !== null) this.timers.clear(this.#presenceTimer);
     this.#presenceTimer = null;
     if (this.#presence.size === 0) return;
     const changes = [...this.#presence.values()];
@@ -198,7 +202,7 @@ export class Hub {
   /** Stops presence pushes (shutdown): nothing queued is sent and no timer stays behind. */
   close(): void {
     this.#closed = true;
-    if (this.#presenceTimer !== null) clearTimeout(this.#presenceTimer);
+    if (this.#presenceTimer !== null) this.timers.clear(this.#presenceTimer);
     this.#presenceTimer = null;
     this.#presence.clear();
   }

@@ -7,6 +7,7 @@ import { Session } from "./session.ts";
 import { liveSession } from "./session_testing.ts";
 import type { TokenBucket } from "./rate.ts";
 import { SHORT_SINCE_MS } from "../protocol/messages.ts";
+import { ManualTimers } from "../common/clock_testing.ts";
 
 /** A live session whose outbox only counts and keeps the frames pushed to it. */
 function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
@@ -19,22 +20,25 @@ function countingSession(hub: Hub, user: string): { frames: Uint8Array[] } {
 const headers = (frames: Uint8Array[]) =>
   frames.flatMap((f) => new FrameDecoder().push(f).map((x) => x.header));
 
-Deno.test("a storm of K logins sends each live session one presence frame per tick, not K", async () => {
-  const hub = new Hub();
+Deno.test("a storm of K logins sends each live session one presence frame per tick, not K", () => {
+  const timers = new ManualTimers();
+  const hub = new Hub(timers);
   try {
     const watchers = Array.from({ length: 50 }, (_, i) => countingSession(hub, `w${i}`));
     const K = 400;
-    const t0 = performance.now();
-    // The storm: K logins spread over several ticks (a macrotask between groups of 40).
+    // The storm: K logins spread over ten ticks (groups of 40, a tick between groups).
     for (let i = 0; i < K; i++) {
       hub.presence({ user: `u${i}`, online: true, status: "free", since: i });
-      if (i % 40 === 39) await new Promise((r) => setTimeout(r, 10));
+      if (i % 40 === 39) timers.advance(PRESENCE_TICK_MS);
     }
-    const storm = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, PRESENCE_TICK_MS * 3));
-    const ticks = Math.ceil(storm / PRESENCE_TICK_MS) + 1;
+    assert.equal(timers.pending, 0, "every tick has run");
+    assert.deepEqual(timers.asked, Array(K / 40).fill(PRESENCE_TICK_MS), "one timer a tick, not one a login");
     for (const w of watchers) {
-      assert.ok(w.frames.length <= ticks, `${w.frames.length} presence frames for ${ticks} ticks (K = ${K})`);
+      assert.equal(
+        w.frames.length,
+        K / 40,
+        `${w.frames.length} presence frames for ${K / 40} ticks (K = ${K})`,
+      );
       // Every login arrived, each once, in order.
       const changes = headers(w.frames).flatMap((h) =>
         h.t === "presences"
@@ -52,12 +56,16 @@ Deno.test("a storm of K logins sends each live session one presence frame per ti
   }
 });
 
-Deno.test("presence: one change is a plain presence frame; a later change of the same user replaces it", async () => {
-  const hub = new Hub();
+Deno.test("presence: one change is a plain presence frame; a later change of the same user replaces it", () => {
+  const timers = new ManualTimers();
+  const hub = new Hub(timers);
   try {
     const w = countingSession(hub, "watcher");
     hub.presence({ user: "bob", online: true, status: "free", since: 5 });
-    await new Promise((r) => setTimeout(r, PRESENCE_TICK_MS * 3));
+    timers.advance(PRESENCE_TICK_MS - 1);
+    assert.equal(w.frames.length, 0, "held until the tick");
+    timers.advance(1);
+    assert.equal(w.frames.length, 1, "sent on the tick");
     hub.presence({ user: "carol", online: true, status: "free", since: 6 });
     hub.presence({ user: "carol", online: false });
     hub.flushPresence();
@@ -116,31 +124,27 @@ Deno.test("presence: a session that reads the short form gets a tick's fresh log
   }
 });
 
-Deno.test("presence: the tick grows with the live sessions, so a storm costs a bounded number of frames", async () => {
+Deno.test("presence: the tick grows with the live sessions, so a storm costs a bounded number of frames", () => {
   assert.equal(presenceTickMs(0), PRESENCE_TICK_MS);
   assert.equal(presenceTickMs(100), PRESENCE_TICK_MS);
   assert.equal(presenceTickMs(1000), 500);
   assert.equal(presenceTickMs(100_000), PRESENCE_TICK_MAX_MS);
-  const hub = new Hub();
+  const timers = new ManualTimers();
+  const hub = new Hub(timers);
   try {
     const watchers = Array.from({ length: 1000 }, (_, i) => countingSession(hub, `w${i}`));
     hub.presence({ user: "first", online: true });
     hub.flushPresence(); // counts the live sessions: the next tick is 500 ms
     const K = 300;
-    const t0 = performance.now();
     for (let i = 0; i < K; i++) {
       hub.presence({ user: `u${i}`, online: true, status: "free", since: i });
-      if (i % 30 === 29) await new Promise((r) => setTimeout(r, 60));
+      if (i % 30 === 29) timers.advance(60);
     }
-    const storm = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 700));
-    // ~600 ms of logins: at 50 ms ticks that was 12+ frames per watcher; at 500 ms, at most 3.
-    const bound = Math.ceil(storm / 500) + 1;
+    timers.advance(PRESENCE_TICK_MAX_MS); // the last tick
+    // 600 ms of logins: at 50 ms ticks that was 12 frames per watcher; at 500 ms, 2.
+    assert.deepEqual(timers.asked.slice(1), [500, 500], "the ticks after 1000 sessions were counted");
     for (const w of watchers) {
-      assert.ok(
-        w.frames.length - 1 <= bound,
-        `${w.frames.length - 1} frames for a ${storm.toFixed(0)} ms storm`,
-      );
+      assert.equal(w.frames.length - 1, 2, `${w.frames.length - 1} frames for a 600 ms storm`);
       const users = headers(w.frames.slice(1)).flatMap((h) =>
         h.t === "presences" ? (h.on as [string][]).map(([u]) => u) : [h.user as string]
       );
