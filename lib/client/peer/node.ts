@@ -45,6 +45,7 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec } from "./codec.ts";
 import { take } from "../core/receiving.ts";
+import { HeldBack } from "../core/link.ts";
 import { Driver, intervalTimer } from "../core/driver.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
@@ -258,7 +259,9 @@ export class PeerNode {
       return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
     }
     if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
-    await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) });
+    await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) }).catch((e) => {
+      if (!(e instanceof HeldBack)) throw e; // held back: unacknowledged, and said already (engine, codec)
+    });
   }
 
   /**
