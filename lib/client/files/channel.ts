@@ -3,17 +3,16 @@
  * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready"), a withdrawal ("file-gone": the
  * offer is marked withdrawn and the screen told, `file.withdrawn`) — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
- * read and update the transfer records in the folder's keystore, wait for a candidate). A received
+ * read and update the transfer records (book.ts) in the folder's keystore, wait for a candidate). A received
  * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
- * sums into "files:in", candidates into "files:ready" by sender and transfer id. A control filed by
+ * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A control filed by
  * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
  * seen by their next look (every LOOK_MS).
  */
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
-import { filed, FiledList, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
+import { filed, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
-  acceptedHere,
   decodeFileGone,
   decodeFileOffer,
   decodeFileReady,
@@ -24,15 +23,19 @@ import {
   encodeFileSum,
   type FileOffer,
   type FileReady,
+} from "./offer.ts";
+import {
+  acceptedHere,
+  type Book,
+  bookWrites,
   goneWrites,
   offerWrites,
+  readBook,
+  READY,
   sumWrites,
-} from "./offer.ts";
+} from "./book.ts";
 
 export { LOOK_MS };
-
-/** Direct-path candidates filed for the process that waits for one, by sender and transfer id. */
-const READY = new FiledList<FileReady>("files:ready");
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
@@ -125,13 +128,14 @@ export function fileOps(ch: SealedChannel) {
     /** Offers a room's file to every member at once: one room message under my room key. */
     roomOffer: (room: string, o: FileOffer): Promise<void> =>
       ch.send({ kind: "room", name: room }, "file", (mid) => encodeFileOffer(mid, o)),
-    get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
-    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
-    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+    /** The folder's transfer records (book.ts), as committed now. */
+    book: (): Promise<Book> => ch.locked((cs) => readBook(cs)),
+    /** Reads the transfer records, lets `fn` change them, writes them back, all under the folder's lock. */
+    update: (fn: (b: Book) => Book): Promise<Book> =>
       ch.locked(async (cs) => {
-        const v = fn((await cs.get(key)) as T | undefined);
-        await cs.commit({ put: { [key]: v }, del: [] });
-        return v;
+        const b = fn(await readBook(cs));
+        await cs.commit(bookWrites(b));
+        return b;
       }),
     verified: (user: string): Promise<boolean> => ch.verified(user),
     /** The SHA-256 of a file offered before it was hashed (offer.ts "file-sum"). */
