@@ -5,13 +5,13 @@
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records (book.ts) in the folder's keystore, wait for a candidate). A received
  * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
- * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A control filed by
- * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
- * seen by their next look (every LOOK_MS).
+ * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A record changed or
+ * control filed by this process wakes its waiters at once (`filed`); one filed by another process of
+ * the folder wakes them through the folder's one change signal (e2e/filed.ts `watchFolder`).
  */
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
-import { filed, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
+import { filed, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
   decodeFileGone,
   decodeFileOffer,
@@ -34,8 +34,6 @@ import {
   READY,
   sumWrites,
 } from "./book.ts";
-
-export { LOOK_MS };
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
@@ -135,6 +133,7 @@ export function fileOps(ch: SealedChannel) {
       ch.locked(async (cs) => {
         const b = fn(await readBook(cs));
         await cs.commit(bookWrites(b));
+        wake(ch); // whoever waits in this process looks now
         return b;
       }),
     verified: (user: string): Promise<boolean> => ch.verified(user),
@@ -153,16 +152,19 @@ export function fileOps(ch: SealedChannel) {
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (e2e/filed.ts) — woken when this process files one, else looking every LOOK_MS;
-     * rejects after `ms`.
+     * opened it (e2e/filed.ts) — woken when this process files one or another process of the folder
+     * commits; rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
       const r = await waitFiled(ch, READY, from, fid, ms);
       if (!r) throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
       return r;
     },
-    /** Resolves once a file control is filed by this process (wakes at once), or after `ms`. */
-    filed: (ms: number): Promise<void> => filed(ch, ms),
+    /**
+     * Resolves once a file control or record is filed by this process (at once) or another process of
+     * the folder commits, after `ms`, or when `signal` aborts.
+     */
+    filed: (ms: number, signal?: AbortSignal): Promise<void> => filed(ch, ms, signal),
     /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
     candidateNow: takeNow,
     /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */

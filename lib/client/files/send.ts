@@ -41,8 +41,6 @@ export interface Sending {
 }
 
 const EMPTY = new Uint8Array(0);
-/** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
-const LOOK_MS = 100;
 
 /** Progress of upload `rec` at ciphertext offset `off`, in plaintext bytes as the recipient sees it. */
 export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: TransferProgress["state"]) =>
@@ -136,23 +134,37 @@ async function create(
   }
 }
 
-/** The relay from `have` on; in `auto` mode the direct path takes over once the recipient opens it. */
-function relayed(ft: Sending, rec: OutRecord, src: Source, mode: SendMode, have: number) {
-  let looked = -Infinity;
-  return relayUpload({
-    src,
-    put: (off, body) => put(ft, rec, off, body),
-    direct: async () => {
-      // A look in the keystore at most every LOOK_MS (it is asked before every body).
-      const now = ft.client.clock.now();
-      if (mode !== "auto" || now - looked < LOOK_MS) return null;
-      looked = now;
-      const r = await ft.ops.candidateNow(rec.to, rec.fid);
-      return r ? await dial(ft, r, rec.to).catch(() => null) : null;
-    },
-    progress: (d) => upProgress(ft, rec)(d, "active"),
-    stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
-  }, have);
+/**
+ * The relay from `have` on; in `auto` mode the direct path takes over once the recipient opens it:
+ * its candidate is looked for at the start and after each change of the folder's records (files/channel.ts
+ * `filed`: one filed here, or another process's commit), not on a timer.
+ */
+async function relayed(ft: Sending, rec: OutRecord, src: Source, mode: SendMode, have: number) {
+  const ended = new AbortController();
+  let changed = mode === "auto";
+  const arm = (): void =>
+    void ft.ops.filed(Infinity, ended.signal).then(() => {
+      if (ended.signal.aborted) return;
+      changed = true;
+      arm();
+    });
+  if (changed) arm();
+  try {
+    return await relayUpload({
+      src,
+      put: (off, body) => put(ft, rec, off, body),
+      direct: async () => {
+        if (!changed) return null; // asked before every body: nothing new filed since the last look
+        changed = false;
+        const r = await ft.ops.candidateNow(rec.to, rec.fid);
+        return r ? await dial(ft, r, rec.to).catch(() => null) : null;
+      },
+      progress: (d) => upProgress(ft, rec)(d, "active"),
+      stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
+    }, have);
+  } finally {
+    ended.abort();
+  }
 }
 
 /**

@@ -27,7 +27,7 @@ import { normalizeName } from "../../protocol/names.ts";
 import { refuseBlocked } from "../e2e/mod.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
+import { type FileOps, fileOpsOf } from "./channel.ts";
 import { FileSum, finishPart, partGoes, removePart, resumeTarget } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
@@ -199,7 +199,7 @@ export class FileTransfers {
           `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
         );
       }
-      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - systemClock.now()))); // woken when it is filed here
+      await this.ops.filed(end - systemClock.now()); // woken when it is filed, by any process of the folder
     }
   }
 
