@@ -147,10 +147,15 @@ export async function waitFiled<T>(
 ): Promise<T | undefined> {
   const end = systemClock.now() + ms;
   for (;;) {
-    const v = await takeFiled(ch, list, from, id);
-    if (v !== undefined) return v;
     const left = end - systemClock.now();
-    if (left <= 0) return undefined;
-    await filed(ch, left);
+    const look = new AbortController();
+    const changed = filed(ch, left, look.signal); // listening before the look: no change falls between
+    try {
+      const v = await takeFiled(ch, list, from, id);
+      if (v !== undefined || left <= 0) return v;
+      await changed;
+    } finally {
+      look.abort();
+    }
   }
 }

@@ -72,6 +72,12 @@ Deno.test("files channel: another process's commit wakes a waiter through the fo
     b.db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"); // another connection: another process
     await waiting;
     assert.ok(performance.now() - t0 < 5_000, "woken by the other's commit, not timed out");
+    const t1 = performance.now();
+    const second = ops.filed(10_000);
+    b.db.exec("INSERT INTO t VALUES (2)");
+    await a.exclusive(() => Promise.resolve()); // this process takes the lock first: the change is still told
+    await second;
+    assert.ok(performance.now() - t1 < 5_000, "a change the lock saw first still wakes the waiter");
     const aborted = new AbortController();
     const idle = ops.filed(30_000, aborted.signal);
     aborted.abort();

@@ -191,15 +191,22 @@ export class FileTransfers {
   async #sumOf(rec: InRecord): Promise<string> {
     const end = systemClock.now() + SUM_WAIT_MS;
     for (;;) {
-      const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
-      if (r?.sha256) return r.sha256;
-      if (systemClock.now() >= end || this.client.conn.closed) {
-        throw new BackendError(
-          "timeout",
-          `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
-        );
+      const look = new AbortController();
+      // Listening before the look (no change falls between): woken when it is filed, by any process.
+      const changed = this.ops.filed(end - systemClock.now(), look.signal);
+      try {
+        const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
+        if (r?.sha256) return r.sha256;
+        if (systemClock.now() >= end || this.client.conn.closed) {
+          throw new BackendError(
+            "timeout",
+            `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
+          );
+        }
+        await changed;
+      } finally {
+        look.abort();
       }
-      await this.ops.filed(end - systemClock.now()); // woken when it is filed, by any process of the folder
     }
   }
 

@@ -122,6 +122,11 @@ export class LocalStore {
   #look(): void {
     if (!this.db.isOpen) return void (this.#watchers.clear(), this.#stopWatch());
     if (this.db.isTransaction) return; // this process is writing: look next time
+    this.#noteVersion();
+  }
+
+  /** When another process committed since the last look or lock: caches dropped, then waiters told. */
+  #noteVersion(): void {
     const v = this.#version();
     if (v === this.#dataVersion) return;
     this.#dataVersion = v;
@@ -173,11 +178,7 @@ export class LocalStore {
       }
       await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
     }
-    const v = this.#version();
-    if (v !== this.#dataVersion) {
-      this.#dataVersion = v;
-      for (const l of this.#foreign) l();
-    }
+    this.#noteVersion();
   }
 
   // History (local_store_messages.ts).
