@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { sha256Hex, toBase64 } from "../lib/common/bytes.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { sanitize } from "../lib/common/sanitize.ts";
-import { OUT_KEY, type OutRecord } from "../lib/client/files/offer.ts";
+import type { OutRecord } from "../lib/client/files/book.ts";
 import {
   eventually,
   PROGRAM_PERMS,
@@ -178,7 +178,7 @@ test("files: names with traversal, separators, control characters and reserved n
         at: 0,
         state: "uploading",
       };
-      await fa.ops.update<OutRecord[]>(OUT_KEY, () => [rec]);
+      await fa.ops.update((b) => ({ ...b, out: [rec] }));
       const s = await fa.send("bob", src);
       assert.equal(s.fid, rec.fid);
       const offer = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === s.fid)))!;
@@ -218,7 +218,7 @@ test("files: a file whose chunks verify but whose SHA-256 differs from the offer
       at: 0,
       state: "uploading",
     };
-    await fa.ops.update<OutRecord[]>(OUT_KEY, () => [rec]);
+    await fa.ops.update((b) => ({ ...b, out: [rec] }));
     await fa.send("bob", src);
     const offer = (await eventually(async () => (await fb.incoming()).find((r) => r.fid === rec.fid)))!;
     await assert.rejects(fb.accept(offer, `${t.dir}/down`), /does not match the SHA-256/);
@@ -250,7 +250,7 @@ async function offerAs(fa: FileTransfers, src: string, name: string): Promise<st
     at: 0,
     state: "uploading",
   };
-  await fa.ops.update<OutRecord[]>(OUT_KEY, (l) => [...l ?? [], rec]);
+  await fa.ops.update((b) => ({ ...b, out: [...b.out, rec] }));
   return (await fa.send("bob", src)).fid;
 }
 

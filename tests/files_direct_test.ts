@@ -13,7 +13,7 @@ import { BackendError } from "../lib/client/backend.ts";
 import { publicIdentity } from "../lib/crypto/identity.ts";
 import { FileTransfers } from "../lib/client/files/transfers.ts";
 import { attachFileDesk } from "../lib/client/start/launch.ts";
-import type { InRecord } from "../lib/client/files/offer.ts";
+import type { InRecord } from "../lib/client/files/book.ts";
 import { eventually, runAs, runProgram, startTestServer, type TestServer } from "./helpers.ts";
 
 function bytes(n: number, seed = 1): Uint8Array {

@@ -15,7 +15,7 @@ import { systemClock } from "../../common/clock.ts";
 import { parseSize } from "../../common/progress.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import type { InRecord } from "../files/offer.ts";
+import type { InRecord } from "../files/book.ts";
 import type { FileTransfers } from "../files/transfers.ts";
 import { type AcceptRules, DEFAULT_MAX_SIZE, judgeOffer } from "../files/policy.ts";
 import { roomFor, saveFolder } from "../files/disk.ts";

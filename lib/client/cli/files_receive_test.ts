@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent } from "../backend.ts";
-import type { InRecord } from "../files/offer.ts";
+import type { InRecord } from "../files/book.ts";
 import { OFFER_LOOK_MS, waitForOffers } from "./files_receive.ts";
 
 function fakeClient() {

@@ -5,16 +5,14 @@
  * process waits for (a file's direct-path candidate, a stream's frame key) is never kept in the
  * memory of the process that happened to open it: its handler returns `FiledList.writes`, committed
  * with the message's ratchet step, and the waiter takes it out (`waitFiled`, `takeFiled`) — woken at
- * once when its own process filed it (`wake`), else at its next look, every LOOK_MS. A signal opened
- * by one process is filed too, and read (`get`, not taken) by the others (signals.ts).
+ * once when its own process filed it (`wake`), else when the folder's one change signal says another
+ * process committed (`watchFolder`: session/local_store.ts `nextForeign`), never by a poll of its own.
+ * A signal opened by one process is filed too, and read (`get`, not taken) by the others (signals.ts).
  * A list keeps at most `keep` entries (the oldest go first); an entry older than `ttlMs` is dropped.
  */
 import { systemClock } from "../../common/clock.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import type { SealedChannel } from "./controls.ts";
-
-/** How often a waiter looks in the keystore for an entry another process of the folder filed. */
-export const LOOK_MS = 250;
 
 /** One filed control: from whom, for which id (a transfer, a stream), sent when, and its value. */
 export interface FiledEntry<T> {
@@ -84,7 +82,16 @@ export class FiledList<T> {
 /** Who waits on each channel for an entry to be filed. */
 const waiters = new WeakMap<SealedChannel, Set<() => void>>();
 
-/** Wakes every waiter of `ch` (an entry was just committed by this process). */
+/** How a channel hears that another process of its folder committed: calls `l` once, returns how to stop. */
+export type FolderSignal = (l: () => void) => () => void;
+const folders = new WeakMap<SealedChannel, FolderSignal>();
+
+/** Tells waiters on `ch` when another process of its folder commits (start/e2e_attach.ts: the local store's). */
+export function watchFolder(ch: SealedChannel, signal: FolderSignal): void {
+  folders.set(ch, signal);
+}
+
+/** Wakes every waiter of `ch` at once (this process just committed a change they may wait for). */
 export function wake(ch: SealedChannel): void {
   const set = waiters.get(ch);
   if (!set) return;
@@ -92,14 +99,26 @@ export function wake(ch: SealedChannel): void {
   for (const w of set) w();
 }
 
-/** Resolves once an entry is filed on `ch` by this process, or after `ms`. */
-export function filed(ch: SealedChannel, ms: number): Promise<void> {
+/**
+ * Resolves once this process files something on `ch` (`wake`), another process of the folder commits,
+ * `ms` passed, or `signal` aborts — whichever comes first; nothing of it is left behind.
+ */
+export function filed(ch: SealedChannel, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     let set = waiters.get(ch);
     if (!set) waiters.set(ch, set = new Set());
-    const done = () => (clearTimeout(timer), set!.delete(done), resolve());
-    const timer = setTimeout(done, Math.max(0, ms));
+    const done = () => {
+      clearTimeout(timer);
+      set!.delete(done);
+      stop();
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
     set.add(done);
+    const stop = folders.get(ch)?.(done) ?? (() => {});
+    if (signal?.aborted) return done();
+    signal?.addEventListener("abort", done, { once: true });
   });
 }
 
@@ -128,10 +147,15 @@ export async function waitFiled<T>(
 ): Promise<T | undefined> {
   const end = systemClock.now() + ms;
   for (;;) {
-    const v = await takeFiled(ch, list, from, id);
-    if (v !== undefined) return v;
     const left = end - systemClock.now();
-    if (left <= 0) return undefined;
-    await filed(ch, Math.min(LOOK_MS, left));
+    const look = new AbortController();
+    const changed = filed(ch, left, look.signal); // listening before the look: no change falls between
+    try {
+      const v = await takeFiled(ch, list, from, id);
+      if (v !== undefined || left <= 0) return v;
+      await changed;
+    } finally {
+      look.abort();
+    }
   }
 }

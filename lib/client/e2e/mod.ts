@@ -33,7 +33,16 @@ export {
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
 export { handOut } from "./handouts.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
-export { filed, type FiledEntry, FiledList, LOOK_MS, takeFiled, waitFiled, wake } from "./filed.ts";
+export {
+  filed,
+  type FiledEntry,
+  FiledList,
+  type FolderSignal,
+  takeFiled,
+  waitFiled,
+  wake,
+  watchFolder,
+} from "./filed.ts";
 export type {
   ControlContext,
   ControlKind,

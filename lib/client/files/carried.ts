@@ -39,12 +39,11 @@ import { safeFileName } from "./file_name.ts";
 import { FileInbox } from "./carried_in.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
 import { type Out, pump } from "./carried_out.ts";
-import { CARRIED_OUT_OPEN } from "./offer.ts";
+import { CARRIED_OUT_OPEN, readBookSync, saveSide } from "./book.ts";
+import type { In } from "./carried_offer.ts";
 import type { FileRecord } from "./carried_common.ts";
 
 export type { PeerFileEvent, Via } from "./carried_common.ts";
-
-const OUT_KEY = "pfiles:out";
 
 export class PeerFiles {
   readonly #outs = new Map<string, Out>();
@@ -58,7 +57,7 @@ export class PeerFiles {
   ) {
     this.#inbox = new FileInbox(host, o);
     // An earlier run's files not yet saved by their peer are offered again when it connects.
-    for (const r of (host.book?.get(OUT_KEY) ?? []) as Out[]) {
+    for (const r of host.book ? readBookSync<In, Out>(host.book).out : []) {
       const state = CARRIED_OUT_OPEN.includes(r.state) ? "paused" : r.state;
       this.#outs.set(r.fid, { ...r, state, gen: 0, dir: "up" });
     }
@@ -69,7 +68,7 @@ export class PeerFiles {
     const list = [...this.#outs.values()].map((
       { dir: _d, via: _v, gen: _g, cipher: _c, sum: _s, bare: _b, ...keep },
     ) => keep);
-    this.host.book.commit({ put: { [OUT_KEY]: list }, del: [] });
+    saveSide(this.host.book, "out", list);
   }
 
   /**

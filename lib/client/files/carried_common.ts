@@ -1,12 +1,12 @@
 /**
  * What the two sides of a carried transfer (carried.ts and carried_out.ts send, carried_in.ts receive) share:
- * `Via` (a channel as files use it), the events, the host (`FileBook`: where transfers are kept
+ * `Via` (a channel as files use it), the events, the host (`FileBook`: the store that keeps their records, book.ts,
  * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
  * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.
  */
 import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "../backend.ts";
 import { DIRECT_BATCH } from "./direct.ts";
-import { bounded, type CarriedInState, type CarriedOutState } from "./offer.ts";
+import { bounded, type CarriedInState, type CarriedOutState } from "./book.ts";
 
 /** One channel to a peer, as far as files need it. */
 export interface Via {
@@ -64,11 +64,11 @@ export interface Transfer {
 }
 
 /** Adds to a bounded map: past the cap the oldest finished entries go (files/offer.ts `bounded`). */
-export function keep<T extends { state: string }>(
+export function keep<T extends { state: CarriedInState | CarriedOutState }>(
   m: Map<string, T>,
   k: string,
   v: T,
-  open: readonly string[],
+  open: readonly T["state"][],
 ): void {
   m.set(k, v);
   const kept = new Set(bounded([...m.values()], (x) => open.includes(x.state)));

@@ -22,7 +22,13 @@ import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { downloadTarget, finishPart, openPart, partGoes, removePart } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
 import { batchBytes, Pushes } from "./carrier.ts";
-import { CARRIED_IN_OPEN, type CarriedInState } from "./offer.ts";
+import {
+  CARRIED_IN_OPEN,
+  type CarriedInState,
+  type CarriedOutState,
+  readBookSync,
+  saveSide,
+} from "./book.ts";
 import { entryOf, keep, type PeerFilesHost, progress, type Via } from "./carried_common.ts";
 import {
   autoVerdict,
@@ -42,8 +48,6 @@ import type { FileRecord } from "./carried_common.ts";
 import { sizeText } from "../../common/progress.ts";
 import { Stall, STALL_MS } from "./stall.ts";
 
-const IN_KEY = "pfiles:in";
-
 export class FileInbox {
   readonly #ins = new Map<string, In>();
   #accepting: Promise<unknown> = Promise.resolve();
@@ -53,12 +57,14 @@ export class FileInbox {
     readonly host: PeerFilesHost,
     readonly o: { downloads: string | null; autoAccept?: boolean; stallMs?: number },
   ) {
-    for (const i of fromBook(host.book?.get(IN_KEY))) this.#ins.set(`${i.peer}/${i.fid}`, i);
+    for (const i of fromBook(host.book && readBookSync<In, { state: CarriedOutState }>(host.book).in)) {
+      this.#ins.set(`${i.peer}/${i.fid}`, i);
+    }
   }
 
   #save(): void {
     if (this.#closed || !this.host.book) return;
-    this.host.book.commit({ put: { [IN_KEY]: booked(this.#ins.values()) }, del: [] });
+    saveSide(this.host.book, "in", booked(this.#ins.values()));
   }
 
   #notice(level: "info" | "warn", text: string): void {

@@ -13,7 +13,8 @@ import { BackendError } from "../backend.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { roomFor } from "./disk.ts";
 import type { Pushes } from "./carrier.ts";
-import { type CarriedInState, formatProblem, pickOffer } from "./offer.ts";
+import { formatProblem, pickOffer } from "./offer.ts";
+import { type CarriedInState } from "./book.ts";
 import { nameProblem } from "./file_name.ts";
 import type { PartWriter } from "./part_writer.ts";
 import type { Stall } from "./stall.ts";
@@ -48,7 +49,7 @@ export interface In extends Transfer {
 export const MAX_WAITING = 32;
 
 /** What the node's store keeps of each transfer (nothing of a run: channel, cipher, open file, timers). */
-export function booked(ins: Iterable<In>): unknown[] {
+export function booked(ins: Iterable<In>): { state: CarriedInState }[] {
   return [...ins].map((i) => {
     const {
       dir: _d,
@@ -72,8 +73,8 @@ export function booked(ins: Iterable<In>): unknown[] {
  * The transfers an earlier run kept (`booked`): those under way wait as paused for the sender's next
  * offer; offers never answered are forgotten (the sender offers them again, and they show again).
  */
-export function fromBook(records: unknown): In[] {
-  return ((records ?? []) as In[]).filter((r) => r.state !== "offered")
+export function fromBook(records: readonly In[] | undefined): In[] {
+  return (records ?? []).filter((r) => r.state !== "offered")
     .map((r) => ({
       ...r,
       state: r.state === "receiving" ? "paused" : r.state,

@@ -9,7 +9,7 @@ import { fromBase64 } from "../../common/bytes.ts";
 import { CHUNK_SIZE, type ChunkCipher, openFileHeader } from "../../crypto/age_stream.ts";
 import { type ChunkCarrier, sendChunks, type SendEnd } from "./carrier.ts";
 import { cipherChunks, type FileSum } from "./disk.ts";
-import type { CarriedOutState } from "./offer.ts";
+import type { CarriedOutState } from "./book.ts";
 import { type PeerFilesHost, progress, type Transfer, type Via } from "./carried_common.ts";
 import { PEER_BATCH } from "./carried_common.ts";
 

@@ -3,17 +3,16 @@
  * late SHA-256 ("file-sum"), a direct-path candidate ("file-ready"), a withdrawal ("file-gone": the
  * offer is marked withdrawn and the screen told, `file.withdrawn`) — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
- * read and update the transfer records in the folder's keystore, wait for a candidate). A received
+ * read and update the transfer records (book.ts) in the folder's keystore, wait for a candidate). A received
  * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
- * sums into "files:in", candidates into "files:ready" by sender and transfer id. A control filed by
- * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
- * seen by their next look (every LOOK_MS).
+ * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A record changed or
+ * control filed by this process wakes its waiters at once (`filed`); one filed by another process of
+ * the folder wakes them through the folder's one change signal (e2e/filed.ts `watchFolder`).
  */
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
-import { filed, FiledList, LOOK_MS, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
+import { filed, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
-  acceptedHere,
   decodeFileGone,
   decodeFileOffer,
   decodeFileReady,
@@ -24,15 +23,17 @@ import {
   encodeFileSum,
   type FileOffer,
   type FileReady,
+} from "./offer.ts";
+import {
+  acceptedHere,
+  type Book,
+  bookWrites,
   goneWrites,
   offerWrites,
+  readBook,
+  READY,
   sumWrites,
-} from "./offer.ts";
-
-export { LOOK_MS };
-
-/** Direct-path candidates filed for the process that waits for one, by sender and transfer id. */
-const READY = new FiledList<FileReady>("files:ready");
+} from "./book.ts";
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {
@@ -125,13 +126,15 @@ export function fileOps(ch: SealedChannel) {
     /** Offers a room's file to every member at once: one room message under my room key. */
     roomOffer: (room: string, o: FileOffer): Promise<void> =>
       ch.send({ kind: "room", name: room }, "file", (mid) => encodeFileOffer(mid, o)),
-    get: (key: string): Promise<unknown> => ch.locked(async (cs) => await cs.get(key)),
-    /** Reads `key`, lets `fn` change the value, writes it back, all under the folder's lock. */
-    update: <T>(key: string, fn: (v: T | undefined) => T): Promise<T> =>
+    /** The folder's transfer records (book.ts), as committed now. */
+    book: (): Promise<Book> => ch.locked((cs) => readBook(cs)),
+    /** Reads the transfer records, lets `fn` change them, writes them back, all under the folder's lock. */
+    update: (fn: (b: Book) => Book): Promise<Book> =>
       ch.locked(async (cs) => {
-        const v = fn((await cs.get(key)) as T | undefined);
-        await cs.commit({ put: { [key]: v }, del: [] });
-        return v;
+        const b = fn(await readBook(cs));
+        await cs.commit(bookWrites(b));
+        wake(ch); // whoever waits in this process looks now
+        return b;
       }),
     verified: (user: string): Promise<boolean> => ch.verified(user),
     /** The SHA-256 of a file offered before it was hashed (offer.ts "file-sum"). */
@@ -149,16 +152,19 @@ export function fileOps(ch: SealedChannel) {
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (e2e/filed.ts) — woken when this process files one, else looking every LOOK_MS;
-     * rejects after `ms`.
+     * opened it (e2e/filed.ts) — woken when this process files one or another process of the folder
+     * commits; rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
       const r = await waitFiled(ch, READY, from, fid, ms);
       if (!r) throw new BackendError("direct_failed", `${from} did not open a direct path in time`);
       return r;
     },
-    /** Resolves once a file control is filed by this process (wakes at once), or after `ms`. */
-    filed: (ms: number): Promise<void> => filed(ch, ms),
+    /**
+     * Resolves once a file control or record is filed by this process (at once) or another process of
+     * the folder commits, after `ms`, or when `signal` aborts.
+     */
+    filed: (ms: number, signal?: AbortSignal): Promise<void> => filed(ch, ms, signal),
     /** The recipient's candidate for file `fid` if it has arrived (taken), without waiting. */
     candidateNow: takeNow,
     /** This device's identity (the direct path's handshake key) and `user`'s pinned identity. */

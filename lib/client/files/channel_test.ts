@@ -1,9 +1,14 @@
-/** File controls wake the transfers waiting for them in this process (no polling loop for them). */
+/**
+ * File controls and records wake the transfers waiting for them: at once in this process, through the
+ * folder's one watcher from another (no polling loop of their own).
+ */
 import assert from "node:assert/strict";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { ControlRegistry, type SealedChannel } from "../e2e/controls.ts";
 import { fileOps, registerFileControls } from "./channel.ts";
 import { encodeFileReady, encodeFileSum } from "./offer.ts";
+import { watchFolder } from "../e2e/filed.ts";
+import { LocalStore } from "../session/local_store.ts";
 
 function channel() {
   const controls = new ControlRegistry();
@@ -41,4 +46,45 @@ Deno.test("files channel: with nothing filed, a waiter goes on after its time (a
   const t0 = performance.now();
   await ops.filed(30);
   assert.ok(performance.now() - t0 >= 25);
+});
+
+Deno.test("files channel: a record changed through update() wakes a waiter of this process at once", async () => {
+  const { ch, ops } = channel();
+  const cs = new MemoryCryptoStore();
+  (ch as unknown as { locked: SealedChannel["locked"] }).locked = (fn) => fn(cs);
+  const waiting = ops.filed(30_000);
+  let woken = false;
+  void waiting.then(() => woken = true);
+  await ops.update((b) => ({ ...b, in: [] }));
+  await Promise.resolve();
+  assert.ok(woken, "woken by the write, before any timer");
+  await waiting;
+});
+
+Deno.test("files channel: another process's commit wakes a waiter through the folder's one watcher (local_store.ts nextForeign)", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = new LocalStore(`${dir}/f.db`), b = new LocalStore(`${dir}/f.db`);
+  try {
+    const { ch, ops } = channel();
+    watchFolder(ch, (l) => a.nextForeign(l));
+    const t0 = performance.now();
+    const waiting = ops.filed(30_000);
+    b.db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"); // another connection: another process
+    await waiting;
+    assert.ok(performance.now() - t0 < 5_000, "woken by the other's commit, not timed out");
+    const t1 = performance.now();
+    const second = ops.filed(10_000);
+    b.db.exec("INSERT INTO t VALUES (2)");
+    await a.exclusive(() => Promise.resolve()); // this process takes the lock first: the change is still told
+    await second;
+    assert.ok(performance.now() - t1 < 5_000, "a change the lock saw first still wakes the waiter");
+    const aborted = new AbortController();
+    const idle = ops.filed(30_000, aborted.signal);
+    aborted.abort();
+    await idle; // nothing left behind: no timer, no watcher (the test's sanitizers)
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -4,17 +4,15 @@
  *   key, fmt, sha256}` (file id, plaintext name and size, the transfer's one-time X25519 identity,
  *   `fmt: "age"`: the payload format, any other or none refused; the plaintext SHA-256), bound to
  *   its message id like every payload; the receiving codec files it in the
- *   keystore (`offerWrites`) and it is never shown as a chat line. A sender that has not hashed
+ *   transfer records (book.ts `offerWrites`) and it is never shown as a chat line. A sender that has not hashed
  *   the file yet offers it with `sha256: ""` (it hashes while it sends) and sends the sum later as
- *   `{v: 1, k: "file-sum", mid, fid, sha256}` (`sumWrites` files it); the recipient renames its
+ *   `{v: 1, k: "file-sum", mid, fid, sha256}` (book.ts `sumWrites` files it); the recipient renames its
  *   `.part` only once it has the sum and the file matches it;
  * - (the ciphertext layout of an age file as Parley writes it: layout.ts);
- * - the records kept in the keystore (sealed at rest: they hold file keys): "files:in" (offers
- *   received) and "files:out" (uploads), each a bounded list (`bounded`), their states (`InState`,
- *   `OutState`, and a carried transfer's: `CarriedInState`, `CarriedOutState`); waiting offer N
+ * - (the records kept of transfers, their typed states and their bound: book.ts); waiting offer N
  *   (`pickOffer`) and file sent N (`pickSent`);
  * - the withdrawal `{v: 1, k: "file-gone", mid, fid}`: the sender took its offer back (the server's
- *   copy is gone too); `goneWrites` marks the offer withdrawn, only when it came from that sender and
+ *   copy is gone too); book.ts `goneWrites` marks the offer withdrawn, only when it came from that sender and
  *   was not saved yet;
  * - the direct-path candidate `{v: 1, k: "file-ready", mid, fid, host, port, token}`: the recipient,
  *   having accepted, listens on `host:port` and tells the sender (end to end, so the server sees
@@ -23,7 +21,6 @@
  */
 import { fromBase64, toBase64, utf8, utf8Strict } from "../../common/bytes.ts";
 import { FILE_FORMAT } from "../../crypto/age_stream.ts";
-import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 
 export interface FileOffer {
@@ -36,75 +33,6 @@ export interface FileOffer {
   sha256: string;
 }
 
-/**
- * `withdrawn`: its sender took the offer back ("file-gone") before this client had the file;
- * `elsewhere`: another device of this user received it (the server keeps a file for one device).
- */
-export type InState = "offered" | "accepted" | "done" | "rejected" | "failed" | "withdrawn" | "elsewhere";
-/** `withdrawn`: its sender took it back (`FileTransfers.withdraw`) before the recipient had it. */
-export type OutState = "uploading" | "sent" | "failed" | "withdrawn";
-
-/**
- * The states of a transfer on a carrier that pauses and goes on by itself (the peer channel:
- * carried_in.ts, carried_out.ts; carrier.ts), in the words of those above: an accepted download
- * is `receiving` while its bytes come, or `paused` until its sender offers it again (as `/files` says
- * an accepted relayed one, desk.ts); an upload is `offered`, `sending`, `sent-all` (every byte went,
- * the recipient's answer awaited) or `paused`, then `sent` or `failed`. A withdrawn upload is
- * forgotten (nothing to resume: no copy waits anywhere).
- */
-export type CarriedInState =
-  | Exclude<InState, "accepted" | "withdrawn" | "elsewhere">
-  | "receiving"
-  | "paused";
-export type CarriedOutState =
-  | "offered"
-  | "sending"
-  | "sent-all"
-  | "paused"
-  | Exclude<OutState, "uploading" | "withdrawn">;
-/** The states of a carried transfer not over yet (a restart resumes them; `/withdraw` takes an upload back). */
-export const CARRIED_IN_OPEN: readonly CarriedInState[] = ["offered", "receiving", "paused"];
-export const CARRIED_OUT_OPEN: readonly CarriedOutState[] = ["offered", "sending", "sent-all", "paused"];
-
-export interface InRecord {
-  fid: string;
-  from: string;
-  /** The room it was offered in (one upload every member reads, room_send.ts); none for a DM offer. */
-  room?: string;
-  name: string;
-  size: number;
-  key: string;
-  sha256: string;
-  at: number;
-  state: InState;
-  /** Final path chosen when accepted (its `.part` beside it), then the saved path. */
-  path?: string;
-  error?: string;
-}
-
-/** A transfer sent: `sha256` is "" until it went to the recipient (in the offer, or after it). */
-export interface OutRecord {
-  fid: string;
-  /** The recipient, or `#room` for a room's file (room_send.ts). */
-  to: string;
-  /** Local path as given, and the name offered. */
-  path: string;
-  name: string;
-  size: number;
-  mtime: number;
-  sha256: string;
-  key: string;
-  salt: string;
-  at: number;
-  state: OutState;
-  /** The offer reached the server (a restarted sender offers again until it did). */
-  offered?: boolean;
-}
-
-export const IN_KEY = "files:in";
-export const OUT_KEY = "files:out";
-/** Records kept per list; the oldest finished ones go first. */
-const MAX_RECORDS = 200;
 /** Largest file offered or accepted (plaintext): 1 TiB. */
 export const MAX_FILE_SIZE = 2 ** 40 - 2 ** 30;
 
@@ -217,70 +145,6 @@ export function decodeFileGone(b: Uint8Array, mid: string): { fid: string } | nu
 }
 
 /**
- * Keystore writes that mark `from`'s offer of `fid` withdrawn, and that offer — none when there is
- * no such offer from `from` (in room `room`, or a DM's when none), or it is saved, refused or ended already.
- */
-export async function goneWrites(
-  cs: CryptoStateStore,
-  from: string,
-  fid: string,
-  room?: string,
-): Promise<{ writes: StoreWrites; rec?: InRecord }> {
-  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
-  const i = list.findIndex((r) =>
-    r.fid === fid && r.from === from && r.room === room && (r.state === "offered" || r.state === "accepted")
-  );
-  if (i < 0) return { writes: { put: {}, del: [] } };
-  const rec: InRecord = { ...list[i]!, state: "withdrawn", error: `${from} withdrew it` };
-  return { writes: { put: { [IN_KEY]: list.map((r, k) => (k === i ? rec : r)) }, del: [] }, rec };
-}
-
-/** Keystore writes that give `from`'s offer of `fid` its SHA-256 (only an offer that has none yet). */
-export async function sumWrites(
-  cs: CryptoStateStore,
-  from: string,
-  s: { fid: string; sha256: string },
-): Promise<StoreWrites> {
-  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
-  const i = list.findIndex((r) => r.fid === s.fid && r.from === from && !r.sha256);
-  if (i < 0) return { put: {}, del: [] };
-  return { put: { [IN_KEY]: list.map((r, k) => (k === i ? { ...r, sha256: s.sha256 } : r)) }, del: [] };
-}
-
-/** Keystore writes that file a received offer (a repeated offer of the same file id is ignored). */
-export async function offerWrites(
-  cs: CryptoStateStore,
-  from: string,
-  o: FileOffer,
-  at: number,
-  room?: string,
-): Promise<StoreWrites> {
-  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
-  if (list.some((r) => r.fid === o.fid && r.from === from)) return { put: {}, del: [] };
-  const rec: InRecord = {
-    fid: o.fid,
-    from,
-    ...(room === undefined ? {} : { room }),
-    name: o.name,
-    size: o.size,
-    key: toBase64(o.key),
-    sha256: o.sha256,
-    at,
-    state: "offered",
-  };
-  return {
-    put: { [IN_KEY]: bounded([...list, rec], (r) => r.state === "offered" || r.state === "accepted") },
-    del: [],
-  };
-}
-
-/** Whether offer `fid` from `from` is accepted here and not saved yet. */
-export async function acceptedHere(cs: CryptoStateStore, from: string, fid: string): Promise<boolean> {
-  const list = ((await cs.get(IN_KEY)) ?? []) as InRecord[];
-  return list.some((r) => r.fid === fid && r.from === from && r.state === "accepted");
-}
-
-/**
  * Waiting offer `n` (from 1) of `waiting` (oldest first, as `/files` numbers them), or `no_offer`: the
  * one rule of `/accept N` and `/reject N` in both modes (desk.ts, carried_offer.ts).
  */
@@ -301,16 +165,6 @@ export function pickSent<T extends { w?: number }>(list: readonly T[], n: number
   const e = list.find((x) => x.w === n);
   if (e) return e;
   throw new BackendError("no_such_file", `There is no file ${n} being sent (/files numbers them)`);
-}
-
-/** Drops the oldest finished records past the cap (the relay's lists, peer mode's maps: carried_common.ts). */
-export function bounded<T>(list: T[], live: (r: T) => boolean): T[] {
-  const out = [...list];
-  for (let i = 0; out.length > MAX_RECORDS && i < out.length;) {
-    if (!live(out[i]!)) out.splice(i, 1);
-    else i++;
-  }
-  return out;
 }
 
 /** Why an offer's payload format is refused (none: the C2SP chunked format before age). */

@@ -13,21 +13,16 @@ import { UNSAFE } from "../../common/sanitize.ts";
 import { CHUNK_SIZE, encryptFile } from "../../crypto/age_stream.ts";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import {
-  bounded,
   decodeFileGone,
   decodeFileOffer,
   decodeFileSum,
   encodeFileGone,
   encodeFileOffer,
   encodeFileSum,
-  goneWrites,
-  IN_KEY,
-  type InRecord,
-  offerWrites,
   pickOffer,
   pickSent,
-  sumWrites,
 } from "./offer.ts";
+import { bookWrites, bounded, goneWrites, offerWrites, readBook, sumWrites } from "./book.ts";
 import { safeFileName, withNumber } from "./file_name.ts";
 import { chunkCount, chunkLength, chunkOffset, cipherSize, plainBefore } from "./layout.ts";
 
@@ -114,8 +109,7 @@ Deno.test("file-sum: an offer may come without its SHA-256; the sum that follows
   const cs = new MemoryCryptoStore();
   await cs.commit(await offerWrites(cs, "alice", early, 1));
   await cs.commit(await offerWrites(cs, "carol", early, 2)); // the same id from someone else
-  const sumOf = async (from: string) =>
-    ((await cs.get(IN_KEY)) as InRecord[]).find((r) => r.from === from)!.sha256;
+  const sumOf = async (from: string) => (await readBook(cs)).in.find((r) => r.from === from)!.sha256;
   await cs.commit(await sumWrites(cs, "alice", sum));
   assert.equal(await sumOf("alice"), sum.sha256);
   assert.equal(await sumOf("carol"), "", "only the sender's own offer");
@@ -138,8 +132,7 @@ Deno.test("file-gone: only the sender withdraws its own offer, where it made it,
   const cs = new MemoryCryptoStore();
   await cs.commit(await offerWrites(cs, "alice", offer, 1));
   await cs.commit(await offerWrites(cs, "carol", offer, 2, "team")); // the same id, someone else's, in a room
-  const state = async (from: string) =>
-    ((await cs.get(IN_KEY)) as InRecord[]).find((r) => r.from === from)!.state;
+  const state = async (from: string) => (await readBook(cs)).in.find((r) => r.from === from)!.state;
   const none = { writes: { put: {}, del: [] } };
   assert.deepEqual(await goneWrites(cs, "mallory", offer.fid), none, "not the sender");
   assert.deepEqual(await goneWrites(cs, "carol", offer.fid), none, "carol's offer was in a room, not a DM");
@@ -150,11 +143,10 @@ Deno.test("file-gone: only the sender withdraws its own offer, where it made it,
   assert.equal(await state("alice"), "withdrawn");
   assert.equal(await state("carol"), "offered", "the other sender's offer of the same id stays");
   assert.deepEqual(await goneWrites(cs, "alice", offer.fid), none, "once");
-  const list = (await cs.get(IN_KEY)) as InRecord[];
-  await cs.commit({
-    put: { [IN_KEY]: list.map((r) => r.from === "carol" ? { ...r, state: "done" } : r) },
-    del: [],
-  });
+  const book = await readBook(cs);
+  await cs.commit(
+    bookWrites({ ...book, in: book.in.map((r) => r.from === "carol" ? { ...r, state: "done" } : r) }),
+  );
   assert.deepEqual(await goneWrites(cs, "carol", offer.fid, "team"), none, "a saved file stays saved");
 });
 

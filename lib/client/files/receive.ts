@@ -24,7 +24,7 @@ import {
 import { openPart, type PartHash } from "./disk.ts";
 import { PartWriter } from "./part_writer.ts";
 import { Pushes } from "./carrier.ts";
-import { IN_KEY, type InRecord } from "./offer.ts";
+import type { InRecord } from "./book.ts";
 import { chunkOffset, cipherSize, RELAY_BATCH } from "./layout.ts";
 import { Stall } from "./stall.ts";
 import { fileChange } from "./watch.ts";
@@ -234,9 +234,9 @@ export async function reconcileTaken(
     server.filter((f) => f.state === "done" && !f.room && f.to === user).map((f) => f.fid),
   );
   const waiting = (r: InRecord) => r.state === "offered" && !r.room && taken.has(r.fid);
-  if (!taken.size || !(((await ops.get(IN_KEY)) ?? []) as InRecord[]).some(waiting)) return;
-  await ops.update<InRecord[]>(
-    IN_KEY,
-    (l) => (l ?? []).map((r) => (waiting(r) ? { ...r, state: "elsewhere", error: TAKEN_ELSEWHERE } : r)),
-  );
+  if (!taken.size || !(await ops.book()).in.some(waiting)) return;
+  await ops.update((b) => ({
+    ...b,
+    in: b.in.map((r) => (waiting(r) ? { ...r, state: "elsewhere", error: TAKEN_ELSEWHERE } : r)),
+  }));
 }

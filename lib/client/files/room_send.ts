@@ -13,7 +13,7 @@ import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { checkUnchanged, FileSum } from "./disk.ts";
 import { cipherSize } from "./layout.ts";
-import type { OutRecord } from "./offer.ts";
+import type { OutRecord } from "./book.ts";
 import { prepared, type Sending, uploadRecord, upProgress } from "./send.ts";
 import { endIfFinal, endsUpload, endUpload } from "./withdraw.ts";
 import { setOut } from "./out_record.ts";

@@ -1,7 +1,7 @@
 /**
  * The sending side of a file transfer (issue 12; `FileTransfers.send` and room_send.ts drive it):
  * the age header and cipher of a remembered upload (`prepared`: the same key and header seed give the
- * same header after a restart), the record's updates in "files:out" (out_record.ts `setOut`), progress in
+ * same header after a restart), the record's updates in the book (out_record.ts `setOut`), progress in
  * plaintext bytes (`upProgress`), and `upload` — create the file on the server, send the offer as an
  * encrypted DM control message, its SHA-256 after it once hashed, then the ciphertext over the
  * relay (upload.ts), the direct path only (send_direct.ts) or the relay moving to the direct path
@@ -23,7 +23,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
 import type { Source } from "./cipher.ts";
 import { checkUnchanged, type FileSum, openToSend, sendable } from "./disk.ts";
-import { bounded, OUT_KEY, type OutRecord } from "./offer.ts";
+import { bounded, type OutRecord } from "./book.ts";
 import { dial, directOnly, forgetCopy, waitText } from "./send_direct.ts";
 import { cipherSize, plainBefore } from "./layout.ts";
 import { Stall } from "./stall.ts";
@@ -41,8 +41,6 @@ export interface Sending {
 }
 
 const EMPTY = new Uint8Array(0);
-/** How often an upload in `auto` mode looks whether the recipient's direct path is open. */
-const LOOK_MS = 100;
 
 /** Progress of upload `rec` at ciphertext offset `off`, in plaintext bytes as the recipient sees it. */
 export const upProgress = (ft: Sending, rec: OutRecord) => (off: number, state: TransferProgress["state"]) =>
@@ -136,23 +134,37 @@ async function create(
   }
 }
 
-/** The relay from `have` on; in `auto` mode the direct path takes over once the recipient opens it. */
-function relayed(ft: Sending, rec: OutRecord, src: Source, mode: SendMode, have: number) {
-  let looked = -Infinity;
-  return relayUpload({
-    src,
-    put: (off, body) => put(ft, rec, off, body),
-    direct: async () => {
-      // A look in the keystore at most every LOOK_MS (it is asked before every body).
-      const now = ft.client.clock.now();
-      if (mode !== "auto" || now - looked < LOOK_MS) return null;
-      looked = now;
-      const r = await ft.ops.candidateNow(rec.to, rec.fid);
-      return r ? await dial(ft, r, rec.to).catch(() => null) : null;
-    },
-    progress: (d) => upProgress(ft, rec)(d, "active"),
-    stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
-  }, have);
+/**
+ * The relay from `have` on; in `auto` mode the direct path takes over once the recipient opens it:
+ * its candidate is looked for at the start and after each change of the folder's records (files/channel.ts
+ * `filed`: one filed here, or another process's commit), not on a timer.
+ */
+async function relayed(ft: Sending, rec: OutRecord, src: Source, mode: SendMode, have: number) {
+  const ended = new AbortController();
+  let changed = mode === "auto";
+  const arm = (): void =>
+    void ft.ops.filed(Infinity, ended.signal).then(() => {
+      if (ended.signal.aborted) return;
+      changed = true;
+      arm();
+    });
+  if (changed) arm();
+  try {
+    return await relayUpload({
+      src,
+      put: (off, body) => put(ft, rec, off, body),
+      direct: async () => {
+        if (!changed) return null; // asked before every body: nothing new filed since the last look
+        changed = false;
+        const r = await ft.ops.candidateNow(rec.to, rec.fid);
+        return r ? await dial(ft, r, rec.to).catch(() => null) : null;
+      },
+      progress: (d) => upProgress(ft, rec)(d, "active"),
+      stall: new Stall(ft.stallMs, `the server to take ${rec.name}`),
+    }, have);
+  } finally {
+    ended.abort();
+  }
 }
 
 /**
@@ -229,7 +241,7 @@ export async function stillSendable(rec: OutRecord): Promise<void> {
 
 /**
  * The unfinished upload of `path` to `to` (a user, or `#room`) if the file is unchanged since, else a
- * new record with a fresh file key and header seed, remembered in "files:out" (one home of that rule);
+ * new record with a fresh file key and header seed, remembered in the book (book.ts; one home of that rule);
  * an unfinished upload of another version of that path to `to` then ends (the recipient gets this one).
  */
 export async function uploadRecord(
@@ -240,7 +252,7 @@ export async function uploadRecord(
 ): Promise<OutRecord> {
   const ops = ft.ops;
   const f = await sendable(path);
-  const list = ((await ops.get(OUT_KEY)) ?? []) as OutRecord[];
+  const list = (await ops.book()).out;
   const mine = list.filter((r) => r.state === "uploading" && r.to === to && r.path === f.real);
   const old = mine.find((r) => r.size === f.size && r.mtime === f.mtime);
   if (old) return old;
@@ -258,6 +270,6 @@ export async function uploadRecord(
     at: now,
     state: "uploading",
   };
-  await ops.update<OutRecord[]>(OUT_KEY, (l) => bounded([...l ?? [], rec], (x) => x.state === "uploading"));
+  await ops.update((b) => ({ ...b, out: bounded([...b.out, rec], (x) => x.state === "uploading") }));
   return rec;
 }

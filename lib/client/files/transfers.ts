@@ -4,7 +4,7 @@
  * download side), the client files touching the user's files (besides the stores).
  *
  * Send: pick a random file id, one-time age identity (`key`) and header seed (`salt`: file key,
- * ephemeral secret, payload nonce), remember them in the keystore ("files:out"), then send.ts
+ * ephemeral secret, payload nonce), remember them in the book (book.ts, in the keystore), then send.ts
  * creates the file on the server, sends the offer as an encrypted DM control message (offer.ts) and
  * uploads the age file (age_stream.ts) in bounded bodies from the offset the server reports. The
  * file is hashed from the plaintext read for its chunks (FileSum); its SHA-256 follows the offer as
@@ -27,7 +27,7 @@ import { normalizeName } from "../../protocol/names.ts";
 import { refuseBlocked } from "../e2e/mod.ts";
 import { BackendError, type FileOfferInfo } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { type FileOps, fileOpsOf, LOOK_MS } from "./channel.ts";
+import { type FileOps, fileOpsOf } from "./channel.ts";
 import { FileSum, finishPart, partGoes, removePart, resumeTarget } from "./disk.ts";
 import { OK } from "./direct.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
@@ -37,7 +37,7 @@ import { endIfFinal, withdrawSent } from "./withdraw.ts";
 import { sendRoom } from "./room_send.ts";
 import { STALL_MS } from "./stall.ts";
 import { fileChange } from "./watch.ts";
-import { bounded, IN_KEY, type InRecord, OUT_KEY, type OutRecord } from "./offer.ts";
+import { bounded, type InRecord, type OutRecord } from "./book.ts";
 
 export type { FileOps };
 
@@ -97,10 +97,10 @@ export class FileTransfers {
   }
 
   async incoming(): Promise<InRecord[]> {
-    return ((await this.ops.get(IN_KEY)) ?? []) as InRecord[];
+    return (await this.ops.book()).in;
   }
   async outgoing(): Promise<OutRecord[]> {
-    return ((await this.ops.get(OUT_KEY)) ?? []) as OutRecord[];
+    return (await this.ops.book()).out;
   }
   async serverFiles(): Promise<ServerFile[]> {
     return (await this.client.conn.request("file.list")).header.files as ServerFile[];
@@ -177,11 +177,10 @@ export class FileTransfers {
   }
 
   async #setIn(fid: string, from: string, patch: Partial<InRecord>): Promise<void> {
-    await this.ops.update<InRecord[]>(
-      IN_KEY,
-      (l) =>
-        bounded((l ?? []).map((r) => (r.fid === fid && r.from === from ? { ...r, ...patch } : r)), liveIn),
-    );
+    await this.ops.update((b) => ({
+      ...b,
+      in: bounded(b.in.map((r) => (r.fid === fid && r.from === from ? { ...r, ...patch } : r)), liveIn),
+    }));
   }
 
   /**
@@ -192,15 +191,22 @@ export class FileTransfers {
   async #sumOf(rec: InRecord): Promise<string> {
     const end = systemClock.now() + SUM_WAIT_MS;
     for (;;) {
-      const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
-      if (r?.sha256) return r.sha256;
-      if (systemClock.now() >= end || this.client.conn.closed) {
-        throw new BackendError(
-          "timeout",
-          `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
-        );
+      const look = new AbortController();
+      // Listening before the look (no change falls between): woken when it is filed, by any process.
+      const changed = this.ops.filed(end - systemClock.now(), look.signal);
+      try {
+        const r = (await this.incoming()).find((x) => x.fid === rec.fid && x.from === rec.from);
+        if (r?.sha256) return r.sha256;
+        if (systemClock.now() >= end || this.client.conn.closed) {
+          throw new BackendError(
+            "timeout",
+            `${rec.from} has not sent the SHA-256 of ${rec.name} yet; receive again later`,
+          );
+        }
+        await changed;
+      } finally {
+        look.abort();
       }
-      await this.ops.filed(Math.min(LOOK_MS, Math.max(0, end - systemClock.now()))); // woken when it is filed here
     }
   }
 

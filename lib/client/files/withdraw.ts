@@ -7,7 +7,7 @@
  */
 import { BackendError } from "../backend.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { OUT_KEY, type OutRecord } from "./offer.ts";
+import type { OutRecord } from "./book.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { FileOps } from "./channel.ts";
 import type { ServerFile } from "./transfer_types.ts";
@@ -84,7 +84,7 @@ export async function withdrawSent(
   ft: Sender & { serverFiles(): Promise<ServerFile[]> },
   id: string,
 ): Promise<OutRecord> {
-  const mine = ((await ft.ops.get(OUT_KEY)) ?? []) as OutRecord[];
+  const mine = (await ft.ops.book()).out;
   const found = mine.filter((r) => r.fid === id);
   if (!found.length && id.length < 4) {
     throw new BackendError("usage", `"${id}" is too short: give 4 or more characters of the file id`);

@@ -4,6 +4,7 @@ import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
 
 import { type PeerFileEvent, PeerFiles, type Via } from "../files/carried.ts";
 import { keep } from "../files/carried_common.ts";
+import type { CarriedOutState } from "../files/book.ts";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import {
@@ -738,9 +739,9 @@ Deno.test("peer files: an offer made again goes with its SHA-256, hashed first (
   }
 });
 
-Deno.test("peer files: the transfers kept follow files/offer.ts bounded — past 200 the oldest finished go, open ones stay", () => {
-  const m = new Map<string, { state: string }>();
-  for (let i = 0; i < 201; i++) keep(m, `k${i}`, { state: i === 0 ? "paused" : "done" }, ["paused"]);
+Deno.test("peer files: the transfers kept follow files/book.ts bounded — past 200 the oldest finished go, open ones stay", () => {
+  const m = new Map<string, { state: CarriedOutState }>();
+  for (let i = 0; i < 201; i++) keep(m, `k${i}`, { state: i === 0 ? "paused" : "sent" }, ["paused"]);
   assert.equal(m.size, 200);
   assert.ok(m.has("k0") && !m.has("k1") && m.has("k200"), "the open oldest stays, the oldest finished goes");
 });

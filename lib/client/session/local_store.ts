@@ -32,6 +32,8 @@ export type { PendingMessage } from "./local_store_outbox.ts";
 
 /** How long `exclusive` waits for another process before giving up. */
 const LOCK_WAIT_MS = 30_000;
+/** How often the folder's one watcher looks at `PRAGMA data_version` while someone waits for a change. */
+export const WATCH_MS = 50;
 
 /** The client folder's database of one account on one server: history, outbox, changes. */
 export class LocalStore {
@@ -42,6 +44,9 @@ export class LocalStore {
   readonly #sealer = new HistorySealer();
   #dataVersion: number;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Who waits for another process's next commit (`nextForeign`), and the one timer looking for it. */
+  readonly #watchers = new Set<() => void>();
+  #watch: ReturnType<typeof setInterval> | undefined;
 
   /** Opens (or creates) the database at `path` (":memory:": none), schema up to date; `clock` times lock waits. */
   constructor(path: string, readonly clock: Clock = systemClock) {
@@ -92,6 +97,46 @@ export class LocalStore {
     this.#foreign.add(l);
   }
 
+  /**
+   * Calls `l` once another process of the folder has committed (the folder's one change signal
+   * between processes: a single timer per store looks at `PRAGMA data_version` every WATCH_MS, and
+   * only while someone listens); returns how to stop listening. Caches are dropped first
+   * (`onForeignChange`), as when the lock is taken.
+   */
+  nextForeign(l: () => void): () => void {
+    this.#watchers.add(l);
+    this.#watch ??= setInterval(() => this.#look(), WATCH_MS);
+    return () => {
+      this.#watchers.delete(l);
+      this.#stopWatch();
+    };
+  }
+
+  #stopWatch(): void {
+    if (this.#watchers.size || this.#watch === undefined) return;
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  /** The watcher's look: another process committed since the last look or lock, its listeners told. */
+  #look(): void {
+    if (!this.db.isOpen) return void (this.#watchers.clear(), this.#stopWatch());
+    if (this.db.isTransaction) return; // this process is writing: look next time
+    this.#noteVersion();
+  }
+
+  /** When another process committed since the last look or lock: caches dropped, then waiters told. */
+  #noteVersion(): void {
+    const v = this.#version();
+    if (v === this.#dataVersion) return;
+    this.#dataVersion = v;
+    for (const l of this.#foreign) l();
+    const told = [...this.#watchers];
+    this.#watchers.clear();
+    this.#stopWatch();
+    for (const l of told) l();
+  }
+
   #version(): number {
     return Number((this.db.prepare("PRAGMA data_version").get() as Row).data_version);
   }
@@ -133,11 +178,7 @@ export class LocalStore {
       }
       await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
     }
-    const v = this.#version();
-    if (v !== this.#dataVersion) {
-      this.#dataVersion = v;
-      for (const l of this.#foreign) l();
-    }
+    this.#noteVersion();
   }
 
   // History (local_store_messages.ts).
@@ -295,6 +336,8 @@ export class LocalStore {
 
   /** Closes the database (idempotent). */
   close(): void {
+    this.#watchers.clear();
+    this.#stopWatch();
     if (this.db.isOpen) this.db.close();
   }
 }

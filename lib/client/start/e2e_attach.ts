@@ -1,9 +1,11 @@
 /**
  * Switches a client to end-to-end encrypted bodies (`E2eCodec.attach`) with every control kind of
  * the features above e2e/ registered before anything is received: files (files/channel.ts) and
- * video stream keys (video/stream_key.ts). The one place that knows the whole list.
+ * video stream keys (video/stream_key.ts). The one place that knows the whole list. Its waiters
+ * (e2e/filed.ts) hear of other processes' commits through the folder's one watcher
+ * (session/local_store.ts `nextForeign`).
  */
-import { E2eCodec, type SealedChannel } from "../e2e/mod.ts";
+import { E2eCodec, type SealedChannel, watchFolder } from "../e2e/mod.ts";
 import { attachFiles } from "../files/channel.ts";
 import { attachStreamKeys } from "../video/stream_key.ts";
 
@@ -19,5 +21,12 @@ export function attachE2e(
   password: string,
   o: Omit<NonNullable<Parameters<typeof E2eCodec.attach>[2]>, "controls"> = {},
 ): Promise<E2eCodec> {
-  return E2eCodec.attach(client, password, { ...o, controls: registerControls });
+  return E2eCodec.attach(client, password, {
+    ...o,
+    controls: (ch) => {
+      registerControls(ch);
+      const store = client.store;
+      if (store) watchFolder(ch, (l) => store.nextForeign(l));
+    },
+  });
 }
