@@ -7,6 +7,8 @@ import { MemoryBusNet } from "../lib/server/bus/bus.ts";
 import { busConformance } from "../lib/server/bus/bus_conformance.ts";
 import { NatsBus, parseBusUrl, redactBusUrl } from "../lib/server/bus/nats_bus.ts";
 import assert from "node:assert/strict";
+import { createCipheriv, hkdfSync } from "node:crypto";
+import { BusSeal } from "../lib/server/bus/seal.ts";
 import { clusterSkip, startNats, type TestNats } from "./cluster_harness.ts";
 
 busConformance("MemoryBus", (keys) => {
@@ -69,4 +71,35 @@ Deno.test("bus URL: servers, user and password (decoded), tls:// requires TLS; t
   );
   assert.equal(redactBusUrl("nats://a:4222"), "nats://a:4222");
   assert.equal(redactBusUrl("nats://u:p@ss@a:4222"), "nats://u:***@a:4222", "an unencoded @ in the password");
+});
+
+/** An envelope sealed by hand around `plain` (seal.ts's layout), as a key holder with a bug would send it. */
+function sealRaw(key: Uint8Array, scope: string, plain: Uint8Array): Uint8Array {
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  const head = new Uint8Array(25);
+  head[0] = 1;
+  head.set(id, 1);
+  new DataView(head.buffer).setBigUint64(17, 1n);
+  const k = new Uint8Array(
+    hkdfSync("sha256", key, id, new TextEncoder().encode(`parley bus v1 ${scope}`), 32),
+  );
+  const nonce = new Uint8Array(12);
+  nonce.set(head.subarray(17), 4);
+  const c = createCipheriv("chacha20-poly1305", k, nonce, { authTagLength: 16 });
+  c.setAAD(head, { plaintextLength: plain.length });
+  const body = c.update(plain);
+  c.final();
+  return new Uint8Array([...head, ...body, ...c.getAuthTag()]);
+}
+
+Deno.test("BusSeal: bad UTF-8 inside a sealed envelope is refused; a real U+FFFD in an event opens", () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const seal = new BusSeal({ key }, "s");
+  const text = (user: string) =>
+    new TextEncoder().encode(JSON.stringify({ from: "n1", ts: Date.now(), e: { t: "user", user } }));
+  const bad = text("ab");
+  bad[bad.indexOf(0x62)] = 0xff; // "b" made a byte that is never UTF-8
+  assert.equal(seal.open(sealRaw(key, "s", bad)), null);
+  assert.equal(seal.refused.get("not JSON"), 1);
+  assert.deepEqual(seal.open(sealRaw(key, "s", text("a\uFFFD")))?.e, { t: "user", user: "a\uFFFD" });
 });

@@ -653,3 +653,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "cluster: a batch of DMs is one msg event carrying its rows (issue 73: the bus's cost per DM), " +
+    "and the receiving node fans them out",
+  ignore,
+  async fn() {
+    const events: number[] = []; // rows carried by each msg event node 1 publishes
+    const c = await cluster(2, (b, i) =>
+      i !== 0 ? b : faultyBus(b, {
+        send: (e) => (e.t === "msg" && events.push(e.rows?.length ?? -1), true),
+      }));
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await Promise.all([alice.sync(), bob.sync()]);
+      const ib = inbox(bob);
+      const store = n1.srv.core.store, append = store.appendMessages.bind(store);
+      let batches = 0;
+      store.appendMessages = async (ms, acks) => {
+        const rows = await append(ms, acks);
+        if (rows.some((r) => r)) batches++;
+        return rows;
+      };
+      events.length = 0;
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => alice.send({ kind: "user", name: "bob" }, `d${i}`)),
+      );
+      await eventually(() => ib.length === 20, 3000, "bob gets the 20 DMs");
+      assert.equal(events.length, batches, "one msg event per stored batch");
+      assert.equal(events.reduce((a, b) => a + b, 0), 20, "each DM's row carried once");
+    } finally {
+      await c.stop();
+    }
+  },
+});

@@ -272,9 +272,13 @@ export class Cluster {
   }
 
   #fanOut(r: StoredMessage): void {
-    const k = key(r);
-    const from = this.#local.get(k) ?? null;
-    this.#local.delete(k);
+    // Rows stored on other nodes (most, with several nodes) make no key: no string built and hashed.
+    let from: Session | null = null;
+    if (this.#local.size) {
+      const k = key(r);
+      from = this.#local.get(k) ?? null;
+      this.#local.delete(k);
+    }
     this.core.messages.deliveries += this.core.hub.fanOut(r, from);
     this.core.messages.knowStored(r.seq);
     this.#cursor = r.seq;

@@ -42,8 +42,13 @@ export const HISTORY_SQL = `
           ORDER BY conv DESC, seq DESC LIMIT $4) p JOIN messages b ON b.seq = p.seq
   ) w ON w.seq = m.seq WHERE w.n = 1 OR w.upto <= $5 ORDER BY m.seq`;
 
-/** Makes the transaction's next statements use their cached generic plan (see `insertQuery`). */
-export const genericPlan = (tx: Tx): unknown => tx`SET LOCAL plan_cache_mode = force_generic_plan`;
+/**
+ * Takes the seq lock (held until commit) and makes the transaction's next statements use their
+ * cached generic plan (see `insertQuery`), in one statement: `set_config(…, true)` is SET LOCAL (a
+ * statement less per batch: tests/pg_dm_cost_test.ts).
+ */
+export const seqLockGeneric = (tx: Tx, lock: number): unknown =>
+  tx`SELECT pg_advisory_xact_lock(${lock}), set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /** A message's resend key: its sender and mid. */
 export const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
@@ -51,7 +56,7 @@ export const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid
 /**
  * Inserts `rows` (no two with the same sender and mid) in one statement, under the seq lock: those
  * not stored yet get the next seqs, dense and in the batch's order; RETURNING names them. Run after
- * `genericPlan`: planning it afresh cost ~180 µs a batch. The stored-already test is a scalar
+ * `seqLockGeneric`: planning it afresh cost ~180 µs a batch. The stored-already test is a scalar
  * subquery, an index probe per row whatever the plan: as NOT EXISTS, the generic plan made while
  * the table was small kept a hash anti join over all of it (2.9 ms for 50 rows at 20,000 stored).
  */

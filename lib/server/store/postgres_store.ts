@@ -18,11 +18,11 @@ import { backoffDelay, STORE_RECONNECT } from "../../common/backoff.ts";
 import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
-  genericPlan,
   HISTORY_SQL,
   insertQuery,
   key,
   raiseSeqFloor,
+  seqLockGeneric,
   seqTopSql,
   type Tx,
 } from "./pg_messages.ts";
@@ -97,12 +97,20 @@ export class PostgresStore extends PgAccounts implements Store {
   /**
    * Connects to `url` (postgres://USER@HOST:PORT/DB; `?sslmode=require` for TLS without verification)
    * and brings the schema up to date. `tlsCa` (PEM) makes TLS required and verified against that CA;
-   * `clock` dates the device rows held in memory (pg_accounts.ts `DEVICES_FRESH_MS`).
+   * `clock` dates the device rows held in memory (pg_accounts.ts `DEVICES_FRESH_MS`); `onStatement`
+   * hears the text of every statement sent (tests count a DM's statements: tests/pg_dm_cost_test.ts).
    */
   static async open(
     url: string,
-    o: { maxConnections?: number; tlsCa?: string; clock?: Clock; timeoutMs?: number } = {},
+    o: {
+      maxConnections?: number;
+      tlsCa?: string;
+      clock?: Clock;
+      timeoutMs?: number;
+      onStatement?: (text: string) => void;
+    } = {},
   ): Promise<PostgresStore> {
+    const heard = o.onStatement;
     const timeoutMs = o.timeoutMs ?? STATEMENT_TIMEOUT_MS;
     const sql = postgres(url, {
       max: o.maxConnections ?? 8,
@@ -114,6 +122,7 @@ export class PostgresStore extends PgAccounts implements Store {
       // PostgreSQL cancels a statement past it (57014: StoreUnavailable, pg_errors.ts).
       connection: { statement_timeout: timeoutMs },
       types: { bytea: BYTEA },
+      ...(heard ? { debug: (_conn: number, text: string) => heard(text) } : {}),
       ...(o.tlsCa ? { ssl: { ca: o.tlsCa } } : {}),
     });
     const s = new PostgresStore(sql, o.clock ?? systemClock);
@@ -176,15 +185,14 @@ export class PostgresStore extends PgAccounts implements Store {
     const first = new Map<string, number>();
     batch.forEach((m, i) => first.has(key(m)) || first.set(key(m), i));
     const rows = [...first.values()].map((i) => batch[i]!);
-    // One round trip after BEGIN: the lock, the plan mode, the batch's insert and the acks,
+    // One round trip after BEGIN: the lock with the plan mode, the batch's insert and the acks,
     // pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
     const put = await this.sql.begin((tx) => [
-      tx`SELECT pg_advisory_xact_lock(${SEQ_LOCK})`,
-      genericPlan(tx),
+      seqLockGeneric(tx, SEQ_LOCK),
       insertQuery(tx, rows),
       ...(acks.some((a) => a.acks.length) ? [acksQuery(tx, acks)] : []),
     ]) as unknown as Row[][];
-    const seqs = new Map(put[2]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
+    const seqs = new Map(put[1]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
     return batch.map((m, i) => {
       const seq = first.get(key(m)) === i ? seqs.get(key(m)) : undefined;
       return seq === undefined ? null : { ...m, seq };
