@@ -176,6 +176,9 @@ export class PeerStreams {
     );
     const peer = normalizeName(to);
     if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
+    // The key goes out with the offer, not one round trip after it: the viewer's accept does not
+    // wait for it (issue 75). An offer the server refuses still says its own error.
+    const keyed = channel.send(peer, sid, key).then(() => null, (e: unknown) => ({ e }));
     await this.conn.request("stream.offer", {
       to: peer,
       name: basename(file).slice(0, 200),
@@ -187,14 +190,13 @@ export class PeerStreams {
     o.onOffered?.();
     // ffmpeg starts now, paused: its first frame is ready when the answer comes (issue 75).
     const ready = readyStream(file, info, { width, height }, o);
-    try {
-      await channel.send(peer, sid, key);
-    } catch (e) {
+    const failed = await keyed;
+    if (failed) {
       this.#answers.delete(sid);
       this.#stops.delete(sid);
       await ready.stop();
       await this.conn.request("stream.stop", { sid }).catch(() => {});
-      throw e;
+      throw failed.e;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
