@@ -19,6 +19,8 @@ export interface SendOptions {
   maxHeight?: number;
   /** Stop after this many frames (default: the whole file). */
   maxFrames?: number;
+  /** Starts ffmpeg (default: media/ffmpeg.ts; tests inject one). */
+  spawn?: VideoStreamOptions["spawn"];
 }
 
 /** How a stream ended, with its figures. */
@@ -84,7 +86,7 @@ export function readyStream(
   file: string,
   info: VideoInfo,
   offered: Pixels,
-  o: SendOptions & { signal?: AbortSignal; make?: (opts: VideoStreamOptions) => VideoStream },
+  o: SendOptions & { signal?: AbortSignal },
 ): VideoStream {
   const r: Rendition = "1080p";
   const opts: VideoStreamOptions = {
@@ -95,8 +97,9 @@ export function readyStream(
     pane: offered,
     paused: true,
     ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.spawn ? { spawn: o.spawn } : {}),
   };
-  return o.make ? o.make(opts) : new VideoStream(opts);
+  return new VideoStream(opts);
 }
 
 /**
