@@ -345,7 +345,8 @@ export class VideoStream {
         if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
         if (ac.signal.aborted || this.#adaptiveWantsRestart(seg)) return { count, interrupted: true };
       }
-      return { count, interrupted: false };
+      // A restart or stop before ffmpeg's first frame ends its output early: interrupted, not the end.
+      return { count, interrupted: ac.signal.aborted };
     } catch (e) {
       if (!ac.signal.aborted) this.#fail(e);
       return { count, interrupted: true };

@@ -397,3 +397,39 @@ Deno.test("VideoStream format rgb: small (half-block) frames come raw, larger on
   assert.ok((await drain(plain.s)).every((f) => f.format === "jpeg"));
   assert.deepEqual(plain.fake.calls.map((c) => c.opts.format), ["jpeg"]);
 });
+
+Deno.test("VideoStream: a new pane while ffmpeg has not made its first frame restarts it, it does not end the stream", async () => {
+  // Issue 75: a stream readied paused at the offered size gets the viewer's smaller pane at once.
+  const slow = { spawned: 0 };
+  const { s, fake } = makeStream((clock) => {
+    const real = fakeSpawner(VIDEO);
+    return {
+      mode: "1080p",
+      pane: { width: 426, height: 240 },
+      paused: true,
+      sleep: instantSleep(clock),
+      spawn: (opts: MjpegOptions): MjpegSource => {
+        if (slow.spawned++ > 0) return real.spawn(opts);
+        // ffmpeg still starting: no frame until it is stopped, then its output just ends.
+        return {
+          pid: 0,
+          stop: () => Promise.resolve(),
+          async *[Symbol.asyncIterator]() {
+            await new Promise((r) => opts.signal?.addEventListener("abort", r, { once: true }));
+            if (!opts.signal?.aborted) yield new Uint8Array(0); // never: only for the generator's type
+          },
+        };
+      },
+    };
+  });
+  while (slow.spawned === 0) await new Promise((r) => setTimeout(r, 1));
+  s.setPane(80, 46);
+  s.play();
+  const f = await s.nextFrame();
+  assert.ok(f, "the stream goes on after the restart");
+  assert.equal(f.index, 0);
+  assert.ok(f.width <= 80 && f.height <= 46, `${f.width}x${f.height}`);
+  assert.equal(slow.spawned, 2);
+  assert.equal(fake.calls.length, 0);
+  await s.stop();
+});

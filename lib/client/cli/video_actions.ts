@@ -198,7 +198,8 @@ export async function watchVideo(
   let firstMs = -1; // the offer accepted → first picture written
   // The pixels drawn: the sender sends no larger frames.
   const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane));
-  await c.ack([]).catch(() => {}); // the consumed key message leaves the server's queue
+  // The consumed key message leaves the server's queue; the first frame does not wait for it.
+  const acked = c.ack([]).catch(() => {});
   io.err(`Accepted ${offer.name} from ${offer.from}`);
   let taken = 0;
   const counted: FrameSource = {
@@ -235,6 +236,7 @@ export async function watchVideo(
       }
     }));
   const end = await incoming.ended;
+  await acked;
   const who = end.by === c.user ? "" : ` (stopped by ${end.by})`;
   const sent = incoming.sender ? ` sent: ${incoming.sender.sent}` : "";
   if (firstMs >= 0) io.err(`parley: first frame after ${Math.round(firstMs)} ms`);

@@ -1,6 +1,6 @@
 /**
  * User-to-user video streams (client side). The sender offers a local file (`stream.offer`) and
- * starts its own ffmpeg only after the recipient accepted (`stream.answer`); each JPEG is sealed
+ * starts its own ffmpeg paused at once, playing it only after the recipient accepted (`stream.answer`); each JPEG is sealed
  * with the chunked file AEAD (lib/crypto/file_aead.ts) under a random 32-byte key, bound to the
  * stream id, frame index, sender and recipient, and sent as `stream.frame` with one frame in
  * flight (the server's reply says whether it was relayed). The recipient opens each frame and keeps
@@ -21,7 +21,14 @@ import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { type BlockOps, refuseBlocked } from "../e2e/mod.ts";
 import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
-import { basename, type Halt, relayFrames, type SendOptions, type SendResult } from "./stream_send.ts";
+import {
+  basename,
+  type Halt,
+  readyStream,
+  relayFrames,
+  type SendOptions,
+  type SendResult,
+} from "./stream_send.ts";
 import type { StreamKeyChannel } from "./stream_key.ts";
 import type { Pixels } from "./stream_send.ts";
 import { paneFields } from "../../protocol/messages.ts";
@@ -169,6 +176,9 @@ export class PeerStreams {
     );
     const peer = normalizeName(to);
     if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
+    // The key goes out with the offer, not one round trip after it: the viewer's accept does not
+    // wait for it (issue 75). An offer the server refuses still says its own error.
+    const keyed = channel.send(peer, sid, key).then(() => null, (e: unknown) => ({ e }));
     await this.conn.request("stream.offer", {
       to: peer,
       name: basename(file).slice(0, 200),
@@ -178,13 +188,15 @@ export class PeerStreams {
       height,
     });
     o.onOffered?.();
-    try {
-      await channel.send(peer, sid, key);
-    } catch (e) {
+    // ffmpeg starts now, paused: its first frame is ready when the answer comes (issue 75).
+    const ready = readyStream(file, info, { width, height }, o);
+    const failed = await keyed;
+    if (failed) {
       this.#answers.delete(sid);
       this.#stops.delete(sid);
+      await ready.stop();
       await this.conn.request("stream.stop", { sid }).catch(() => {});
-      throw e;
+      throw failed.e;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
@@ -196,6 +208,7 @@ export class PeerStreams {
     clearTimeout(timer);
     this.#answers.delete(sid);
     if (!accepted) {
+      await ready.stop();
       this.#stops.delete(sid);
       if (!halt.by) await this.conn.request("stream.stop", { sid }).catch(() => {});
       return { sent: 0, relayed: 0, dropped: 0, reason: "refused" };
@@ -205,6 +218,7 @@ export class PeerStreams {
     return await relayFrames(
       this.conn,
       { sid, key, me: this.me, peer, file, info, width, height, viewer },
+      ready,
       o,
       {
         stopped,

@@ -3,6 +3,8 @@ import type { Connection } from "../session/connection.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import { PeerStreams } from "./peer_stream.ts";
+import type { MjpegOptions, MjpegSource } from "../../media/ffmpeg.ts";
+import { SAMPLE_VIDEO, TEST_FFMPEG } from "../../media/_testing.ts";
 
 /** Just enough of a Connection to push frames at PeerStreams. */
 function fakeConn() {
@@ -87,4 +89,53 @@ Deno.test("PeerStreams: a blocked user's offer is refused unseen; a stream to th
   );
   assert.equal(asked.length, 1, "no offer went");
   peers.close();
+});
+
+Deno.test({
+  name: "PeerStreams.send: the key leaves with the offer, and ffmpeg starts before the answer (issue 75)",
+  ignore: TEST_FFMPEG === null,
+  async fn() {
+    const { conn, push } = fakeConn();
+    const order: string[] = [];
+    let sid = "";
+    conn.request = ((t: string, h: Record<string, unknown>) => {
+      order.push(t);
+      if (t === "stream.offer") sid = String(h.sid);
+      return Promise.resolve({ header: {}, body: new Uint8Array() });
+    }) as Connection["request"];
+    let keyArrives!: () => void;
+    const keyed = new Promise<void>((r) => (keyArrives = r));
+    const peers = new PeerStreams(conn, "alice", {
+      keyVia: () => ({
+        send: () => (order.push("key"), keyed), // the key DM is still on its way
+        receive: () => Promise.reject(new Error("not a viewer")),
+      }),
+    });
+    const spawned: { stopped: boolean }[] = [];
+    const spawn = (o: MjpegOptions): MjpegSource => {
+      const rec = { stopped: false };
+      spawned.push(rec);
+      return {
+        pid: 0,
+        stop: () => (rec.stopped = true, Promise.resolve()),
+        async *[Symbol.asyncIterator]() {
+          await new Promise((r) => o.signal?.addEventListener("abort", r, { once: true }));
+          if (!o.signal?.aborted) yield new Uint8Array(0); // never: the answer is a refusal
+        },
+      };
+    };
+    let offered!: () => void;
+    const isOffered = new Promise<void>((r) => (offered = r));
+    const sending = peers.send("bob", SAMPLE_VIDEO, { ffmpeg: TEST_FFMPEG!, spawn, onOffered: offered });
+    await isOffered;
+    // Sent before the offer, not one round trip after it; the old order was offer, then key.
+    assert.deepEqual(order, ["key", "stream.offer"]);
+    keyArrives();
+    await new Promise((r) => setTimeout(r, 0)); // VideoStream spawns one microtask after it is made
+    assert.equal(spawned.length, 1, "ffmpeg readied while the offer waits, before any answer");
+    push({ t: "stream.answer", sid, accept: false });
+    assert.equal((await sending).reason, "refused");
+    assert.ok(spawned.every((s) => s.stopped), "a refused offer's ffmpeg is stopped");
+    peers.close();
+  },
 });

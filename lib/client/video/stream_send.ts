@@ -7,7 +7,7 @@
  * the figures go to the recipient with `stream.stop`.
  */
 import { encryptFile } from "../../crypto/file_aead.ts";
-import { type probe, type Rendition, VideoStream } from "../../media/mod.ts";
+import { type probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { frameCtx } from "./incoming_stream.ts";
@@ -19,6 +19,8 @@ export interface SendOptions {
   maxHeight?: number;
   /** Stop after this many frames (default: the whole file). */
   maxFrames?: number;
+  /** Starts ffmpeg (default: media/ffmpeg.ts; tests inject one). */
+  spawn?: VideoStreamOptions["spawn"];
 }
 
 /** How a stream ended, with its figures. */
@@ -76,12 +78,40 @@ export interface OutgoingStream {
 }
 
 /**
- * Streams the accepted file until its end, a stop (`end.stopped`, who in `end.halt`), the signal or
- * `maxFrames`; `end.forget` runs once the stream stopped, before the figures are counted.
+ * The file's ffmpeg started paused at the offered size while the offer waits for its answer, so
+ * that its first frame is decoded before the accept arrives (`relayFrames` plays it). The caller
+ * stops it when the offer is refused.
+ */
+export function readyStream(
+  file: string,
+  info: VideoInfo,
+  offered: Pixels,
+  o: SendOptions & { signal?: AbortSignal },
+): VideoStream {
+  const r: Rendition = "1080p";
+  const opts: VideoStreamOptions = {
+    ffmpeg: o.ffmpeg,
+    video: { name: basename(file), ...info, renditions: [r] },
+    path: () => file,
+    mode: r,
+    pane: offered,
+    paused: true,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.spawn ? { spawn: o.spawn } : {}),
+  };
+  return new VideoStream(opts);
+}
+
+/**
+ * Streams the accepted file from `stream` (readyStream's, paused until now) until its end, a stop
+ * (`end.stopped`, who in `end.halt`), the signal or `maxFrames`; `end.forget` runs once the stream
+ * stopped, before the figures are counted. A viewer drawing fewer pixels than offered restarts
+ * ffmpeg at its size before the first frame.
  */
 export async function relayFrames(
   conn: Connection,
   s: OutgoingStream,
+  stream: VideoStream,
   o: SendOptions & { signal?: AbortSignal },
   end: {
     stopped: Promise<void>;
@@ -91,23 +121,17 @@ export async function relayFrames(
     resized?: (to: (viewer: Pixels) => void) => void;
   },
 ): Promise<SendResult> {
-  const { sid, key, me, peer, file, info, width, height } = s;
+  const { sid, key, me, peer, width, height } = s;
   const { stopped, halt } = end;
-  const r: Rendition = "1080p";
-  const stream = new VideoStream({
-    ffmpeg: o.ffmpeg,
-    video: { name: basename(file), ...info, renditions: [r] },
-    path: () => file,
-    mode: r,
-    pane: sendPane({ width, height }, s.viewer),
-    signal: o.signal,
-  });
-  end.resized?.((v) => {
+  const fit = (v: Pixels | undefined) => {
     const p = sendPane({ width, height }, v);
     stream.setPane(p.width, p.height); // ffmpeg restarts only when the frame size really changes
-  });
+  };
+  fit(s.viewer); // no frame larger than the viewer draws, the first one included
+  end.resized?.(fit);
   const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
   stopped.then(() => stream.stop());
+  stream.play();
   try {
     for (;;) {
       const f = await stream.nextFrame();
