@@ -34,12 +34,11 @@ import type { LocalStore } from "../session/local_store.ts";
 import type { BlockOps, BodyCodec, Handout, KeyOps, Sealed, Setting } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { seenSync } from "./seen_sync.ts";
-import { confirmed, isAdmin } from "./apply.ts";
+import { confirmed, fileOwnChange, fileOwnSetting, isAdmin, ownChangeSent } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
 import { DeviceLists } from "./devices.ts";
 import { E2eDirectory } from "./directory.ts";
-import { keyOps } from "./key_ops.ts";
-import { encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
+import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
 import {
   type AttachClient,
@@ -52,10 +51,8 @@ import {
 } from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
-import { roomChanged } from "./room_push.ts";
-import { adoptLegacyRooms, handedOut, resealHandout, sealFor } from "./room_seal.ts";
+import { adoptLegacyRooms, handedOut, resealHandout, roomChanged, sealFor } from "./room_seal.ts";
 import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
-import { ownChangeSent, sealOwnChange, sealOwnSetting } from "./own_changes.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
@@ -210,12 +207,12 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
   sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
-    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c, by));
+    return this.#serial(async () => sealFor(this.#p, to, await fileOwnChange(this.#p, mid, ref, c, by)));
   }
 
   /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
   sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
-    return this.#serial(() => sealOwnSetting(this.#p, to, mid, s));
+    return this.#serial(async () => sealFor(this.#p, to, await fileOwnSetting(this.#p, mid, s)));
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {

@@ -10,12 +10,10 @@
  */
 import { randomId } from "../../common/random.ts";
 import { convKey } from "../../protocol/names.ts";
-import type { BodyCodec } from "./body_codec.ts";
-import { sealAndSend } from "./body_codec.ts";
+import { type BodyCodec, handOut, sealAndSend } from "./body_codec.ts";
 import { payloadKind } from "./controls.ts";
-import type { Target } from "./door.ts";
+import type { Target } from "../backend.ts";
 import { dmEncrypt } from "./dm_seal.ts";
-import { handOut } from "./handouts.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 import { sealRoom } from "./room_seal.ts";
 

@@ -20,26 +20,33 @@ export {
   type BlockOps,
   type BodyCodec,
   type Handout,
+  handOut,
   type KeyOps,
   type LogVerb,
   type MembershipVerb,
   PlainCodec,
   sealAndSend,
   type Sealed,
+  type SealedSender,
   type Setting,
   type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
 export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
-export { handOut } from "./handouts.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
-export { filed, type FiledEntry, FiledList, LOOK_MS, takeFiled, waitFiled, wake } from "./filed.ts";
-export type {
-  ControlContext,
-  ControlKind,
-  ControlOutcome,
-  ControlRegistry,
-  SealedChannel,
+export {
+  type ControlContext,
+  type ControlKind,
+  type ControlOutcome,
+  type ControlRegistry,
+  filed,
+  type FiledEntry,
+  FiledList,
+  LOOK_MS,
+  type SealedChannel,
+  takeFiled,
+  waitFiled,
+  wake,
 } from "./controls.ts";
 export {
   applyChange,
@@ -75,4 +82,4 @@ export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
 export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";
-export type { Host, Later, SealedSender } from "./parts.ts";
+export type { Host, Later } from "./parts.ts";

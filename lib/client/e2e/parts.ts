@@ -8,8 +8,7 @@
 import type { Clock } from "../../common/clock.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import type { Argon2Params } from "../../crypto/at_rest.ts";
-import type { BodyCodec } from "./body_codec.ts";
-import type { SealedChannel } from "./controls.ts";
+import type { BodyCodec, SealedSender } from "./body_codec.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
@@ -17,7 +16,7 @@ import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from 
 import type { Connection } from "../session/connection.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import type { ControlRegistry } from "./controls.ts";
+import type { ControlRegistry, SealedChannel } from "./controls.ts";
 import type { DeviceLists } from "./devices.ts";
 import type { E2eDirectory } from "./directory.ts";
 import type { Request } from "./keys.ts";
@@ -28,12 +27,6 @@ export const NO_WRITES: StoreWrites = { put: {}, del: [] };
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
-
-/** How a sealed body leaves, acknowledged with the seq it was stored as (0: none): the core's link. */
-export interface SealedSender {
-  /** Sends `body` to `to` as message `mid` (sealed for `o.devices`, a DM's); resolves once stored. */
-  send(to: Target, mid: string, body: Uint8Array, o?: { devices?: string[] }): Promise<{ seq: number }>;
-}
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {

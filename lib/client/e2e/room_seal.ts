@@ -14,12 +14,27 @@
  *   to each member (the server keeps the first copy of a mid: a repeat is a duplicate, not a second
  *   key). A member keeps the first distribution of a chain it gets, and the kept one is the oldest.
  * - A handout that cannot be sealed (a changed key) or sent is told as a notice; the message goes anyway.
+ *
+ * Room keys for a room made by Parley 0.1.0 that has no membership log yet (e2e/room_log.ts) are not
+ * refused but held in the keystore ("held:<room>", the last MAX_HELD per room) until the room's admin
+ * has signed its log, then installed for the senders that log lets in (`RoomLogs.refusal`, the same
+ * rule as for any room key) and dropped, with a notice, otherwise (`holdKey`, `releaseHeld`).
+ *
+ * Pushed room changes (in order with messages, `roomChanged`): the room's verified log is read again,
+ * a member who left or was kicked makes my chain rotate and their chains go, and a change made by
+ * someone else is told with who signed it and whether it checks out (e2e/directory.ts `describeChange`).
+ * Runs under the folder's lock.
  */
 import { randomId } from "../../common/random.ts";
 import { convKey } from "../../protocol/names.ts";
 import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
+import type { RoomManager } from "../../crypto/room_manager.ts";
+import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
+import type { SqliteCryptoStore } from "../session/crypto_store.ts";
+import type { RoomLogs } from "./room_log.ts";
+import { MEMBERSHIP_VERBS } from "./directory.ts";
 import type { Target } from "../backend.ts";
-import type { Handout, Sealed } from "./body_codec.ts";
+import type { Handout, LogVerb, Sealed } from "./body_codec.ts";
 import { dmEncrypt, type DmSealed } from "./dm_seal.ts";
 import { encodePayload } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, errorText, NO_WRITES } from "./parts.ts";
@@ -168,4 +183,92 @@ export async function adoptLegacyRooms(p: E2eParts): Promise<void> {
     );
   }
   await p.cs.commit({ put: { [ADOPTED]: true }, del: [] });
+}
+
+/** How many room keys one room holds at most (a member sending key after key cannot grow it further). */
+const MAX_HELD = 32;
+
+/** A held room key: the sender's device address, its user, the key. */
+export interface Held {
+  from: string;
+  user: string;
+  dist: SenderKeyDistribution;
+}
+
+const keyOf = (room: string) => `held:${room}`;
+
+/** The writes that hold `h` for its room. */
+export async function holdKey(cs: SqliteCryptoStore, h: Held): Promise<StoreWrites> {
+  const held = ((await cs.get(keyOf(h.dist.room))) as Held[] | undefined) ?? [];
+  return { put: { [keyOf(h.dist.room)]: [...held, h].slice(-MAX_HELD) }, del: [] };
+}
+
+/**
+ * Installs what the room's verified log now allows (writes committed here) and answers the users
+ * whose keys are still held (the room still has no log).
+ */
+export async function releaseHeld(
+  cs: SqliteCryptoStore,
+  logs: RoomLogs,
+  rooms: RoomManager,
+  room: string,
+  warn: (text: string) => void,
+): Promise<string[]> {
+  const held = (await cs.get(keyOf(room))) as Held[] | undefined;
+  if (!held) return [];
+  let w: StoreWrites = { put: {}, del: [] };
+  const keep: Held[] = [];
+  for (const h of held) {
+    const refused = await logs.refusal(room, h.user);
+    if (refused === null) w = mergeWrites(w, await rooms.acceptDistribution(h.from, h.dist));
+    else if (logs.unlogged(room)) keep.push(h);
+    else if (refused) warn(`A room key from ${h.user} for #${room} was refused: ${refused}`);
+  }
+  if (keep.length < held.length) {
+    if (keep.length) w.put[keyOf(room)] = keep;
+    else w.del.push(keyOf(room));
+    await cs.commit(w);
+  }
+  return keep.map((h) => h.user);
+}
+
+/** Applies a pushed `room` frame header `h`. */
+export async function roomChanged(p: E2eParts, h: Record<string, unknown>): Promise<void> {
+  const room = String(h.room);
+  const members = Array.isArray(h.members) ? h.members : [];
+  const change = String(h.change);
+  const by = String(h.by ?? "");
+  const user = typeof h.user === "string" ? h.user : change === "left" ? by : "";
+  p.logs.invalidate(room);
+  let inLog = false; // the change is the latest entry of the room's verified membership log
+  if (members.includes(p.me)) {
+    inLog = await p.logs.isLatest(room, h.entry).catch((e) => {
+      p.notice("error", errorText(e));
+      return false;
+    });
+  }
+  if (change === "updated" && inLog && by !== p.me) { // room.adopt: a 0.1.0 room got its log
+    p.notice(
+      "info",
+      `${by} signed #${room}'s membership log (a room made by Parley 0.1.0): ${members.join(", ")}`,
+    );
+  }
+  if ((change === "left" || change === "kicked") && user) {
+    await p.rooms.memberLeft(room, user, await p.devices.addresses(user));
+  }
+  const verb = openRoomVerb(change, by, user, h.entry) ?? MEMBERSHIP_VERBS[change];
+  if (by && by !== p.me && verb) {
+    const n = await p.dir.describeChange(h, room, verb, by, user, inLog || !members.includes(p.me));
+    p.notice(n.level, n.text);
+  }
+}
+
+/** An open room's change (issue 71.12): a self-join ("joined" by the joiner), an open or a close ("updated"). */
+function openRoomVerb(change: string, by: string, user: string, entry: unknown): LogVerb | undefined {
+  if (change === "joined" && by && user === by) return "enter";
+  const action = typeof entry === "object" && entry !== null
+    ? (entry as { action?: unknown }).action
+    : undefined;
+  if (change === "updated" && (action === "open" || action === "close")) return action;
+  return undefined;
 }

@@ -23,7 +23,7 @@ import { decodeMultiBody } from "./devices.ts";
 import { sealDmSignal } from "./dm_seal.ts";
 import type { E2eParts } from "./parts.ts";
 import { sealRoom } from "./room_seal.ts";
-import { FiledList } from "./filed.ts";
+import { FiledList } from "./controls.ts";
 
 /** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
 const OPENED = new FiledList<string>("signals:opened", 64, 60_000);
