@@ -36,8 +36,7 @@ import { blockOps, isBlocked } from "./blocks.ts";
 import { seenSync } from "./seen_sync.ts";
 import { confirmed, fileOwnChange, fileOwnSetting, isAdmin, ownChangeSent } from "./apply.ts";
 import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
-import { DeviceLists } from "./devices.ts";
-import { E2eDirectory } from "./directory.ts";
+import { DeviceLists, E2eDirectory } from "./dm_seal.ts";
 import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
 import {

@@ -17,8 +17,7 @@ import type { Connection } from "../session/connection.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import type { ControlRegistry, SealedChannel } from "./controls.ts";
-import type { DeviceLists } from "./devices.ts";
-import type { E2eDirectory } from "./directory.ts";
+import type { DeviceLists, E2eDirectory } from "./dm_seal.ts";
 import type { Request } from "./keys.ts";
 import type { RoomLogs } from "./room_log.ts";
 

@@ -13,7 +13,6 @@
  * e2e/room_seal.ts `holdKey`; refused otherwise); texts, changes and expiry settings go to
  * e2e/apply.ts. Control messages and keys are recorded as consumed (never a line).
  */
-import { deviceAddress } from "../../common/device_address.ts";
 import { KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { ReplayError } from "../../crypto/ratchet.ts";
@@ -32,7 +31,7 @@ import {
 import { holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
 import { isChange, startsAt } from "./changes.ts";
-import { decodeMultiBody } from "./devices.ts";
+import { decodeMultiBody, openDmPart, type OpenedDm } from "./dm_seal.ts";
 import { isBlocked } from "./blocks.ts";
 import { decodePayload, keyChangedError, type Payload } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
@@ -133,7 +132,7 @@ async function receiveRoom(
 
 /** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */
 function heldBack(p: E2eParts, room: string): Promise<string[]> {
-  return releaseHeld(p.cs, p.logs, p.rooms, room, (t) => p.notice("warn", t));
+  return releaseHeld(p, room);
 }
 
 /** A failure to read `m`: never readable here → consumed and `UnreadableError`; else thrown as is. */
@@ -151,25 +150,11 @@ async function unreadable(p: E2eParts, m: ChatMessage, conv: string, e: unknown)
   throw e instanceof UnreadableError ? e : new UnreadableError(e instanceof Error ? e.message : String(e));
 }
 
-/** What opening a DM gave: the plaintext, the writes of its ratchet step, the sender's device address. */
-interface OpenedDm {
-  plaintext: Uint8Array;
-  writes: StoreWrites;
-  from: string;
-}
-
 /** Opens the part of DM `m` for this device (UnreadableError when there is none). */
 async function openPart(p: E2eParts, m: ChatMessage, body: Uint8Array): Promise<OpenedDm> {
-  // One part per device (v2), or one envelope between two first devices (v1).
-  const multi = decodeMultiBody(body);
-  let from = m.from, envelope = body;
-  if (multi) {
-    const part = multi.to[p.dm.self];
-    if (!part) throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
-    from = deviceAddress(m.from, multi.d);
-    envelope = part;
-  }
-  return { ...await p.dm.openDm(from, envelope), from };
+  const o = await openDmPart(p, m.from, body);
+  if (!o) throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
+  return o;
 }
 
 /**

@@ -22,19 +22,17 @@
  *
  * Pushed room changes (in order with messages, `roomChanged`): the room's verified log is read again,
  * a member who left or was kicked makes my chain rotate and their chains go, and a change made by
- * someone else is told with who signed it and whether it checks out (e2e/directory.ts `describeChange`).
+ * someone else is told with who signed it and whether it checks out (`describeChange`).
  * Runs under the folder's lock.
  */
 import { randomId } from "../../common/random.ts";
 import { convKey } from "../../protocol/names.ts";
 import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
-import type { RoomManager } from "../../crypto/room_manager.ts";
 import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
-import type { RoomLogs } from "./room_log.ts";
-import { MEMBERSHIP_VERBS } from "./directory.ts";
+import { type SignedMembershipChange, verifyMembershipChange } from "../../crypto/membership.ts";
 import type { Target } from "../backend.ts";
-import type { Handout, LogVerb, Sealed } from "./body_codec.ts";
+import type { Handout, LogVerb, MembershipVerb, Sealed } from "./body_codec.ts";
 import { dmEncrypt, type DmSealed } from "./dm_seal.ts";
 import { encodePayload } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, errorText, NO_WRITES } from "./parts.ts";
@@ -207,13 +205,9 @@ export async function holdKey(cs: SqliteCryptoStore, h: Held): Promise<StoreWrit
  * Installs what the room's verified log now allows (writes committed here) and answers the users
  * whose keys are still held (the room still has no log).
  */
-export async function releaseHeld(
-  cs: SqliteCryptoStore,
-  logs: RoomLogs,
-  rooms: RoomManager,
-  room: string,
-  warn: (text: string) => void,
-): Promise<string[]> {
+export async function releaseHeld(p: E2eParts, room: string): Promise<string[]> {
+  const { cs, logs, rooms } = p;
+  const warn = (text: string) => p.notice("warn", text);
   const held = (await cs.get(keyOf(room))) as Held[] | undefined;
   if (!held) return [];
   let w: StoreWrites = { put: {}, del: [] };
@@ -258,7 +252,7 @@ export async function roomChanged(p: E2eParts, h: Record<string, unknown>): Prom
   }
   const verb = openRoomVerb(change, by, user, h.entry) ?? MEMBERSHIP_VERBS[change];
   if (by && by !== p.me && verb) {
-    const n = await p.dir.describeChange(h, room, verb, by, user, inLog || !members.includes(p.me));
+    const n = await describeChange(p, h, room, verb, by, user, inLog || !members.includes(p.me));
     p.notice(n.level, n.text);
   }
 }
@@ -271,4 +265,75 @@ function openRoomVerb(change: string, by: string, user: string, entry: unknown):
     : undefined;
   if (change === "updated" && (action === "open" || action === "close")) return action;
   return undefined;
+}
+
+/** The membership verb of a room push's `change`. */
+export const MEMBERSHIP_VERBS: Record<string, MembershipVerb> = {
+  created: "create",
+  joined: "join",
+  left: "leave",
+  kicked: "kick",
+};
+
+/** A notice for the user about a room membership change. */
+export interface ChangeNotice {
+  level: "info" | "warn" | "error";
+  text: string;
+}
+
+/**
+ * What to tell the user about a membership change by `by` in push `h`, its signature checked;
+ * `inLog`: the change is the latest entry of the room's verified membership log (else it is a
+ * change the log does not hold, e.g. one the server invented or replayed, and is flagged).
+ */
+export async function describeChange(
+  p: E2eParts,
+  h: Record<string, unknown>,
+  room: string,
+  verb: LogVerb,
+  by: string,
+  user: string,
+  inLog: boolean,
+): Promise<ChangeNotice> {
+  if (verb === "enter" || verb === "open" || verb === "close") return openRoomChange(room, verb, by, inLog);
+  const members = (h.members as string[]) ?? [];
+  const admins = (h.admins as string[]) ?? [];
+  const what = verb === "create"
+    ? `${by} created #${room} with ${members.join(", ")}`
+    : verb === "join"
+    ? `${by} added ${user} to #${room}`
+    : verb === "leave"
+    ? `${by} left #${room}`
+    : `${by} removed ${user} from #${room}`;
+  if (!inLog) return { level: "warn", text: `${what} (not in #${room}'s signed membership log: ignored)` };
+  const s = h.signed as SignedMembershipChange | undefined;
+  if (!s || typeof s !== "object" || !s.change) {
+    return { level: "warn", text: `${what} (not signed: this change may not come from ${by})` };
+  }
+  const c = s.change;
+  const target = verb === "create" ? [...members].sort().join(",") : user;
+  let ok = c.room === room && c.action === verb && c.by === by && c.target === target &&
+    (verb === "leave" || admins.includes(by));
+  if (ok) ok = await verifyMembershipChange(s, [await p.dir.signKeyOf(by)]);
+  if (ok) return { level: "info", text: `${what} (signed by ${by}, verified)` };
+  return { level: "error", text: `${what}, but its signature does not match ${by}'s identity key` };
+}
+
+/**
+ * An open room's change (issue 71.12): a self-join, an open, a close. Its only record is the signed
+ * log entry (no 0.1 signed change): shown as checked when it is the latest entry of the verified log.
+ */
+function openRoomChange(
+  room: string,
+  verb: "enter" | "open" | "close",
+  by: string,
+  inLog: boolean,
+): ChangeNotice {
+  const what = verb === "enter"
+    ? `${by} joined #${room} by themself (an open room)`
+    : verb === "open"
+    ? `${by} opened #${room}: anyone on the server may join it`
+    : `${by} closed #${room}: nobody joins by themself any more`;
+  if (!inLog) return { level: "warn", text: `${what} (not in #${room}'s signed membership log: ignored)` };
+  return { level: "info", text: `${what} (signed by ${by}, verified)` };
 }

@@ -14,13 +14,11 @@
  * and at every login (`pruneOpened`), so a process that starts leaves none of an earlier one's behind.
  */
 import { fromBase64, toBase64 } from "../../common/bytes.ts";
-import { deviceAddress } from "../../common/device_address.ts";
 import { LruMap } from "../../common/lru.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Target } from "../backend.ts";
 import type { Sealed } from "./body_codec.ts";
-import { decodeMultiBody } from "./devices.ts";
-import { sealDmSignal } from "./dm_seal.ts";
+import { openDmPart, sealDmSignal } from "./dm_seal.ts";
 import type { E2eParts } from "./parts.ts";
 import { sealRoom } from "./room_seal.ts";
 import { FiledList } from "./controls.ts";
@@ -71,10 +69,9 @@ export async function openSignal(
   try {
     let o: { plaintext: Uint8Array; writes: StoreWrites };
     if (m.to.kind === "user") {
-      const multi = decodeMultiBody(body);
-      const part = multi?.to[p.dm.self];
-      if (!multi || !part) return null;
-      o = await p.dm.openDm(deviceAddress(m.from, multi.d), part);
+      const part = await openDmPart(p, m.from, body, false);
+      if (!part) return null;
+      o = part;
     } else if (m.to.kind === "room") {
       o = await p.rooms.open(m.to.name!, m.from, body, await p.devices.addresses(m.from));
     } else return null;
