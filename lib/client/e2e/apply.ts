@@ -27,12 +27,13 @@ import {
   changeTarget,
   expiryText,
   idTaken,
+  isChange,
   refuseFuture,
   startsAt,
   targetOf,
   topicText,
 } from "./changes.ts";
-import { type ChangePayload, encodePayload, type TopicPayload } from "./keys.ts";
+import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
 import { FiledList } from "./controls.ts";
 import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
@@ -326,4 +327,36 @@ export async function ownChangeSent(
   const at = (await MINE.get(p.cs, p.me, sent.mid))?.at; // the edit's sealed time, as filed
   const also = { ...(by === undefined ? {} : { by }), ...(at === undefined ? {} : { at }) };
   return await applyWith(p, NO_WRITES, sent, { ref, c, admin, ...also }, conv);
+}
+
+/**
+ * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
+ * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
+ * process that sent it may file it after this one does, and the first to file a message wins).
+ */
+export function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
+  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
+  if (!own) return null;
+  const ttl = p.local.expiryOf(conv);
+  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
+  const mine = withReply(
+    { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
+    own.replyTo,
+    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
+  );
+  p.local.confirm(mine);
+  return mine;
+}
+
+/** A text or a change opened from `m`: saved, or checked and applied; undefined when `pl` is neither. */
+export function receiveTextOrChange(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  conv: string,
+  pl: Payload,
+): Promise<ChatMessage | null> | undefined {
+  if (pl.k === "text") return save(p, w, opened(m, pl), conv);
+  if (isChange(pl)) return receiveChange(p, w, m, conv, pl);
+  return undefined;
 }

@@ -17,8 +17,16 @@
  * operation runs under one lock, in arrival order. A control message this client sends (a sender
  * key, a stream key) is recorded as consumed under the seq the server gave it, so history never
  * shows it (issue 14).
+ *
+ * The channel's `send` (`sendControl`): to a user, a DM sealed for every device of theirs (sealed once
+ * more when devices changed); to a room, one message under my room key (issue 36: a room file's offer,
+ * opened by every member's devices), the sender-key handouts it needs sent first (body_codec.ts
+ * `handOut`). Both leave through the core's link (the host's `link`, core/link.ts), as messages do,
+ * and are recorded as consumed on my side. The payload's kind must be the one named, and a room gets
+ * only kinds registered as `room` (a bug otherwise: throws); receivers run it only for such kinds too.
  */
-import { sendControl } from "./control_send.ts";
+import { randomId } from "../../common/random.ts";
+import { convKey } from "../../protocol/names.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { loadIdentity } from "../../crypto/keystore.ts";
@@ -31,27 +39,38 @@ import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import type { BlockOps, BodyCodec, Handout, KeyOps, Sealed, Setting } from "./body_codec.ts";
+import {
+  type BlockOps,
+  type BodyCodec,
+  type Handout,
+  handOut,
+  type KeyOps,
+  sealAndSend,
+  type Sealed,
+  type Setting,
+} from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { seenSync } from "./seen_sync.ts";
 import { confirmed, fileOwnChange, fileOwnSetting, isAdmin, ownChangeSent } from "./apply.ts";
-import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
-import { DeviceLists, E2eDirectory } from "./dm_seal.ts";
+import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
+import { DeviceLists, dmEncrypt, E2eDirectory, sealDmSignal } from "./dm_seal.ts";
 import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
 import {
   type AttachClient,
   type AttachOptions,
   BROADCAST_ROOM,
+  commitConsumed,
   type E2eParts,
   errorText,
   type Host,
   type Later,
+  NO_WRITES,
 } from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
-import { adoptLegacyRooms, handedOut, resealHandout, roomChanged, sealFor } from "./room_seal.ts";
-import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
+import { adoptLegacyRooms, handedOut, resealHandout, roomChanged, sealFor, sealRoom } from "./room_seal.ts";
+import { openSignal, pruneOpened } from "./signals.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
@@ -220,7 +239,13 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/signals.ts); null: nobody to seal it for. */
   sealSignal(to: Target, payload: Uint8Array): Promise<Sealed | null> {
-    return this.#serial(() => sealSignal(this.#p, to, payload));
+    return this.#serial(async () =>
+      to.kind === "user"
+        ? await sealDmSignal(this.#p, to.name!, payload)
+        : to.kind === "room"
+        ? await sealRoom(this.#p, to, payload)
+        : null
+    );
   }
 
   handedOut(h: Handout, r: { seq: number } | { error: unknown }): Promise<void> {
@@ -248,7 +273,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Opens message `m` of `conv` and saves it with the keystore's step (e2e/receive.ts); null when consumed. */
   receive(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null> {
-    return this.#serial(() => receive(this.#p, m, conv, body));
+    return this.#serial(() => receive(this.#p, m, conv, body, (u) => isBlocked(this.#p, u)));
   }
 
   /**
@@ -295,4 +320,46 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   roomAdmins(room: string): Promise<string[]> {
     return this.#serial(async () => (await this.#p.logs.state(room)).admins);
   }
+}
+
+/** Runs a step under the folder's lock. */
+type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Sends `encode(mid)`, a payload of control kind `kind`, to `to` (a user or a room); `serial` runs under the folder's lock. */
+export async function sendControl(
+  codec: BodyCodec,
+  p: E2eParts,
+  serial: Serial,
+  to: Target,
+  kind: string,
+  encode: (mid: string) => Uint8Array,
+): Promise<void> {
+  const mid = randomId(undefined, 12), payload = encode(mid);
+  const got = payloadKind(payload);
+  if (got !== kind) throw new Error(`A "${kind}" control was asked for, the payload is "${got}"`);
+  if (to.kind === "user" && to.name === p.me && p.devices.alone) return; // spares the lock (checked again under it)
+  if (to.kind === "user") return await serial(() => sendToUser(p, to.name!, mid, payload));
+  if (to.kind !== "room" || !p.controls.mayComeInRoom(kind)) {
+    throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);
+  }
+  const room = { kind: "room" as const, name: to.name! };
+  const s = await serial(() => sealRoom(p, room, payload));
+  await handOut(codec, p.host.link, s.handouts);
+  const { seq } = await p.host.link.send(room, mid, s.body);
+  if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
+}
+
+/**
+ * The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. One
+ * to myself (a note to self for my other devices) goes nowhere when I have no other device.
+ */
+async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
+  if (user === p.me && !(await p.devices.targets(user)).length) return;
+  const to = { kind: "user" as const, name: user };
+  const { seq } = await sealAndSend(
+    () => dmEncrypt(p, user, payload),
+    (r) => p.host.link.send(to, mid, r.body, { devices: r.devices }),
+    (detail) => p.devices.apply(detail), // under the lock already
+  );
+  if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));
 }

@@ -5,7 +5,7 @@ import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 import { sealAndSend } from "./body_codec.ts";
 import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
-import { sendControl } from "./control_send.ts";
+import { sendControl } from "./codec.ts";
 import type { E2eParts } from "./parts.ts";
 
 const enc = (o: unknown) => utf8.encode(JSON.stringify(o));

@@ -19,20 +19,16 @@ import { ReplayError } from "../../crypto/ratchet.ts";
 import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage } from "../backend.ts";
 import {
-  opened,
   ownChange,
+  ownMessage,
   ownSetting,
-  receiveChange,
   receiveExpiry,
+  receiveTextOrChange,
   receiveTopic,
-  save,
-  withReply,
 } from "./apply.ts";
 import { holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
-import { isChange, startsAt } from "./changes.ts";
 import { decodeMultiBody, openDmPart, type OpenedDm } from "./dm_seal.ts";
-import { isBlocked } from "./blocks.ts";
 import { decodePayload, keyChangedError, type Payload } from "./keys.ts";
 import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
 
@@ -42,12 +38,13 @@ export async function receive(
   m: ChatMessage,
   conv: string,
   body: Uint8Array,
+  isBlocked: (user: string) => Promise<boolean>,
 ): Promise<ChatMessage | null> {
   const saved = p.local.get(m.seq);
   if (saved) return m.replay ? { ...saved, replay: true } : saved;
   const mine = m.from === p.me;
   if (!mine && p.cs.consumed(m.seq)) return null;
-  const blocked = !mine && await isBlocked(p, m.from); // opened, then dropped (e2e/blocks.ts)
+  const blocked = !mine && await isBlocked(m.from); // opened, then dropped (e2e/blocks.ts)
   try {
     if (mine) {
       // A change of mine from this folder: applied here, or by the process that sent it already.
@@ -75,25 +72,6 @@ export async function receive(
     await commitConsumed(p, NO_WRITES, m.seq, conv); // nothing said of a blocked sender's message
     return null;
   }
-}
-
-/**
- * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
- * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
- * process that sent it may file it after this one does, and the first to file a message wins).
- */
-function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
-  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
-  if (!own) return null;
-  const ttl = p.local.expiryOf(conv);
-  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
-  const mine = withReply(
-    { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
-    own.replyTo,
-    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
-  );
-  p.local.confirm(mine);
-  return mine;
 }
 
 /** A room (or broadcast) message, opened with its sender's chain (from a user blocked here: consumed, but for a setting). */
@@ -125,9 +103,9 @@ async function receiveRoom(
     await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
     return null;
   }
-  if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
-  if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-  return await save(p, o.writes, opened(m, pl), conv);
+  const shown = receiveTextOrChange(p, o.writes, m, conv, pl);
+  if (!shown) throw new SyntaxError("A room key arrived inside a room message");
+  return await shown;
 }
 
 /** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */
@@ -175,10 +153,10 @@ export async function receiveDm(
   }
   if (await receiveControl(p, m, conv, o)) return null;
   const pl = decodePayload(o.plaintext, m.mid);
-  if (pl.k === "text") return await save(p, o.writes, opened(m, pl), conv);
-  if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
+  const shown = receiveTextOrChange(p, o.writes, m, conv, pl);
+  if (shown) return await shown;
   if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl);
-  if (pl.k === "topic") throw new SyntaxError("A room's topic arrived in a direct message");
+  if (pl.k !== "skd") throw new SyntaxError("A room's topic arrived in a direct message");
   await receiveSenderKey(p, o, m, conv, pl);
   return null;
 }

@@ -3,7 +3,7 @@
  * ephemeral sends (the server relays them to live sessions only, never stores them). A DM signal
  * goes to every device of the other party, never my own: a device without a session gets one from
  * its prekey bundle, once per device list (e2e/dm_seal.ts `sealDmSignal`); a room signal goes under
- * my sender key, with the handouts it needs first (e2e/room_seal.ts).
+ * my sender key, with the handouts it needs first (e2e/room_seal.ts); e2e/codec.ts picks which.
  * Opening one commits its ratchet or chain step, so the next real message still opens; one that
  * cannot be read, or is mine, is dropped. Runs under the folder's lock.
  * Every process of a folder is the same device and gets the signal, but only the first can open it:
@@ -17,10 +17,8 @@ import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { LruMap } from "../../common/lru.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Target } from "../backend.ts";
-import type { Sealed } from "./body_codec.ts";
-import { openDmPart, sealDmSignal } from "./dm_seal.ts";
+import { openDmPart } from "./dm_seal.ts";
 import type { E2eParts } from "./parts.ts";
-import { sealRoom } from "./room_seal.ts";
 import { FiledList } from "./controls.ts";
 
 /** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
@@ -43,14 +41,6 @@ export async function pruneOpened(p: E2eParts): Promise<boolean> {
   const w = await OPENED.pruned(p.cs, p.clock.now());
   if (w) await p.cs.commit(w);
   return w !== null;
-}
-
-/** Seals a signal's payload for `to`; null when there is nobody to seal it for. */
-export async function sealSignal(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed | null> {
-  if (to.kind === "user") {
-    return await sealDmSignal(p, to.name!, payload);
-  }
-  return to.kind === "room" ? await sealRoom(p, to, payload) : null;
 }
 
 /** Opens a signal; null when it is mine or cannot be read. */
