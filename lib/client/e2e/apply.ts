@@ -35,7 +35,7 @@ import {
 } from "./changes.ts";
 import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
 import { FiledList } from "./controls.ts";
-import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 
 /** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
@@ -359,4 +359,12 @@ export function receiveTextOrChange(
   if (pl.k === "text") return save(p, w, opened(m, pl), conv);
   if (isChange(pl)) return receiveChange(p, w, m, conv, pl);
   return undefined;
+}
+
+/** No keystore writes. */
+export const NO_WRITES: StoreWrites = { put: {}, del: [] };
+
+/** Commits `w` and records the message `seq` of `conv` as consumed: it never shows as a line. */
+export function commitConsumed(p: E2eParts, w: StoreWrites, seq: number, conv: string): Promise<void> {
+  return p.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
 }

@@ -19,7 +19,7 @@ import { BackendError } from "../backend.ts";
 import type { SealedChannel } from "./controls.ts";
 import type { Target } from "./door.ts";
 import type { BlockOps } from "./body_codec.ts";
-import type { E2eParts } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 
 const KEY = "blocked";
 

@@ -35,10 +35,13 @@ import { RoomManager } from "../../crypto/room_manager.ts";
 import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { BackendError } from "../backend.ts";
-import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts";
+import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from "./door.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
+import type { Connection } from "../session/connection.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import type { Argon2Params } from "../../crypto/at_rest.ts";
 import {
   type BlockOps,
   type BodyCodec,
@@ -47,34 +50,124 @@ import {
   type KeyOps,
   sealAndSend,
   type Sealed,
+  type SealedSender,
   type Setting,
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
-import { seenSync } from "./seen_sync.ts";
-import { confirmed, fileOwnChange, fileOwnSetting, isAdmin, ownChangeSent } from "./apply.ts";
+import { type Later, seenSync } from "./seen_sync.ts";
+import {
+  commitConsumed,
+  confirmed,
+  fileOwnChange,
+  fileOwnSetting,
+  isAdmin,
+  NO_WRITES,
+  ownChangeSent,
+} from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
 import { DeviceLists, dmEncrypt, E2eDirectory, sealDmSignal } from "./dm_seal.ts";
 import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
-import {
-  type AttachClient,
-  type AttachOptions,
-  BROADCAST_ROOM,
-  commitConsumed,
-  type E2eParts,
-  errorText,
-  type Host,
-  type Later,
-  NO_WRITES,
-} from "./parts.ts";
 import { receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
-import { adoptLegacyRooms, handedOut, resealHandout, roomChanged, sealFor, sealRoom } from "./room_seal.ts";
+import {
+  adoptLegacyRooms,
+  BROADCAST_ROOM,
+  errorText,
+  handedOut,
+  resealHandout,
+  roomChanged,
+  sealFor,
+  sealRoom,
+} from "./room_seal.ts";
 import { openSignal, pruneOpened } from "./signals.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
-export type { AttachClient, AttachOptions };
+export type { Later };
+
+/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
+export interface Host {
+  /** Who is logged in. */
+  readonly user: string;
+  /** The server's nonce for this session: what device proofs sign. */
+  readonly nonce: string;
+  /** @internal Its connection, for requests (session/connection.ts): directory and key reads. */
+  readonly conn: Pick<Connection, "request">;
+  /** @internal Where sealed bodies leave (the core's `Link`, core/link.ts): handouts and controls too. */
+  readonly link: SealedSender;
+  /** Tells the surfaces. */
+  notify(e: BackendEvent): void;
+}
+
+/** A received change of a text of mine not confirmed yet: its envelope and what it does. */
+/** @internal */
+export interface HeldChange {
+  m: ChatMessage;
+  c: MessageChange;
+  admin: boolean;
+  /** The sender of the message it changes, as the change names it. */
+  by?: string;
+  /** The time sealed in an edit (its edit window: e2e/changes.ts `editTooLate`). */
+  at?: number;
+}
+
+/**
+ * The state of one attached codec, as its jobs use it: every function that takes `E2eParts` runs
+ * under the folder's lock (`E2eCodec`'s `#serial`); none takes the lock itself, and none sends a
+ * message (only the channel's `send`, `sendControl`, does).
+ * @internal
+ */
+export interface E2eParts {
+  readonly me: string;
+  readonly device: number;
+  readonly host: Host;
+  readonly cs: SqliteCryptoStore;
+  readonly local: LocalStore;
+  readonly clock: Clock;
+  readonly dm: DmManager;
+  readonly rooms: RoomManager;
+  readonly devices: DeviceLists;
+  readonly dir: E2eDirectory;
+  readonly logs: RoomLogs;
+  readonly controls: ControlRegistry;
+  /** User → the device list (joined addresses) a DM signal last started sessions for (e2e/dm_seal.ts). */
+  readonly signalLists: Map<string, string>;
+  /**
+   * Changes of my own texts still in the outbox (their `ok` was lost), by the text's mid: applied when
+   * the outbox's resend confirms it (e2e/apply.ts `holdChange`, `confirmed`).
+   */
+  readonly held: Map<string, HeldChange[]>;
+  /** Reads from the server (directory, keys, logs); never a `send`. */
+  readonly request: Request;
+  notice(level: "info" | "warn" | "error", text: string): void;
+}
+
+/** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
+export interface AttachClient extends Host {
+  /** @internal Its folder (none: no end-to-end encryption). */
+  store?: LocalStore | null;
+  /** @internal What the password gave at login (else derived again). */
+  account?: AccountSecrets;
+  /** What its bodies go through: set to the codec. */
+  codec: BodyCodec;
+}
+
+/** How `E2eCodec.attach` opens the keystore and what it registers. */
+export interface AttachOptions {
+  /** Argon2id parameters of a new keystore, and the least an existing one may use. */
+  params?: Argon2Params;
+  /** The least Argon2id cost an existing keystore may have. */
+  floor?: Argon2Params;
+  /** Time (signed membership changes, key rotation). */
+  clock?: Clock;
+  /** Runs on the opened keystore before keys are published (a linked device's keys). */
+  prepare?: (cs: Keystore) => Promise<void>;
+  /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
+  controls?: (ch: SealedChannel) => void;
+  /** The timer of the "seen" notes to my other devices (e2e/seen_sync.ts; default setTimeout): tests run it by hand. */
+  later?: Later;
+}
 
 /** The end-to-end encrypting codec of one logged-in client (see the module comment). */
 export class E2eCodec implements BodyCodec, SealedChannel {
@@ -249,7 +342,13 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   handedOut(h: Handout, r: { seq: number } | { error: unknown }): Promise<void> {
-    return this.#serial(() => handedOut(this.#p, h, r));
+    return this.#serial(async () => {
+      // A handout that went out is consumed (history never shows it), then recorded as held.
+      if ("seq" in r && r.seq > 0) {
+        await commitConsumed(this.#p, NO_WRITES, r.seq, convKey("user", this.me, h.to));
+      }
+      await handedOut(this.#p, h, r);
+    });
   }
 
   resealHandout(h: Handout): Promise<Sealed> {

@@ -35,7 +35,7 @@ import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { BackendError } from "../backend.ts";
 import { USERS_NAMES_MAX } from "../../protocol/messages.ts";
 import { keyChangedError, type Request } from "./keys.ts";
-import type { E2eParts } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 
 export class DeviceLists {
   readonly #lists = new Map<string, number[]>();

@@ -37,7 +37,7 @@ import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { deviceAuth, deviceOf, type SessionId } from "./device_proof.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { KeyOps } from "./body_codec.ts";
-import type { E2eParts } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 
 export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
   header: Record<string, unknown>;

@@ -32,7 +32,14 @@ export {
   type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
-export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
+export {
+  type AttachClient,
+  type AttachOptions,
+  BROADCAST_ROOM,
+  E2eCodec,
+  type Host,
+  type Later,
+} from "./codec.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export {
   type ControlContext,
@@ -82,4 +89,3 @@ export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
 export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";
-export type { Host, Later } from "./parts.ts";

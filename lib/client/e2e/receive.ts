@@ -19,6 +19,8 @@ import { ReplayError } from "../../crypto/ratchet.ts";
 import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage } from "../backend.ts";
 import {
+  commitConsumed,
+  NO_WRITES,
   ownChange,
   ownMessage,
   ownSetting,
@@ -26,11 +28,11 @@ import {
   receiveTextOrChange,
   receiveTopic,
 } from "./apply.ts";
-import { holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
+import { BROADCAST_ROOM, holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
 import { decodeMultiBody, openDmPart, type OpenedDm } from "./dm_seal.ts";
 import { decodePayload, keyChangedError, type Payload } from "./keys.ts";
-import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 
 /** Opens message `m` of conversation `conv`, saving it with the codec's state; null when consumed. */
 export async function receive(

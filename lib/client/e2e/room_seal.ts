@@ -35,7 +35,13 @@ import type { Target } from "../backend.ts";
 import type { Handout, LogVerb, MembershipVerb, Sealed } from "./body_codec.ts";
 import { dmEncrypt, type DmSealed } from "./dm_seal.ts";
 import { encodePayload } from "./keys.ts";
-import { BROADCAST_ROOM, commitConsumed, type E2eParts, errorText, NO_WRITES } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
+
+/** The sender-key "room" that carries broadcasts. */
+export const BROADCAST_ROOM = "*";
+
+/** The text of an error, for a notice. */
+export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
 
 /** A handout not reported yet: to whom, under which mid, which distribution. */
 interface Pending {
@@ -132,8 +138,8 @@ function cannotRead(p: E2eParts, to: Target, u: string, e: unknown): void {
 }
 
 /**
- * A handout went out: its DM recorded as consumed (history never shows it), its member's devices
- * as holding the chain, and it is no longer kept. A failed one is told and stays kept.
+ * A handout went out (its DM recorded as consumed by the codec first): its member's devices as
+ * holding the chain, and it is no longer kept. A failed one is told and stays kept.
  */
 export async function handedOut(
   p: E2eParts,
@@ -149,7 +155,6 @@ export async function handedOut(
     );
     return;
   }
-  if (r.seq > 0) await commitConsumed(p, NO_WRITES, r.seq, convKey("user", p.me, h.to));
   const got = (await p.devices.addresses(h.to)).filter((a) => a !== p.dm.self);
   await p.rooms.markDistributed(h.room, h.chainId, got);
   await keepPending(p, h.room, (await pendingOf(p, h.room)).filter((e) => e.mid !== h.mid));

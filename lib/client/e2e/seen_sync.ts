@@ -10,8 +10,11 @@ import { utf8, utf8Strict } from "../../common/bytes.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { markSeenUpTo } from "../session/local_store_messages.ts";
 import type { SealedChannel } from "./controls.ts";
-import type { Target } from "./door.ts";
-import type { E2eParts, Later } from "./parts.ts";
+import type { Target } from "../backend.ts";
+import type { E2eParts } from "./codec.ts";
+
+/** Runs `fn` once, `ms` from now (setTimeout's shape); what `fn` answers is for a timer held by hand. */
+export type Later = (fn: () => unknown, ms: number) => unknown;
 
 /** The control kind. */
 const SEEN = "seen";

@@ -18,7 +18,7 @@ import { LruMap } from "../../common/lru.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Target } from "../backend.ts";
 import { openDmPart } from "./dm_seal.ts";
-import type { E2eParts } from "./parts.ts";
+import type { E2eParts } from "./codec.ts";
 import { FiledList } from "./controls.ts";
 
 /** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
