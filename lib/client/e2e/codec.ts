@@ -68,7 +68,7 @@ import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } fr
 import { DeviceLists, dmEncrypt, E2eDirectory, sealDmSignal } from "./dm_seal.ts";
 import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
-import { receive } from "./receive.ts";
+import { openSignal, pruneOpened, receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import {
   adoptLegacyRooms,
@@ -80,7 +80,6 @@ import {
   sealFor,
   sealRoom,
 } from "./room_seal.ts";
-import { openSignal, pruneOpened } from "./signals.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
@@ -330,7 +329,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(() => sealFor(this.#p, to, payload));
   }
 
-  /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/signals.ts); null: nobody to seal it for. */
+  /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/receive.ts); null: nobody to seal it for. */
   sealSignal(to: Target, payload: Uint8Array): Promise<Sealed | null> {
     return this.#serial(async () =>
       to.kind === "user"
@@ -388,7 +387,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(() => confirmed(this.#p, mid));
   }
 
-  /** Opens a signal like a message, committing its step (e2e/signals.ts); null when mine or unreadable. */
+  /** Opens a signal like a message, committing its step (e2e/receive.ts); null when mine or unreadable. */
   openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
       const p = await openSignal(this.#p, m, body); // opened first: the ratchet stays in step

@@ -26,7 +26,6 @@
  * Runs under the folder's lock.
  */
 import { randomId } from "../../common/random.ts";
-import { convKey } from "../../protocol/names.ts";
 import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
