@@ -35,7 +35,7 @@ import {
 } from "./changes.ts";
 import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
 import { FiledList } from "./controls.ts";
-import type { E2eParts } from "./codec.ts";
+import type { E2eParts } from "./parts.ts";
 
 /** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>

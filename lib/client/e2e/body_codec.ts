@@ -12,12 +12,12 @@
  *   `devicesChanged()`: when the server says they changed, the codec learns the new lists and
  *   `sealAndSend` (the one home of that loop) seals once more.
  * - A seal never sends anything: a room message whose sender key some member lacks comes with
- *   `handouts`, the sealed sender-key DMs the caller sends first (e2e/handouts.ts), reporting each
+ *   `handouts`, the sealed sender-key DMs the caller sends first (e2e/body_codec.ts), reporting each
  *   with `handedOut()` (`resealHandout()` when its recipient's devices changed).
  * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
  *   like a message (a DM's to every device of the other party) and sent as ephemeral sends (never
  *   stored).
- * - `handOut` carries out the handouts a seal answered (the core before a message, e2e/control_send.ts
+ * - `handOut` carries out the handouts a seal answered (the core before a message, e2e/codec.ts
  *   before a room control): each a sealed DM sent, in order, before the message sealed under its key;
  *   a `devices_changed` refusal relearns and seals it once more (`sealAndSend`); each outcome goes
  *   back to the codec (`handedOut`): a failed one is told and kept for the room's next message, which

@@ -5,11 +5,11 @@
  * named "*" of every registered user) through `RoomManager` sender keys (e2e/room_seal.ts), handed
  * to members as DM control messages that the receiving codec consumes silently. A seal sends
  * nothing: the sender keys a room message needs first come back as `handouts`, which the core sends
- * (e2e/handouts.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
+ * (e2e/body_codec.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
  * room is decided by its signed membership log (`RoomLogs`, e2e/room_log.ts): sender keys go only to
- * the log's members and are accepted only from them (e2e/receive_dm.ts), and a disagreeing server
+ * the log's members and are accepted only from them (e2e/receive.ts), and a disagreeing server
  * sends nothing (a room made by 0.1.0 is adopted by its admin's client; its keys wait in
- * e2e/held_room_keys.ts until then). Member lists, bundles, identity pinning: `E2eDirectory`.
+ * e2e/room_seal.ts until then). Member lists, bundles, identity pinning: `E2eDirectory`.
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
@@ -55,6 +55,7 @@ import {
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { type Later, seenSync } from "./seen_sync.ts";
+import type { E2eParts, Host } from "./parts.ts";
 import {
   commitConsumed,
   confirmed,
@@ -65,8 +66,8 @@ import {
   ownChangeSent,
 } from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
-import { DeviceLists, dmEncrypt, E2eDirectory, sealDmSignal } from "./dm_seal.ts";
-import { encodePayload, keyOps, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
+import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
+import { encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
 import { deviceOf } from "./device_proof.ts";
 import { openSignal, pruneOpened, receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
@@ -83,64 +84,7 @@ import {
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
-export type { Later };
-
-/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
-export interface Host {
-  /** Who is logged in. */
-  readonly user: string;
-  /** The server's nonce for this session: what device proofs sign. */
-  readonly nonce: string;
-  /** @internal Its connection, for requests (session/connection.ts): directory and key reads. */
-  readonly conn: Pick<Connection, "request">;
-  /** @internal Where sealed bodies leave (the core's `Link`, core/link.ts): handouts and controls too. */
-  readonly link: SealedSender;
-  /** Tells the surfaces. */
-  notify(e: BackendEvent): void;
-}
-
-/** A received change of a text of mine not confirmed yet: its envelope and what it does. */
-/** @internal */
-export interface HeldChange {
-  m: ChatMessage;
-  c: MessageChange;
-  admin: boolean;
-  /** The sender of the message it changes, as the change names it. */
-  by?: string;
-  /** The time sealed in an edit (its edit window: e2e/changes.ts `editTooLate`). */
-  at?: number;
-}
-
-/**
- * The state of one attached codec, as its jobs use it: every function that takes `E2eParts` runs
- * under the folder's lock (`E2eCodec`'s `#serial`); none takes the lock itself, and none sends a
- * message (only the channel's `send`, `sendControl`, does).
- * @internal
- */
-export interface E2eParts {
-  readonly me: string;
-  readonly device: number;
-  readonly host: Host;
-  readonly cs: SqliteCryptoStore;
-  readonly local: LocalStore;
-  readonly clock: Clock;
-  readonly dm: DmManager;
-  readonly rooms: RoomManager;
-  readonly devices: DeviceLists;
-  readonly dir: E2eDirectory;
-  readonly logs: RoomLogs;
-  readonly controls: ControlRegistry;
-  /** User → the device list (joined addresses) a DM signal last started sessions for (e2e/dm_seal.ts). */
-  readonly signalLists: Map<string, string>;
-  /**
-   * Changes of my own texts still in the outbox (their `ok` was lost), by the text's mid: applied when
-   * the outbox's resend confirms it (e2e/apply.ts `holdChange`, `confirmed`).
-   */
-  readonly held: Map<string, HeldChange[]>;
-  /** Reads from the server (directory, keys, logs); never a `send`. */
-  readonly request: Request;
-  notice(level: "info" | "warn" | "error", text: string): void;
-}
+export type { Host, Later };
 
 /** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
 export interface AttachClient extends Host {
@@ -176,7 +120,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly dm: DmManager;
   /** @internal My sender keys and the members' (lib/crypto/room_manager.ts). */
   readonly rooms: RoomManager;
-  /** Safety numbers, pinning, signed membership changes (e2e/key_ops.ts). */
+  /** Safety numbers, pinning, signed membership changes (e2e/keys.ts). */
   readonly keys: KeyOps;
   /** The users this folder blocked (e2e/blocks.ts). */
   readonly blocks: BlockOps;
@@ -184,7 +128,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly seen: (to: Target, upTo: number) => void;
   /** The control kinds features registered (files/, video/): the receive path looks them up. */
   readonly controls = new ControlRegistry();
-  /** @internal Device lists of every user and where a DM goes (e2e/devices.ts). */
+  /** @internal Device lists of every user and where a DM goes (e2e/dm_seal.ts). */
   readonly devices: DeviceLists;
   readonly #p: E2eParts;
 
@@ -213,7 +157,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const notice = (level: "info" | "warn" | "error", text: string) =>
       host.notify({ type: "notice", level, text });
     const own = { dm: this.dm, rooms: this.rooms, devices: this.devices, controls: this.controls };
-    const kept = { signalLists: new Map(), held: new Map() };
+    const dms = new DmSealer(this.dm, this.devices, dir, cs);
+    const kept = { dms, held: new Map() };
     this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
@@ -333,7 +278,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   sealSignal(to: Target, payload: Uint8Array): Promise<Sealed | null> {
     return this.#serial(async () =>
       to.kind === "user"
-        ? await sealDmSignal(this.#p, to.name!, payload)
+        ? await this.#p.dms.sealSignal(to.name!, payload)
         : to.kind === "room"
         ? await sealRoom(this.#p, to, payload)
         : null
@@ -395,7 +340,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
   }
 
-  /** Pushed frames: low prekeys (refilled), device lists, room changes (e2e/room_push.ts). */
+  /** Pushed frames: low prekeys (refilled), device lists, room changes (e2e/room_seal.ts). */
   onPush(h: Record<string, unknown>): Promise<void> {
     if (h.t === "notice" && h.text === "keys.low") {
       const who = { user: this.me, nonce: this.host.nonce };
@@ -455,7 +400,7 @@ async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8
   if (user === p.me && !(await p.devices.targets(user)).length) return;
   const to = { kind: "user" as const, name: user };
   const { seq } = await sealAndSend(
-    () => dmEncrypt(p, user, payload),
+    () => p.dms.encrypt(user, payload),
     (r) => p.host.link.send(to, mid, r.body, { devices: r.devices }),
     (detail) => p.devices.apply(detail), // under the lock already
   );

@@ -4,7 +4,7 @@
  * hands the payload to the kind's handler, which answers the keystore writes to commit with the
  * ratchet step (the message is then recorded as consumed: it never shows as a chat line) and what
  * to do once they are committed. Features register their kinds from their own folders (files/,
- * video/), through the `SealedChannel` the codec gives them (`register`, `send`: control_send.ts),
+ * video/), through the `SealedChannel` the codec gives them (`register`, `send`: e2e/codec.ts),
  * so e2e/ imports none of them.
  *
  * - A kind may also come inside a room message (sealed under the sender's room key, issue 36) only
@@ -22,7 +22,7 @@
  * memory of the process that happened to open it: its handler returns `FiledList.writes`, committed
  * with the message's ratchet step, and the waiter takes it out (`waitFiled`, `takeFiled`) — woken at
  * once when its own process filed it (`wake`), else at its next look, every LOOK_MS. A signal opened
- * by one process is filed too, and read (`get`, not taken) by the others (e2e/signals.ts).
+ * by one process is filed too, and read (`get`, not taken) by the others (e2e/receive.ts).
  * A list keeps at most `keep` entries (the oldest go first); an entry older than `ttlMs` is dropped.
  */
 import { utf8Strict } from "../../common/bytes.ts";

@@ -6,7 +6,7 @@ import { BackendError } from "../backend.ts";
 import { sealAndSend } from "./body_codec.ts";
 import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
 import { sendControl } from "./codec.ts";
-import type { E2eParts } from "./codec.ts";
+import type { E2eParts } from "./parts.ts";
 
 const enc = (o: unknown) => utf8.encode(JSON.stringify(o));
 const ctx: ControlContext = {

@@ -34,8 +34,7 @@ import { verifyBundle } from "../../crypto/prekey_verify.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { BackendError } from "../backend.ts";
 import { USERS_NAMES_MAX } from "../../protocol/messages.ts";
-import { keyChangedError, type Request } from "./keys.ts";
-import type { E2eParts } from "./codec.ts";
+import { formatSafetyNumber } from "../../crypto/safety_number.ts";
 
 export class DeviceLists {
   readonly #lists = new Map<string, number[]>();
@@ -222,60 +221,96 @@ export interface DmSealed {
   devices: string[];
 }
 
-/** Encrypts a DM payload to every device of `user` and my other devices (e2e/devices.ts). */
-export async function dmEncrypt(p: E2eParts, user: string, payload: Uint8Array): Promise<DmSealed> {
-  const to = await p.devices.targets(user);
-  // A note to self goes to my other devices, if any (none: a body with no part, kept for this folder).
-  if (user !== p.me && (to.length === 0 || (to.length === 1 && to[0] === user && p.dm.self === p.me))) {
-    return { body: await encryptTo(p, user, payload), devices: [user] }; // v1: first to first
-  }
-  const parts = new Map<string, Uint8Array>();
-  for (const a of to) parts.set(a, await encryptTo(p, a, payload));
-  return { body: encodeMultiBody(p.device, parts), devices: to };
-}
-
-/** One device's envelope: with the session, or starting one from its prekey bundle. */
-async function encryptTo(p: E2eParts, address: string, payload: Uint8Array): Promise<Uint8Array> {
-  try {
-    try {
-      return await p.dm.encryptDm(address, p.dir.bundles.get(address) ?? null, payload);
-    } catch (e) {
-      if (!(e instanceof NoSessionError)) throw e;
-    }
-    const { user, device } = parseDeviceAddress(address);
-    return await p.dm.encryptDm(address, await p.dir.fetchBundle(user, device), payload);
-  } catch (e) {
-    if (e instanceof KeyChangedError) throw keyChangedError(e);
-    throw e;
-  } finally {
-    if (await p.cs.get(`session:${address}`)) p.dir.bundles.delete(address);
-  }
-}
-
 /**
- * A signal's DM body (typing, watch together; issue 39): a part for each device of `user`, never my
- * own (a signal is never shown for oneself). A device without a session gets one started from its
- * prekey bundle, as a message's would, but only once per device list of `user` (`signalLists`): a
- * device whose bundle cannot be had is tried again when the list changes, not on every keystroke.
- * `devices` names the lists it was sealed against, as a message's: the server refuses it
- * (`devices_changed`) when they changed. Null when no device of `user` can read it.
+ * The DM sealer of one attached codec: seals a payload for every device of a user (and my other
+ * devices) and opens the part of a DM meant for this device. Made of the sessions (`DmManager`),
+ * the device lists and the directory; it keeps the device list each user's signals last started
+ * sessions for. Runs under the folder's lock; never sends.
  */
-export async function sealDmSignal(p: E2eParts, user: string, payload: Uint8Array): Promise<DmSealed | null> {
-  if (user === p.me) return null;
-  const theirs = await p.devices.addresses(user);
-  const exchange = p.signalLists.get(user) !== theirs.join();
-  p.signalLists.set(user, theirs.join());
-  const parts = new Map<string, Uint8Array>();
-  for (const a of theirs) {
-    if (!exchange && !(await p.cs.get(`session:${a}`))) continue;
+export class DmSealer {
+  /** User → the device list (joined addresses) a DM signal last started sessions for. */
+  readonly #signalLists = new Map<string, string>();
+
+  constructor(
+    readonly dm: DmManager,
+    readonly devices: DeviceLists,
+    readonly dir: E2eDirectory,
+    readonly cs: CryptoStateStore,
+  ) {}
+
+  /** Encrypts a DM payload to every device of `user` and my other devices (`DeviceLists.targets`). */
+  async encrypt(user: string, payload: Uint8Array): Promise<DmSealed> {
+    const to = await this.devices.targets(user);
+    // A note to self goes to my other devices, if any (none: a body with no part, kept for this folder).
+    const me = this.devices.me;
+    if (user !== me && (to.length === 0 || (to.length === 1 && to[0] === user && this.dm.self === me))) {
+      return { body: await this.#encryptTo(user, payload), devices: [user] }; // v1: first to first
+    }
+    const parts = new Map<string, Uint8Array>();
+    for (const a of to) parts.set(a, await this.#encryptTo(a, payload));
+    return { body: encodeMultiBody(this.devices.device, parts), devices: to };
+  }
+
+  /** One device's envelope: with the session, or starting one from its prekey bundle. */
+  async #encryptTo(address: string, payload: Uint8Array): Promise<Uint8Array> {
     try {
-      parts.set(a, await encryptTo(p, a, payload));
-    } catch {
-      // a changed key, no keys published, a lost session: no signal for that device
+      try {
+        return await this.dm.encryptDm(address, this.dir.bundles.get(address) ?? null, payload);
+      } catch (e) {
+        if (!(e instanceof NoSessionError)) throw e;
+      }
+      const { user, device } = parseDeviceAddress(address);
+      return await this.dm.encryptDm(address, await this.dir.fetchBundle(user, device), payload);
+    } catch (e) {
+      if (e instanceof KeyChangedError) throw keyChangedError(e);
+      throw e;
+    } finally {
+      if (await this.cs.get(`session:${address}`)) this.dir.bundles.delete(address);
     }
   }
-  if (!parts.size) return null;
-  return { body: encodeMultiBody(p.device, parts), devices: await p.devices.targets(user) };
+
+  /**
+   * A signal's DM body (typing, watch together; issue 39): a part for each device of `user`, never my
+   * own (a signal is never shown for oneself). A device without a session gets one started from its
+   * prekey bundle, as a message's would, but only once per device list of `user`: a device whose
+   * bundle cannot be had is tried again when the list changes, not on every keystroke. `devices`
+   * names the lists it was sealed against, as a message's: the server refuses it (`devices_changed`)
+   * when they changed. Null when no device of `user` can read it.
+   */
+  async sealSignal(user: string, payload: Uint8Array): Promise<DmSealed | null> {
+    if (user === this.devices.me) return null;
+    const theirs = await this.devices.addresses(user);
+    const exchange = this.#signalLists.get(user) !== theirs.join();
+    this.#signalLists.set(user, theirs.join());
+    const parts = new Map<string, Uint8Array>();
+    for (const a of theirs) {
+      if (!exchange && !(await this.cs.get(`session:${a}`))) continue;
+      try {
+        parts.set(a, await this.#encryptTo(a, payload));
+      } catch {
+        // a changed key, no keys published, a lost session: no signal for that device
+      }
+    }
+    if (!parts.size) return null;
+    return { body: encodeMultiBody(this.devices.device, parts), devices: await this.devices.targets(user) };
+  }
+
+  /**
+   * Opens the part of `from`'s DM `body` for this device (a v2 body), or its v1 envelope; null when
+   * there is no part for this device (`v1`: false refuses a v1 envelope too, as a signal does).
+   */
+  async openPart(from: string, body: Uint8Array, v1 = true): Promise<OpenedDm | null> {
+    const multi = decodeMultiBody(body);
+    if (!multi && !v1) return null;
+    let sender = from, envelope = body;
+    if (multi) {
+      const part = multi.to[this.dm.self];
+      if (!part) return null;
+      sender = deviceAddress(from, multi.d);
+      envelope = part;
+    }
+    return { ...await this.dm.openDm(sender, envelope), from: sender };
+  }
 }
 
 /** What opening a DM part gave: the plaintext, the writes of its ratchet step, the sender's device address. */
@@ -285,24 +320,25 @@ export interface OpenedDm {
   from: string;
 }
 
-/**
- * Opens the part of `from`'s DM `body` for this device (a v2 body), or its v1 envelope; null when
- * there is no part for this device (`v1`: false refuses a v1 envelope too, as a signal does).
- */
-export async function openDmPart(
-  p: E2eParts,
-  from: string,
-  body: Uint8Array,
-  v1 = true,
-): Promise<OpenedDm | null> {
-  const multi = decodeMultiBody(body);
-  if (!multi && !v1) return null;
-  let sender = from, envelope = body;
-  if (multi) {
-    const part = multi.to[p.dm.self];
-    if (!part) return null;
-    sender = deviceAddress(from, multi.d);
-    envelope = part;
-  }
-  return { ...await p.dm.openDm(sender, envelope), from: sender };
+/** A safety number in groups (e2e/keys.ts shows them too). */
+export const groups = (digits: string) => formatSafetyNumber(digits, 12);
+
+/** The refusal of a seal to a user whose identity key changed: both safety numbers and the way out. */
+export function keyChangedError(e: KeyChangedError): BackendError {
+  const u = e.user;
+  return new BackendError(
+    "key_changed",
+    `The identity key of ${u} changed, so messages to ${u} are blocked. ` +
+      `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
+      (e.waiting > 1
+        ? `WARNING: ${u} presented ${e.waiting} different new keys, at most one of them ${u}'s: ` +
+          `ask ${u} for the number, then run "verify ${u} NUMBER" (or "trust ${u} NUMBER")`
+        : `Compare the new number with ${u} ("fingerprint ${u}"), then run "verify ${u}" ` +
+          `(or "verify ${u} NUMBER" with the number ${u} read out, or "trust ${u}" to accept it unverified)`),
+  );
 }
+
+/** A read (or the one write, `room.adopt`) of the server: the directory, keys, room logs (never a `send`). */
+export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
+  header: Record<string, unknown>;
+}>;

@@ -30,18 +30,14 @@ import {
 import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
-import type { KeyChangedError } from "../../crypto/dm.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
+import { groups, type Request } from "./dm_seal.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { deviceAuth, deviceOf, type SessionId } from "./device_proof.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { KeyOps } from "./body_codec.ts";
-import type { E2eParts } from "./codec.ts";
-
-export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
-  header: Record<string, unknown>;
-}>;
+import type { E2eParts } from "./parts.ts";
 
 /** Refill one-time prekeys when the server holds fewer than this. */
 export const OPK_LOW = 10;
@@ -114,22 +110,6 @@ export async function refillPrekeys(
 export async function ownFingerprint(store: CryptoStateStore, me: string): Promise<string> {
   const id = publicIdentity(await loadIdentity(store));
   return formatSafetyNumber(await fingerprintHalf(utf8.encode(me), identityBytes(id)), 6);
-}
-
-export const groups = (digits: string) => formatSafetyNumber(digits, 12);
-
-export function keyChangedError(e: KeyChangedError): BackendError {
-  const u = e.user;
-  return new BackendError(
-    "key_changed",
-    `The identity key of ${u} changed, so messages to ${u} are blocked. ` +
-      `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
-      (e.waiting > 1
-        ? `WARNING: ${u} presented ${e.waiting} different new keys, at most one of them ${u}'s: ` +
-          `ask ${u} for the number, then run "verify ${u} NUMBER" (or "trust ${u} NUMBER")`
-        : `Compare the new number with ${u} ("fingerprint ${u}"), then run "verify ${u}" ` +
-          `(or "verify ${u} NUMBER" with the number ${u} read out, or "trust ${u}" to accept it unverified)`),
-  );
 }
 
 /** The warning when `user` presented several new keys: `others` are the further ones' numbers. */

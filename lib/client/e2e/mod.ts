@@ -10,7 +10,7 @@
  * - The `SealedChannel`: features `register(kind, {decode, onReceive})` their control kinds on it
  *   and `send(to, kind, encode)` them (to a user's every device, or to a room as one message); a
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
- *   `waitFiled`: filed.ts).
+ *   `waitFiled`: e2e/controls.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the

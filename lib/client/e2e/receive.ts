@@ -1,7 +1,7 @@
 /**
  * The receive path of `E2eCodec`: a message saved already is served from the local history (never
  * decrypted twice), one consumed already (a control message, a key) answers null; my own (from
- * this folder) is confirmed from the outbox; a DM goes to e2e/receive_dm.ts, a room message is
+ * this folder) is confirmed from the outbox; a DM goes to e2e/receive.ts, a room message is
  * opened with its sender's chain (held back while its room, made by 0.1.0, has no log). What can
  * never be read here is recorded as consumed and answered as `UnreadableError`, so a redelivery
  * costs no decryption (issue 10 item 8). Runs under the folder's lock.
@@ -21,7 +21,7 @@
  * Opening one commits its ratchet or chain step, so the next real message still opens; one that
  * cannot be read, or is mine, is dropped. Runs under the folder's lock.
  * Every process of a folder is the same device and gets the signal, but only the first can open it:
- * that one files what it opened in the keystore for a minute (`OPENED`, e2e/filed.ts), committed
+ * that one files what it opened in the keystore for a minute (`OPENED`, e2e/controls.ts), committed
  * with its step, and the others read it there (`watch-together` beside the full-screen client).
  * Each process takes a signal once (`taken`): one sent again, by the server or anyone, is dropped as
  * the ratchet would drop it. What is filed goes once its minute is up: when a later signal is filed,
@@ -47,9 +47,9 @@ import {
 } from "./apply.ts";
 import { BROADCAST_ROOM, holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
-import { decodeMultiBody, openDmPart, type OpenedDm } from "./dm_seal.ts";
-import { decodePayload, keyChangedError, type Payload } from "./keys.ts";
-import type { E2eParts } from "./codec.ts";
+import { decodeMultiBody, keyChangedError, type OpenedDm } from "./dm_seal.ts";
+import { decodePayload, type Payload } from "./keys.ts";
+import type { E2eParts } from "./parts.ts";
 
 /** Opens message `m` of conversation `conv`, saving it with the codec's state; null when consumed. */
 export async function receive(
@@ -127,7 +127,7 @@ async function receiveRoom(
   return await shown;
 }
 
-/** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */
+/** The senders whose keys for `room` are still held (e2e/room_seal.ts); released once its log is there. */
 function heldBack(p: E2eParts, room: string): Promise<string[]> {
   return releaseHeld(p, room);
 }
@@ -149,7 +149,7 @@ async function unreadable(p: E2eParts, m: ChatMessage, conv: string, e: unknown)
 
 /** Opens the part of DM `m` for this device (UnreadableError when there is none). */
 async function openPart(p: E2eParts, m: ChatMessage, body: Uint8Array): Promise<OpenedDm> {
-  const o = await openDmPart(p, m.from, body);
+  const o = await p.dms.openPart(m.from, body);
   if (!o) throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
   return o;
 }
@@ -201,7 +201,7 @@ async function receiveSenderKey(
   const room = pl.dist.room;
   const refused = room === BROADCAST_ROOM ? null : await p.logs.refusal(room, m.from);
   if (refused !== null && p.logs.unlogged(room)) {
-    // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (e2e/held_room_keys.ts).
+    // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (e2e/room_seal.ts).
     const hold = await holdKey(p.cs, { from: o.from, user: m.from, dist: pl.dist });
     await commitConsumed(p, mergeWrites(o.writes, hold), m.seq, conv);
     p.notice(
@@ -287,7 +287,7 @@ export async function openSignal(
   try {
     let o: { plaintext: Uint8Array; writes: StoreWrites };
     if (m.to.kind === "user") {
-      const part = await openDmPart(p, m.from, body, false);
+      const part = await p.dms.openPart(m.from, body, false);
       if (!part) return null;
       o = part;
     } else if (m.to.kind === "room") {

@@ -2,7 +2,7 @@
  * Room and broadcast sealing under my sender key (`RoomManager`), and the sender-key handouts as
  * data: a seal never sends. `sealRoom` rotates my chain when due and answers, with the sealed
  * body, one `Handout` (a sealed "skd" DM, e2e/dm_seal.ts) per member still missing the chain; the
- * caller sends them before the body (e2e/handouts.ts) and reports each with `handedOut`.
+ * caller sends them before the body (e2e/body_codec.ts) and reports each with `handedOut`.
  *
  * - Who gets the key: every device of every member of the room's verified log (broadcasts: every
  *   registered user) and my other devices. A member is marked as holding the chain only once its
@@ -32,9 +32,9 @@ import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../../crypto/membership.ts";
 import type { Target } from "../backend.ts";
 import type { Handout, LogVerb, MembershipVerb, Sealed } from "./body_codec.ts";
-import { dmEncrypt, type DmSealed } from "./dm_seal.ts";
+import type { DmSealed } from "./dm_seal.ts";
 import { encodePayload } from "./keys.ts";
-import type { E2eParts } from "./codec.ts";
+import type { E2eParts } from "./parts.ts";
 
 /** The sender-key "room" that carries broadcasts. */
 export const BROADCAST_ROOM = "*";
@@ -88,7 +88,7 @@ export const senderKeyRoom = (to: Target): string => to.kind === "room" ? to.nam
 
 /** Seals `payload` for `to`: a DM (e2e/dm_seal.ts), else a room or broadcasts (`sealRoom`). */
 export function sealFor(p: E2eParts, to: Target, payload: Uint8Array): Promise<Sealed> {
-  return to.kind === "user" ? dmEncrypt(p, to.name!, payload) : sealRoom(p, to, payload);
+  return to.kind === "user" ? p.dms.encrypt(to.name!, payload) : sealRoom(p, to, payload);
 }
 
 /** Seals `payload` for a room (or broadcasts) under my sender key, with the handouts it needs first. */
@@ -119,7 +119,7 @@ export async function planHandouts(p: E2eParts, to: Target): Promise<{ room: str
     if (!as.some((a) => plan.missing.includes(a))) continue;
     const e = kept.find((k) => k.to === u) ?? { to: u, mid: randomId(undefined, 12), dist: plan.dist };
     try {
-      handouts.push({ to: u, mid: e.mid, room, chainId, ...await dmEncrypt(p, u, skd(e)) });
+      handouts.push({ to: u, mid: e.mid, room, chainId, ...await p.dms.encrypt(u, skd(e)) });
       next.push(e);
     } catch (err) {
       cannotRead(p, to, u, err);
@@ -163,7 +163,7 @@ export async function handedOut(
 export async function resealHandout(p: E2eParts, h: Handout): Promise<DmSealed> {
   const e = (await pendingOf(p, h.room)).find((k) => k.mid === h.mid);
   if (!e) throw new Error(`The room key for ${h.to} is no longer waiting to be handed out`);
-  return await dmEncrypt(p, h.to, skd(e));
+  return await p.dms.encrypt(h.to, skd(e));
 }
 
 /** Set once this folder has adopted the 0.1.0 rooms it is an admin of (`adoptLegacyRooms`). */

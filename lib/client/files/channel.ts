@@ -4,7 +4,7 @@
  * offer is marked withdrawn and the screen told, `file.withdrawn`) — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records in the folder's keystore, wait for a candidate). A received
- * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
+ * control goes to the keystore, for whichever process of the folder waits (e2e/controls.ts): offers and
  * sums into "files:in", candidates into "files:ready" by sender and transfer id. A control filed by
  * this process wakes its waiters at once (`filed`); one filed by another process of the folder is
  * seen by their next look (every LOOK_MS).
@@ -149,7 +149,7 @@ export function fileOps(ch: SealedChannel) {
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (e2e/filed.ts) — woken when this process files one, else looking every LOOK_MS;
+     * opened it (e2e/controls.ts) — woken when this process files one, else looking every LOOK_MS;
      * rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {
