@@ -174,7 +174,7 @@ export class E2eDirectory {
   /** Bundles fetched for users without a session yet. */
   readonly bundles = new Map<string, PrekeyBundle>();
 
-  constructor(readonly request: Request, readonly dm: DmManager, readonly cs: SqliteCryptoStore) {}
+  constructor(readonly request: Request, readonly dm: DmManager, readonly cs: CryptoStateStore) {}
 
   async everyone(): Promise<string[]> {
     return ((await this.request("users")).header.users as { user: string }[]).map((u) => u.user);
