@@ -39,7 +39,6 @@ import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from 
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import type { Connection } from "../session/connection.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import type { Argon2Params } from "../../crypto/at_rest.ts";
 import {
@@ -50,7 +49,6 @@ import {
   type KeyOps,
   sealAndSend,
   type Sealed,
-  type SealedSender,
   type Setting,
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";

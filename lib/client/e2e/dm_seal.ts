@@ -31,7 +31,6 @@ import { type DmManager, KeyChangedError, NoSessionError } from "../../crypto/dm
 import { addPendingKey } from "../../crypto/pending_keys.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { verifyBundle } from "../../crypto/prekey_verify.ts";
-import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { BackendError } from "../backend.ts";
 import { USERS_NAMES_MAX } from "../../protocol/messages.ts";
 import { formatSafetyNumber } from "../../crypto/safety_number.ts";

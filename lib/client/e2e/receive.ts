@@ -1,7 +1,7 @@
 /**
  * The receive path of `E2eCodec`: a message saved already is served from the local history (never
  * decrypted twice), one consumed already (a control message, a key) answers null; my own (from
- * this folder) is confirmed from the outbox; a DM goes to e2e/receive.ts, a room message is
+ * this folder) is confirmed from the outbox; a DM is opened by its part for this device (the DM half below), a room message is
  * opened with its sender's chain (held back while its room, made by 0.1.0, has no log). What can
  * never be read here is recorded as consumed and answered as `UnreadableError`, so a redelivery
  * costs no decryption (issue 10 item 8). Runs under the folder's lock.
