@@ -27,7 +27,7 @@
  */
 import { randomId } from "../../common/random.ts";
 import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
-import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
+import { type CryptoStateStore, mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../../crypto/membership.ts";
 import type { Target } from "../backend.ts";
@@ -200,7 +200,7 @@ export interface Held {
 const keyOf = (room: string) => `held:${room}`;
 
 /** The writes that hold `h` for its room. */
-export async function holdKey(cs: SqliteCryptoStore, h: Held): Promise<StoreWrites> {
+export async function holdKey(cs: Pick<CryptoStateStore, "get">, h: Held): Promise<StoreWrites> {
   const held = ((await cs.get(keyOf(h.dist.room))) as Held[] | undefined) ?? [];
   return { put: { [keyOf(h.dist.room)]: [...held, h].slice(-MAX_HELD) }, del: [] };
 }
