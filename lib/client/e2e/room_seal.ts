@@ -28,7 +28,6 @@
 import { randomId } from "../../common/random.ts";
 import type { SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import { type CryptoStateStore, mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
-import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { type SignedMembershipChange, verifyMembershipChange } from "../../crypto/membership.ts";
 import type { Target } from "../backend.ts";
 import type { Handout, LogVerb, MembershipVerb, Sealed } from "./body_codec.ts";
