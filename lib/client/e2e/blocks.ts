@@ -17,7 +17,8 @@ import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts"
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { SealedChannel } from "./controls.ts";
-import { BackendError, type Target } from "../backend.ts";
+import { BackendError } from "../backend.ts";
+import type { Target } from "./door.ts";
 import type { BlockOps } from "./body_codec.ts";
 
 const KEY = "blocked";

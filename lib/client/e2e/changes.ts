@@ -16,8 +16,7 @@
  * sender's own, or the one message holding that id, refused when two senders hold it), and a received
  * message whose id another sender's message holds already is refused (`idTaken`), never stored.
  */
-import type { ChatMessage, MessageChange } from "../backend.ts";
-import type { LocalStore } from "../session/local_store.ts";
+import type { ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { convOf } from "../session/wire_events.ts";
 import { UnreadableError } from "./body_codec.ts";
 import type { ChangePayload } from "./keys.ts";

@@ -65,8 +65,7 @@ import {
 } from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
 import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
-import { encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
-import { deviceOf } from "./device_proof.ts";
+import { deviceOf, encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
 import { openSignal, pruneOpened, receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
 import {

@@ -72,11 +72,15 @@ export {
 export {
   type ChangePayload,
   decodePayload,
+  deviceAuth,
+  deviceKeyOf,
   encodePayload,
   keyToPin,
+  loginProof,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  type SessionId,
   textPayload,
   type TopicPayload,
   topicProblem,
@@ -88,4 +92,3 @@ export type { DeviceKey } from "../../crypto/device_link.ts";
 export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
-export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";

@@ -8,7 +8,7 @@
 import type { Clock } from "../../common/clock.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
-import type { BackendEvent, ChatMessage, MessageChange } from "../backend.ts";
+import type { BackendEvent, ChatMessage, MessageChange } from "./door.ts";
 import type { Connection } from "../session/connection.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
