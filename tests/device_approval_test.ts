@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { E2eCodec } from "../lib/client/e2e/codec.ts";
-import { deviceKeyOf } from "../lib/client/e2e/device_proof.ts";
+import { deviceKeyOf } from "../lib/client/e2e/keys.ts";
 import { type DeviceKey, newDeviceKey, signApproval, signDeviceProof } from "../lib/crypto/device_link.ts";
 import { type IdentityKeyPair, publicIdentity } from "../lib/crypto/identity.ts";
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";

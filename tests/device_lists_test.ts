@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { BackendError } from "../lib/client/backend.ts";
-import { DeviceLists } from "../lib/client/e2e/devices.ts";
+import { DeviceLists } from "../lib/client/e2e/dm_seal.ts";
 import { MemoryCryptoStore } from "../lib/crypto/state_store.ts";
 import { startTestServer } from "./helpers.ts";
 

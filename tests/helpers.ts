@@ -19,7 +19,7 @@ import { ChatClient } from "../lib/client/core/chat_client.ts";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import { Connection } from "../lib/client/session/connection.ts";
 import type { E2eCodec } from "../lib/client/e2e/codec.ts";
-import type { Later } from "../lib/client/e2e/parts.ts";
+import type { Later } from "../lib/client/e2e/codec.ts";
 import { attachVideo } from "../lib/client/video/client_video.ts";
 import { attachE2e } from "../lib/client/start/e2e_attach.ts";
 import { runCli } from "../lib/client/cli/main.ts";

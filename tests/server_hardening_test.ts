@@ -11,7 +11,7 @@ import { LoadConn } from "./bench/load_client.ts";
 import { seed, tokenOf } from "./bench/bench_server.ts";
 import { eventually, spawnServerProcess, startTestServer } from "./helpers.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
-import { deviceAuth } from "../lib/client/e2e/device_proof.ts";
+import { deviceAuth } from "../lib/client/e2e/keys.ts";
 
 const LIMIT = 256;
 

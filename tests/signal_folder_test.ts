@@ -3,7 +3,7 @@
  * live feed (a day of real use: `parley watch-together` beside the full-screen client of the same
  * folder). Both are the same device and both get the signal; opening it takes a ratchet (or chain)
  * step, so the second to try cannot open it again: the first files what it opened in the folder's
- * keystore for a minute (e2e/filed.ts) and the second reads it there.
+ * keystore for a minute (e2e/controls.ts) and the second reads it there.
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";

@@ -2,7 +2,7 @@
  * A stream's frame key reaches whichever process of the recipient's folder waits for it (a day of
  * real use): `parley watch` beside the full-screen client of the same folder. Both are the same
  * device and both get the key's DM; the one that opens it first files the key in the folder's
- * keystore (e2e/filed.ts), so the waiting one takes it even when the other opened it.
+ * keystore (e2e/controls.ts), so the waiting one takes it even when the other opened it.
  */
 import assert from "node:assert/strict";
 import { streamKeysOf } from "../lib/client/video/stream_key.ts";

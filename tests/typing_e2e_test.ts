@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, Target } from "../lib/client/backend.ts";
-import { deviceAuth } from "../lib/client/e2e/device_proof.ts";
+import { deviceAuth } from "../lib/client/e2e/keys.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 

@@ -77,7 +77,7 @@ export class MessageChanges {
       );
     }
     if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
-    const now = host.clock.now(); // sealed in the edit (e2e/own_changes.ts): the recipients' rule, same times
+    const now = host.clock.now(); // sealed in the edit (e2e/apply.ts): the recipients' rule, same times
     if (c.kind === "edit" && editTooLate(orig, { ts: now, at: now })) {
       throw new BackendError("edit_window", "A message can be edited for 24 hours after it was sent");
     }

@@ -5,26 +5,37 @@
  * kept for its conversation and shown as its sender's line (a setting re-sent to a member invited
  * later shows only where it is news). A room admin (by the verified log) may delete
  * others' messages. Runs under the folder's lock.
+ *
+ * My own changes (edit, deletion, reaction) and settings as the folder's other processes see them: a
+ * change sealed by one process of a folder (`parley edit` beside the full-screen client) comes back to
+ * the others sealed for every device but this one, so they cannot open it. The sending process files
+ * what it changes as it seals it (`fileOwnChange`, by the envelope's mid, for ten minutes; the codec
+ * seals the payload it answers); a process that gets the envelope back applies it from there
+ * (`ownChange`) — whichever comes first applies it and records it consumed, the other only reads the
+ * result (`ownChangeSent` for the sender). A setting is filed the same way (`fileOwnSetting`, `ownSetting`).
  */
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { setTopic } from "../session/local_topics.ts";
-import { UnreadableError } from "./body_codec.ts";
+import { type Setting, UnreadableError } from "./body_codec.ts";
 import {
   applyChange,
   changeOf,
+  changePayload,
   changeTarget,
   expiryText,
   idTaken,
+  isChange,
   refuseFuture,
   startsAt,
   targetOf,
   topicText,
 } from "./changes.ts";
-import type { ChangePayload, TopicPayload } from "./keys.ts";
-import { commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
+import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
+import { FiledList } from "./controls.ts";
+import type { E2eParts } from "./parts.ts";
 
 /** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
@@ -232,4 +243,128 @@ export function receiveTopic(
     pl.at,
     (conv, at) => setTopic(p.local.db, conv, { text: pl.text, by: m.from, at }),
   );
+}
+
+/** My changes sealed in this folder, by the mid of their envelope. */
+const MINE = new FiledList<{ ref: string; c: MessageChange; by?: string; at?: number }>(
+  "changes:mine",
+  64,
+  10 * 60_000,
+);
+/** My settings sealed in this folder, by the mid of their envelope (a number: a disappearing time filed by 0.18). */
+const SETTINGS = new FiledList<number | Setting>("settings:mine", 64, 10 * 60_000);
+
+/** Files my setting `s` (its disappearing time, a room's topic) like a change; the payload to seal for its conversation. */
+export async function fileOwnSetting(p: E2eParts, mid: string, s: Setting): Promise<Uint8Array> {
+  await p.cs.commit(await SETTINGS.writes(p.cs, { from: p.me, id: mid, at: p.clock.now(), value: s }));
+  const at = s.at !== undefined ? { at: s.at } : {};
+  return encodePayload(
+    s.kind === "expire"
+      ? { v: 1, k: "expire", mid, seconds: s.seconds, ...at }
+      : { v: 1, k: "topic", mid, text: s.text, ...at },
+  );
+}
+
+/**
+ * Envelope `m` of mine as a setting filed in this folder: its line (saved here, or by the process
+ * that sent it: the first to file it wins; null for a re-sent setting that is no news here), or
+ * undefined when it is no setting of mine filed here.
+ */
+export async function ownSetting(p: E2eParts, m: ChatMessage): Promise<ChatMessage | null | undefined> {
+  const filed = await SETTINGS.get(p.cs, p.me, m.mid);
+  if (filed === undefined) return undefined;
+  const s: Setting = typeof filed === "number" ? { kind: "expire", seconds: filed } : filed;
+  if (s.kind === "expire") return await receiveExpiry(p, NO_WRITES, m, s);
+  return await receiveTopic(p, NO_WRITES, m, s);
+}
+
+/**
+ * Envelope `m` of mine as a change filed in this folder: the changed message (applied now and recorded
+ * consumed, unless that was done already), or undefined when it is no change of mine filed here.
+ */
+export async function ownChange(p: E2eParts, m: ChatMessage, conv: string): Promise<ChatMessage | undefined> {
+  const f = await MINE.get(p.cs, p.me, m.mid);
+  if (!f) return undefined;
+  if (p.cs.consumed(m.seq)) return named(p, f.ref, f.by);
+  const admin = await deletesAsAdmin(p, m, f.c);
+  return await applyWith(p, NO_WRITES, m, { ...f, admin }, conv);
+}
+
+/** Message `ref` of `by` (none named: the one message holding `ref`). */
+function named(p: E2eParts, ref: string, by: string | undefined): ChatMessage | undefined {
+  return by === undefined ? p.local.byMidAny(ref) : p.local.byMid(by, ref);
+}
+
+/** Files my change `c` of `ref` (sent by `by`) under `mid` for the folder's other processes; the payload to seal. */
+export async function fileOwnChange(
+  p: E2eParts,
+  mid: string,
+  ref: string,
+  c: MessageChange,
+  by?: string,
+): Promise<Uint8Array> {
+  const at = p.clock.now(); // an edit's sealed time, filed with it for the edit window: issue 69 N4
+  const value = { ref, c, ...(by === undefined ? {} : { by }), ...(c.kind === "edit" ? { at } : {}) };
+  await p.cs.commit(await MINE.writes(p.cs, { from: p.me, id: mid, at, value }));
+  return encodePayload(changePayload(mid, ref, c, by, at));
+}
+
+/**
+ * My change `c` of `ref` (sent by `by`) went through (envelope `sent`, with the seq the server gave it): applied to
+ * the local history and recorded consumed — unless another process of the folder got it back first
+ * and did so — and the message as it is now.
+ */
+export async function ownChangeSent(
+  p: E2eParts,
+  sent: ChatMessage,
+  ref: string,
+  c: MessageChange,
+  by?: string,
+): Promise<ChatMessage> {
+  if (sent.seq > 0 && p.cs.consumed(sent.seq)) return named(p, ref, by) ?? sent;
+  const conv = sent.seq > 0 ? convOf(p.me, sent) : null;
+  const admin = await deletesAsAdmin(p, sent, c);
+  const at = (await MINE.get(p.cs, p.me, sent.mid))?.at; // the edit's sealed time, as filed
+  const also = { ...(by === undefined ? {} : { by }), ...(at === undefined ? {} : { at }) };
+  return await applyWith(p, NO_WRITES, sent, { ref, c, admin, ...also }, conv);
+}
+
+/**
+ * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
+ * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
+ * process that sent it may file it after this one does, and the first to file a message wins).
+ */
+export function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
+  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
+  if (!own) return null;
+  const ttl = p.local.expiryOf(conv);
+  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
+  const mine = withReply(
+    { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
+    own.replyTo,
+    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
+  );
+  p.local.confirm(mine);
+  return mine;
+}
+
+/** A text or a change opened from `m`: saved, or checked and applied; undefined when `pl` is neither. */
+export function receiveTextOrChange(
+  p: E2eParts,
+  w: StoreWrites,
+  m: ChatMessage,
+  conv: string,
+  pl: Payload,
+): Promise<ChatMessage | null> | undefined {
+  if (pl.k === "text") return save(p, w, opened(m, pl), conv);
+  if (isChange(pl)) return receiveChange(p, w, m, conv, pl);
+  return undefined;
+}
+
+/** No keystore writes. */
+export const NO_WRITES: StoreWrites = { put: {}, del: [] };
+
+/** Commits `w` and records the message `seq` of `conv` as consumed: it never shows as a line. */
+export function commitConsumed(p: E2eParts, w: StoreWrites, seq: number, conv: string): Promise<void> {
+  return p.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
 }

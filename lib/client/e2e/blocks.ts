@@ -14,12 +14,12 @@
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
+import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { BackendError } from "../backend.ts";
 import type { SealedChannel } from "./controls.ts";
+import { BackendError } from "../backend.ts";
 import type { Target } from "./door.ts";
 import type { BlockOps } from "./body_codec.ts";
-import type { E2eParts } from "./parts.ts";
 
 const KEY = "blocked";
 
@@ -30,7 +30,10 @@ export async function blockedUsers(p: { cs: Pick<CryptoStateStore, "get"> }): Pr
 }
 
 /** Whether `user` is blocked in `p`'s folder (never oneself). */
-export async function isBlocked(p: Pick<E2eParts, "cs" | "me">, user: string): Promise<boolean> {
+export async function isBlocked(
+  p: { cs: Pick<CryptoStateStore, "get">; me: string },
+  user: string,
+): Promise<boolean> {
   return user !== p.me && (await blockedUsers(p)).includes(user);
 }
 
@@ -67,7 +70,14 @@ function decodeSync(plaintext: Uint8Array, mid: string): BlockSync {
  * a change goes to my other devices through `channel`, whose "block" messages from them apply here.
  */
 export function blockOps(
-  p: E2eParts,
+  p: {
+    /** Who this client is. */
+    me: string;
+    /** The folder's keystore. */
+    cs: SqliteCryptoStore;
+    /** Tells the surfaces. */
+    notice(level: "info", text: string): void;
+  },
   serial: <T>(fn: () => Promise<T>) => Promise<T>,
   channel: Pick<SealedChannel, "register" | "send">,
 ): BlockOps {

@@ -12,14 +12,20 @@
  *   `devicesChanged()`: when the server says they changed, the codec learns the new lists and
  *   `sealAndSend` (the one home of that loop) seals once more.
  * - A seal never sends anything: a room message whose sender key some member lacks comes with
- *   `handouts`, the sealed sender-key DMs the caller sends first (e2e/handouts.ts), reporting each
+ *   `handouts`, the sealed sender-key DMs the caller sends first (e2e/body_codec.ts), reporting each
  *   with `handedOut()` (`resealHandout()` when its recipient's devices changed).
  * - `sealSignal()` / `openSignal()`: signals such as typing (core/typing.ts encodes them), sealed
  *   like a message (a DM's to every device of the other party) and sent as ephemeral sends (never
  *   stored).
+ * - `handOut` carries out the handouts a seal answered (the core before a message, e2e/codec.ts
+ *   before a room control): each a sealed DM sent, in order, before the message sealed under its key;
+ *   a `devices_changed` refusal relearns and seals it once more (`sealAndSend`); each outcome goes
+ *   back to the codec (`handedOut`): a failed one is told and kept for the room's next message, which
+ *   goes anyway. A refusal for speed is not a failure: the handout waits and goes (session/rate_wait.ts).
  */
 import { utf8, utf8d } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
+import { paced } from "../session/rate_wait.ts";
 import type { ChatMessage, Fingerprint, MessageChange, Target } from "./door.ts";
 
 /** A sealed body and, for a DM, the device addresses it is encrypted to. */
@@ -194,3 +200,37 @@ export const PlainCodec: BodyCodec = {
   seal: (_to, _mid, text) => Promise.resolve({ body: utf8.encode(text) }),
   open: (_from, _to, _mid, body) => Promise.resolve(utf8d.decode(body)),
 };
+
+/** How a sealed body leaves, acknowledged with the seq it was stored as (0: none): the core's link. */
+export interface SealedSender {
+  /** Sends `body` to `to` as message `mid` (sealed for `o.devices`, a DM's); resolves once stored. */
+  send(to: Target, mid: string, body: Uint8Array, o?: { devices?: string[] }): Promise<{ seq: number }>;
+}
+
+/** Sends `handouts` through `link` one after the other, reporting each to `codec`. */
+export async function handOut(
+  codec: BodyCodec,
+  link: SealedSender,
+  handouts: readonly Handout[] = [],
+): Promise<void> {
+  for (const h of handouts) {
+    let first = true;
+    const seal = (): Promise<Sealed> => {
+      if (!first) return codec.resealHandout!(h);
+      first = false;
+      return Promise.resolve(h);
+    };
+    try {
+      // Refused for speed (a burst of messages): asked again shortly, as the message after it needs it.
+      const to = { kind: "user", name: h.to } as const;
+      const r = await sealAndSend(
+        seal,
+        (s) => paced(() => link.send(to, h.mid, s.body, { devices: s.devices })),
+        codec.devicesChanged?.bind(codec),
+      );
+      await codec.handedOut!(h, { seq: r.seq });
+    } catch (error) {
+      await codec.handedOut!(h, { error });
+    }
+  }
+}

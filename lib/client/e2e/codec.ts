@@ -5,11 +5,11 @@
  * named "*" of every registered user) through `RoomManager` sender keys (e2e/room_seal.ts), handed
  * to members as DM control messages that the receiving codec consumes silently. A seal sends
  * nothing: the sender keys a room message needs first come back as `handouts`, which the core sends
- * (e2e/handouts.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
+ * (e2e/body_codec.ts). Rotation happens after any leave or kick and every 100 messages. Who is in a
  * room is decided by its signed membership log (`RoomLogs`, e2e/room_log.ts): sender keys go only to
- * the log's members and are accepted only from them (e2e/receive_dm.ts), and a disagreeing server
+ * the log's members and are accepted only from them (e2e/receive.ts), and a disagreeing server
  * sends nothing (a room made by 0.1.0 is adopted by its admin's client; its keys wait in
- * e2e/held_room_keys.ts until then). Member lists, bundles, identity pinning: `E2eDirectory`.
+ * e2e/room_seal.ts until then). Member lists, bundles, identity pinning: `E2eDirectory`.
  *
  * State lives in a `SqliteCryptoStore` in the client's local database: a received message is
  * decrypted, saved and its ratchet step committed in one transaction, and one that was saved
@@ -17,8 +17,16 @@
  * operation runs under one lock, in arrival order. A control message this client sends (a sender
  * key, a stream key) is recorded as consumed under the seq the server gave it, so history never
  * shows it (issue 14).
+ *
+ * The channel's `send` (`sendControl`): to a user, a DM sealed for every device of theirs (sealed once
+ * more when devices changed); to a room, one message under my room key (issue 36: a room file's offer,
+ * opened by every member's devices), the sender-key handouts it needs sent first (body_codec.ts
+ * `handOut`). Both leave through the core's link (the host's `link`, core/link.ts), as messages do,
+ * and are recorded as consumed on my side. The payload's kind must be the one named, and a room gets
+ * only kinds registered as `room` (a bug otherwise: throws); receivers run it only for such kinds too.
  */
-import { sendControl } from "./control_send.ts";
+import { randomId } from "../../common/random.ts";
+import { convKey } from "../../protocol/names.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { loadIdentity } from "../../crypto/keystore.ts";
@@ -27,39 +35,79 @@ import { RoomManager } from "../../crypto/room_manager.ts";
 import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
 import type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 import { BackendError } from "../backend.ts";
-import type { BackendEvent, ChatMessage, MessageChange, Target } from "./door.ts";
+import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from "./door.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
-import type { BlockOps, BodyCodec, Handout, KeyOps, Sealed, Setting } from "./body_codec.ts";
-import { blockOps, isBlocked } from "./blocks.ts";
-import { seenSync } from "./seen_sync.ts";
-import { confirmed, isAdmin } from "./apply.ts";
-import { type ControlKind, ControlRegistry, type SealedChannel } from "./controls.ts";
-import { DeviceLists } from "./devices.ts";
-import { E2eDirectory } from "./directory.ts";
-import { keyOps } from "./key_ops.ts";
-import { encodePayload, publishKeys, refillPrekeys, type Request, textPayload } from "./keys.ts";
-import { deviceOf } from "./device_proof.ts";
+import type { AccountSecrets } from "../../crypto/account_kdf.ts";
+import type { Argon2Params } from "../../crypto/at_rest.ts";
 import {
-  type AttachClient,
-  type AttachOptions,
-  BROADCAST_ROOM,
-  type E2eParts,
-  errorText,
-  type Host,
-  type Later,
-} from "./parts.ts";
-import { receive } from "./receive.ts";
+  type BlockOps,
+  type BodyCodec,
+  type Handout,
+  handOut,
+  type KeyOps,
+  sealAndSend,
+  type Sealed,
+  type Setting,
+} from "./body_codec.ts";
+import { blockOps, isBlocked } from "./blocks.ts";
+import { type Later, seenSync } from "./seen_sync.ts";
+import type { E2eParts, Host } from "./parts.ts";
+import {
+  commitConsumed,
+  confirmed,
+  fileOwnChange,
+  fileOwnSetting,
+  isAdmin,
+  NO_WRITES,
+  ownChangeSent,
+} from "./apply.ts";
+import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
+import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
+import { deviceOf, encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
+import { openSignal, pruneOpened, receive } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
-import { roomChanged } from "./room_push.ts";
-import { adoptLegacyRooms, handedOut, resealHandout, sealFor } from "./room_seal.ts";
-import { openSignal, pruneOpened, sealSignal } from "./signals.ts";
-import { ownChangeSent, sealOwnChange, sealOwnSetting } from "./own_changes.ts";
+import {
+  adoptLegacyRooms,
+  BROADCAST_ROOM,
+  errorText,
+  handedOut,
+  resealHandout,
+  roomChanged,
+  sealFor,
+  sealRoom,
+} from "./room_seal.ts";
 import { paced } from "../session/rate_wait.ts";
 
 export { BROADCAST_ROOM };
-export type { AttachClient, AttachOptions };
+export type { Host, Later };
+
+/** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
+export interface AttachClient extends Host {
+  /** @internal Its folder (none: no end-to-end encryption). */
+  store?: LocalStore | null;
+  /** @internal What the password gave at login (else derived again). */
+  account?: AccountSecrets;
+  /** What its bodies go through: set to the codec. */
+  codec: BodyCodec;
+}
+
+/** How `E2eCodec.attach` opens the keystore and what it registers. */
+export interface AttachOptions {
+  /** Argon2id parameters of a new keystore, and the least an existing one may use. */
+  params?: Argon2Params;
+  /** The least Argon2id cost an existing keystore may have. */
+  floor?: Argon2Params;
+  /** Time (signed membership changes, key rotation). */
+  clock?: Clock;
+  /** Runs on the opened keystore before keys are published (a linked device's keys). */
+  prepare?: (cs: Keystore) => Promise<void>;
+  /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
+  controls?: (ch: SealedChannel) => void;
+  /** The timer of the "seen" notes to my other devices (e2e/seen_sync.ts; default setTimeout): tests run it by hand. */
+  later?: Later;
+}
 
 /** The end-to-end encrypting codec of one logged-in client (see the module comment). */
 export class E2eCodec implements BodyCodec, SealedChannel {
@@ -69,7 +117,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly dm: DmManager;
   /** @internal My sender keys and the members' (lib/crypto/room_manager.ts). */
   readonly rooms: RoomManager;
-  /** Safety numbers, pinning, signed membership changes (e2e/key_ops.ts). */
+  /** Safety numbers, pinning, signed membership changes (e2e/keys.ts). */
   readonly keys: KeyOps;
   /** The users this folder blocked (e2e/blocks.ts). */
   readonly blocks: BlockOps;
@@ -77,7 +125,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly seen: (to: Target, upTo: number) => void;
   /** The control kinds features registered (files/, video/): the receive path looks them up. */
   readonly controls = new ControlRegistry();
-  /** @internal Device lists of every user and where a DM goes (e2e/devices.ts). */
+  /** @internal Device lists of every user and where a DM goes (e2e/dm_seal.ts). */
   readonly devices: DeviceLists;
   readonly #p: E2eParts;
 
@@ -106,7 +154,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const notice = (level: "info" | "warn" | "error", text: string) =>
       host.notify({ type: "notice", level, text });
     const own = { dm: this.dm, rooms: this.rooms, devices: this.devices, controls: this.controls };
-    const kept = { signalLists: new Map(), held: new Map() };
+    const dms = new DmSealer(this.dm, this.devices, dir, cs);
+    const kept = { dms, held: new Map() };
     this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
     local.onForeignChange(() => cs.dropCache());
     this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
@@ -210,25 +259,37 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
   sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
-    return this.#serial(() => sealOwnChange(this.#p, to, mid, ref, c, by));
+    return this.#serial(async () => sealFor(this.#p, to, await fileOwnChange(this.#p, mid, ref, c, by)));
   }
 
   /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
   sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
-    return this.#serial(() => sealOwnSetting(this.#p, to, mid, s));
+    return this.#serial(async () => sealFor(this.#p, to, await fileOwnSetting(this.#p, mid, s)));
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
     return this.#serial(() => sealFor(this.#p, to, payload));
   }
 
-  /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/signals.ts); null: nobody to seal it for. */
+  /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/receive.ts); null: nobody to seal it for. */
   sealSignal(to: Target, payload: Uint8Array): Promise<Sealed | null> {
-    return this.#serial(() => sealSignal(this.#p, to, payload));
+    return this.#serial(async () =>
+      to.kind === "user"
+        ? await this.#p.dms.sealSignal(to.name!, payload)
+        : to.kind === "room"
+        ? await sealRoom(this.#p, to, payload)
+        : null
+    );
   }
 
   handedOut(h: Handout, r: { seq: number } | { error: unknown }): Promise<void> {
-    return this.#serial(() => handedOut(this.#p, h, r));
+    return this.#serial(async () => {
+      // A handout that went out is consumed (history never shows it), then recorded as held.
+      if ("seq" in r && r.seq > 0) {
+        await commitConsumed(this.#p, NO_WRITES, r.seq, convKey("user", this.me, h.to));
+      }
+      await handedOut(this.#p, h, r);
+    });
   }
 
   resealHandout(h: Handout): Promise<Sealed> {
@@ -252,7 +313,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Opens message `m` of `conv` and saves it with the keystore's step (e2e/receive.ts); null when consumed. */
   receive(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null> {
-    return this.#serial(() => receive(this.#p, m, conv, body));
+    return this.#serial(() => receive(this.#p, m, conv, body, (u) => isBlocked(this.#p, u)));
   }
 
   /**
@@ -268,7 +329,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(() => confirmed(this.#p, mid));
   }
 
-  /** Opens a signal like a message, committing its step (e2e/signals.ts); null when mine or unreadable. */
+  /** Opens a signal like a message, committing its step (e2e/receive.ts); null when mine or unreadable. */
   openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
       const p = await openSignal(this.#p, m, body); // opened first: the ratchet stays in step
@@ -276,7 +337,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     });
   }
 
-  /** Pushed frames: low prekeys (refilled), device lists, room changes (e2e/room_push.ts). */
+  /** Pushed frames: low prekeys (refilled), device lists, room changes (e2e/room_seal.ts). */
   onPush(h: Record<string, unknown>): Promise<void> {
     if (h.t === "notice" && h.text === "keys.low") {
       const who = { user: this.me, nonce: this.host.nonce };
@@ -299,4 +360,46 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   roomAdmins(room: string): Promise<string[]> {
     return this.#serial(async () => (await this.#p.logs.state(room)).admins);
   }
+}
+
+/** Runs a step under the folder's lock. */
+type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Sends `encode(mid)`, a payload of control kind `kind`, to `to` (a user or a room); `serial` runs under the folder's lock. */
+export async function sendControl(
+  codec: BodyCodec,
+  p: E2eParts,
+  serial: Serial,
+  to: Target,
+  kind: string,
+  encode: (mid: string) => Uint8Array,
+): Promise<void> {
+  const mid = randomId(undefined, 12), payload = encode(mid);
+  const got = payloadKind(payload);
+  if (got !== kind) throw new Error(`A "${kind}" control was asked for, the payload is "${got}"`);
+  if (to.kind === "user" && to.name === p.me && p.devices.alone) return; // spares the lock (checked again under it)
+  if (to.kind === "user") return await serial(() => sendToUser(p, to.name!, mid, payload));
+  if (to.kind !== "room" || !p.controls.mayComeInRoom(kind)) {
+    throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);
+  }
+  const room = { kind: "room" as const, name: to.name! };
+  const s = await serial(() => sealRoom(p, room, payload));
+  await handOut(codec, p.host.link, s.handouts);
+  const { seq } = await p.host.link.send(room, mid, s.body);
+  if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
+}
+
+/**
+ * The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. One
+ * to myself (a note to self for my other devices) goes nowhere when I have no other device.
+ */
+async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
+  if (user === p.me && !(await p.devices.targets(user)).length) return;
+  const to = { kind: "user" as const, name: user };
+  const { seq } = await sealAndSend(
+    () => p.dms.encrypt(user, payload),
+    (r) => p.host.link.send(to, mid, r.body, { devices: r.devices }),
+    (detail) => p.devices.apply(detail), // under the lock already
+  );
+  if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));
 }

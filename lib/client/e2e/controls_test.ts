@@ -5,7 +5,7 @@ import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 import { sealAndSend } from "./body_codec.ts";
 import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
-import { sendControl } from "./control_send.ts";
+import { sendControl } from "./codec.ts";
 import type { E2eParts } from "./parts.ts";
 
 const enc = (o: unknown) => utf8.encode(JSON.stringify(o));
@@ -145,7 +145,7 @@ Deno.test("controls: send checks the payload's kind, and a room gets only kinds 
 Deno.test("controls: a control to myself takes no lock when this process knows I have no other device", async () => {
   const { r } = registry();
   const cs = new MemoryCryptoStore();
-  const { DeviceLists } = await import("./devices.ts");
+  const { DeviceLists } = await import("./dm_seal.ts");
   const devices = new DeviceLists(() => Promise.reject(new Error("no server here")), cs, "alice", 1);
   const p = { controls: r, me: "alice", devices } as unknown as E2eParts;
   let locked = 0;

@@ -1,6 +1,8 @@
 /**
- * Key chores of the encrypting client, separate from message handling (e2e/codec.ts; the device's
- * own key and its proofs in e2e/device_proof.ts):
+ * Key chores of the encrypting client, separate from message handling (e2e/codec.ts):
+ * - this folder's device key (issue 33) and the proofs made with it: `deviceAuth` for the requests that
+ *   need a proven device (key uploads), `loginProof` for a password login through a lockout (issue 69
+ *   D1, start/login_again.ts), and the device id the server gave the folder (`deviceOf`);
  * - `publishKeys()`: on login, create device keys if absent and publish identity + signed prekey
  *   + one-time prekeys (`keys.publish`); rotate the signed prekey when due; refill one-time
  *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
@@ -9,7 +11,11 @@
  * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
- *   shared by client mode (e2e/codec.ts) and peer mode (peer/node.ts).
+ *   shared by client mode (e2e/codec.ts) and peer mode (peer/node.ts);
+ * - `keyOps()`: the `KeyOps` of an attached codec: safety numbers (`fingerprint`; shown numbers are
+ *   recorded so a later `verify` without a number binds to the key shown), pinning a contact's key
+ *   (`verify`, `trust`), and the signed records of room membership changes (`signChange`, `logEntry`:
+ *   e2e/room_log.ts), each under the folder's lock (`serial`).
  */
 import { lineProblem } from "../../common/words.ts";
 import { NAME_RE } from "../../protocol/names.ts";
@@ -24,17 +30,60 @@ import {
   rotateSignedPrekeyIfDue,
 } from "../../crypto/keystore.ts";
 import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
-import { chooseKey, type KeyCandidates } from "../../crypto/pending_keys.ts";
-import type { KeyChangedError } from "../../crypto/dm.ts";
+import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
+import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
+import { groups, type Request } from "./dm_seal.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
-import { deviceAuth, deviceOf, type SessionId } from "./device_proof.ts";
-import { BackendError } from "../backend.ts";
+import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
+import { BackendError, type Fingerprint } from "../backend.ts";
+import type { KeyOps } from "./body_codec.ts";
+import type { E2eParts } from "./parts.ts";
 
-export type Request = (kind: string, fields?: Record<string, unknown>) => Promise<{
-  header: Record<string, unknown>;
-}>;
+/** Who this session is, for device proofs: the account and the nonce of the server's hello reply. */
+export interface SessionId {
+  /** the account */
+  user: string;
+  /** the server's nonce for this session */
+  nonce: string;
+}
+
+/** This folder's own device key (issue 33), made on first use; never moves to another folder. */
+export async function deviceKeyOf(store: CryptoStateStore): Promise<DeviceKey> {
+  const had = (await store.get("e2e:devkey")) as DeviceKey | undefined;
+  if (had) return had;
+  const k = await newDeviceKey();
+  await store.commit({ put: { "e2e:devkey": k }, del: [] });
+  return k;
+}
+
+/** The `deviceKey` and `proof` fields that show the server this session is device `device`. */
+export async function deviceAuth(
+  store: CryptoStateStore,
+  who: SessionId,
+  device: number,
+): Promise<{ deviceKey: string; proof: string }> {
+  const k = await deviceKeyOf(store);
+  return { deviceKey: k.pub, proof: await signDeviceProof(k, who.user, device, who.nonce) };
+}
+
+/**
+ * A password login's proof that it comes from this folder's device `device` (issue 69 D1: the server
+ * lets it through a lockout, as a resume token); null for a device the server has not numbered yet.
+ */
+export async function loginProof(
+  store: CryptoStateStore,
+  who: SessionId,
+  device: number,
+): Promise<{ device: number; deviceKey: string; proof: string } | null> {
+  return device > 0 ? { device, ...(await deviceAuth(store, who, device)) } : null;
+}
+
+/** This folder's device id (1 for a folder made before devices existed; 0 until the server assigns one). */
+export async function deviceOf(store: CryptoStateStore): Promise<number> {
+  return ((await store.get("e2e:device")) as number | undefined) ?? 1;
+}
 
 /** Refill one-time prekeys when the server holds fewer than this. */
 export const OPK_LOW = 10;
@@ -107,22 +156,6 @@ export async function refillPrekeys(
 export async function ownFingerprint(store: CryptoStateStore, me: string): Promise<string> {
   const id = publicIdentity(await loadIdentity(store));
   return formatSafetyNumber(await fingerprintHalf(utf8.encode(me), identityBytes(id)), 6);
-}
-
-export const groups = (digits: string) => formatSafetyNumber(digits, 12);
-
-export function keyChangedError(e: KeyChangedError): BackendError {
-  const u = e.user;
-  return new BackendError(
-    "key_changed",
-    `The identity key of ${u} changed, so messages to ${u} are blocked. ` +
-      `Safety number before: ${groups(e.oldSafetyNumber)}; now: ${groups(e.newSafetyNumber)}. ` +
-      (e.waiting > 1
-        ? `WARNING: ${u} presented ${e.waiting} different new keys, at most one of them ${u}'s: ` +
-          `ask ${u} for the number, then run "verify ${u} NUMBER" (or "trust ${u} NUMBER")`
-        : `Compare the new number with ${u} ("fingerprint ${u}"), then run "verify ${u}" ` +
-          `(or "verify ${u} NUMBER" with the number ${u} read out, or "trust ${u}" to accept it unverified)`),
-  );
 }
 
 /** The warning when `user` presented several new keys: `others` are the further ones' numbers. */
@@ -268,4 +301,70 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
   }
   if (p.k === "skd" && isSenderKeyDistribution(p.dist)) return p as Payload;
   throw new SyntaxError("Unknown payload kind");
+}
+
+/** The key operations of `p`, each under the folder's lock through `serial`. */
+export function keyOps(p: E2eParts, serial: <T>(fn: () => Promise<T>) => Promise<T>): KeyOps {
+  return {
+    fingerprint: (u) => serial(() => fingerprint(p, u, true)),
+    verify: (u, n) => serial(() => accept(p, u, n, true)),
+    trust: (u, n) => serial(() => accept(p, u, n, false)),
+    signChange: (room, action, target) =>
+      serial(async () =>
+        signMembershipChange(await loadIdentity(p.cs), {
+          room,
+          action,
+          target,
+          by: p.me,
+          epoch: 0,
+          at: p.clock.now(),
+        })
+      ),
+    // Leaving is always possible: with a log this client cannot verify, the leave carries no entry.
+    // "enter" (a self-join) is signed on the open room's log the server gives a joiner (room_log.ts).
+    logEntry: (room, action, target) =>
+      serial(() =>
+        p.logs.entry(p.me, room, action, target).catch((e) => {
+          if (action === "leave" && e instanceof BackendError && e.code === "membership") return undefined;
+          throw e;
+        })
+      ),
+  };
+}
+
+/** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
+async function accept(
+  p: E2eParts,
+  user: string,
+  number: string | undefined,
+  verified: boolean,
+): Promise<Fingerprint> {
+  await p.dir.pin(user);
+  const mine = publicIdentity(await loadIdentity(p.cs));
+  const key = await keyToPin(p.me, mine, user, (await p.dm.contact(user))!, number, verified);
+  await p.dm.accept(user, key, verified, await p.devices.of(user));
+  return await fingerprint(p, user);
+}
+
+/** `shown`: the number is displayed for comparing (the directory is asked again; the key is recorded). */
+async function fingerprint(p: E2eParts, user?: string, shown = false): Promise<Fingerprint> {
+  if (!user || user === p.me) {
+    return { user: p.me, safetyNumber: await ownFingerprint(p.cs, p.me), verified: true, changed: false };
+  }
+  const known = await p.dm.contact(user);
+  await p.dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
+  const c = (await p.dm.contact(user))!;
+  const waiting = waitingKeys(c);
+  const target = waiting[0] ?? c.identity; // the key whose number is shown
+  const marked = shown ? markShown(c) : null;
+  if (marked) await p.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
+  const mine = publicIdentity(await loadIdentity(p.cs));
+  const numberOf = async (k: PublicIdentity) => groups(await identitySafetyNumber(p.me, mine, user, k));
+  return {
+    user,
+    safetyNumber: await numberOf(target),
+    verified: c.verified,
+    changed: c.pending !== undefined,
+    ...(waiting.length > 1 ? { others: await Promise.all(waiting.slice(1).map(numberOf)) } : {}),
+  };
 }

@@ -10,7 +10,7 @@
  * - The `SealedChannel`: features `register(kind, {decode, onReceive})` their control kinds on it
  *   and `send(to, kind, encode)` them (to a user's every device, or to a room as one message); a
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
- *   `waitFiled`: filed.ts).
+ *   `waitFiled`: e2e/controls.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
@@ -20,35 +20,41 @@ export {
   type BlockOps,
   type BodyCodec,
   type Handout,
+  handOut,
   type KeyOps,
   type LogVerb,
   type MembershipVerb,
   PlainCodec,
   sealAndSend,
   type Sealed,
+  type SealedSender,
   type Setting,
   type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
-export { type AttachClient, type AttachOptions, BROADCAST_ROOM, E2eCodec } from "./codec.ts";
-export { handOut } from "./handouts.ts";
+export {
+  type AttachClient,
+  type AttachOptions,
+  BROADCAST_ROOM,
+  E2eCodec,
+  type Host,
+  type Later,
+} from "./codec.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export {
+  type ControlContext,
+  type ControlKind,
+  type ControlOutcome,
+  type ControlRegistry,
   filed,
   type FiledEntry,
   FiledList,
   type FolderSignal,
+  type SealedChannel,
   takeFiled,
   waitFiled,
   wake,
   watchFolder,
-} from "./filed.ts";
-export type {
-  ControlContext,
-  ControlKind,
-  ControlOutcome,
-  ControlRegistry,
-  SealedChannel,
 } from "./controls.ts";
 export {
   applyChange,
@@ -67,11 +73,15 @@ export {
 export {
   type ChangePayload,
   decodePayload,
+  deviceAuth,
+  deviceKeyOf,
   encodePayload,
   keyToPin,
+  loginProof,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  type SessionId,
   textPayload,
   type TopicPayload,
   topicProblem,
@@ -83,5 +93,3 @@ export type { DeviceKey } from "../../crypto/device_link.ts";
 export type { KeyCandidates } from "../../crypto/pending_keys.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
-export { deviceAuth, deviceKeyOf, loginProof, type SessionId } from "./device_proof.ts";
-export type { Host, Later, SealedSender } from "./parts.ts";

@@ -1,39 +1,21 @@
 /**
- * The parts one attached `E2eCodec` (e2e/codec.ts) is made of, shared by the files that do its jobs:
- * dm_seal.ts (pairwise DMs), room_seal.ts (sender keys and their handouts), receive.ts and
- * receive_dm.ts (the receive path), key_ops.ts (safety numbers, pinning), room_push.ts (membership
- * pushes). Every function that takes `E2eParts` runs under the folder's lock (`E2eCodec`'s
- * `#serial`); none takes the lock itself, and none sends a message (only control_send.ts does, for `send`).
+ * The state of one attached `E2eCodec` (e2e/codec.ts, its composition root) as the jobs that still
+ * share it use it: room_seal.ts (sender keys, handouts, room pushes), apply.ts (the history applier),
+ * receive.ts (the receive path) and keys.ts (`keyOps`). The DM sealer (dm_seal.ts), the room logs
+ * (room_log.ts), the control registry (controls.ts), blocks.ts and seen_sync.ts take only what they
+ * need. Also `Host`: what the codec needs of the client it seals for.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { AccountSecrets } from "../../crypto/account_kdf.ts";
-import type { Argon2Params } from "../../crypto/at_rest.ts";
-import type { BodyCodec } from "./body_codec.ts";
-import type { SealedChannel } from "./controls.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { RoomManager } from "../../crypto/room_manager.ts";
-import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent, ChatMessage, Keystore, MessageChange, Target } from "./door.ts";
+import type { BackendEvent, ChatMessage, MessageChange } from "./door.ts";
 import type { Connection } from "../session/connection.ts";
-import { SqliteCryptoStore } from "../session/crypto_store.ts";
+import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import type { LocalStore } from "../session/local_store.ts";
+import type { SealedSender } from "./body_codec.ts";
 import type { ControlRegistry } from "./controls.ts";
-import type { DeviceLists } from "./devices.ts";
-import type { E2eDirectory } from "./directory.ts";
-import type { Request } from "./keys.ts";
+import type { DeviceLists, DmSealer, E2eDirectory, Request } from "./dm_seal.ts";
 import type { RoomLogs } from "./room_log.ts";
-
-/** No keystore writes. */
-export const NO_WRITES: StoreWrites = { put: {}, del: [] };
-
-/** The sender-key "room" that carries broadcasts. */
-export const BROADCAST_ROOM = "*";
-
-/** How a sealed body leaves, acknowledged with the seq it was stored as (0: none): the core's link. */
-export interface SealedSender {
-  /** Sends `body` to `to` as message `mid` (sealed for `o.devices`, a DM's); resolves once stored. */
-  send(to: Target, mid: string, body: Uint8Array, o?: { devices?: string[] }): Promise<{ seq: number }>;
-}
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {
@@ -49,7 +31,6 @@ export interface Host {
   notify(e: BackendEvent): void;
 }
 
-/** The state of one attached codec, as its jobs use it (under the folder's lock). */
 /** A received change of a text of mine not confirmed yet: its envelope and what it does. */
 export interface HeldChange {
   m: ChatMessage;
@@ -61,6 +42,11 @@ export interface HeldChange {
   at?: number;
 }
 
+/**
+ * The state of one attached codec, as its jobs use it: every function that takes `E2eParts` runs
+ * under the folder's lock (`E2eCodec`'s `#serial`); none takes the lock itself, and none sends a
+ * message (only the channel's `send`, `sendControl`, does).
+ */
 export interface E2eParts {
   readonly me: string;
   readonly device: number;
@@ -74,8 +60,8 @@ export interface E2eParts {
   readonly dir: E2eDirectory;
   readonly logs: RoomLogs;
   readonly controls: ControlRegistry;
-  /** User → the device list (joined addresses) a DM signal last started sessions for (e2e/dm_seal.ts). */
-  readonly signalLists: Map<string, string>;
+  /** Seals DMs to every device and opens this device's part (e2e/dm_seal.ts). */
+  readonly dms: DmSealer;
   /**
    * Changes of my own texts still in the outbox (their `ok` was lost), by the text's mid: applied when
    * the outbox's resend confirms it (e2e/apply.ts `holdChange`, `confirmed`).
@@ -85,40 +71,3 @@ export interface E2eParts {
   readonly request: Request;
   notice(level: "info" | "warn" | "error", text: string): void;
 }
-
-/** Commits `w` and records the message `seq` of `conv` as consumed: it never shows as a line. */
-export function commitConsumed(p: E2eParts, w: StoreWrites, seq: number, conv: string): Promise<void> {
-  return p.cs.commit(w, (db) => SqliteCryptoStore.markConsumed(db, seq, conv));
-}
-
-/** The text of an error, for a notice. */
-export const errorText = (e: unknown): string => e instanceof Error ? e.message : String(e);
-
-/** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
-export interface AttachClient extends Host {
-  /** @internal Its folder (none: no end-to-end encryption). */
-  store?: LocalStore | null;
-  /** @internal What the password gave at login (else derived again). */
-  account?: AccountSecrets;
-  /** What its bodies go through: set to the codec. */
-  codec: BodyCodec;
-}
-
-/** How `E2eCodec.attach` opens the keystore and what it registers. */
-export interface AttachOptions {
-  /** Argon2id parameters of a new keystore, and the least an existing one may use. */
-  params?: Argon2Params;
-  /** The least Argon2id cost an existing keystore may have. */
-  floor?: Argon2Params;
-  /** Time (signed membership changes, key rotation). */
-  clock?: Clock;
-  /** Runs on the opened keystore before keys are published (a linked device's keys). */
-  prepare?: (cs: Keystore) => Promise<void>;
-  /** Registers the control kinds of the features above e2e/ (start/e2e_attach.ts). */
-  controls?: (ch: SealedChannel) => void;
-  /** The timer of the "seen" notes to my other devices (e2e/seen_sync.ts; default setTimeout): tests run it by hand. */
-  later?: Later;
-}
-
-/** Runs `fn` once, `ms` from now (setTimeout's shape); what `fn` answers is for a timer held by hand. */
-export type Later = (fn: () => unknown, ms: number) => unknown;

@@ -1,26 +1,55 @@
 /**
  * The receive path of `E2eCodec`: a message saved already is served from the local history (never
  * decrypted twice), one consumed already (a control message, a key) answers null; my own (from
- * this folder) is confirmed from the outbox; a DM goes to e2e/receive_dm.ts, a room message is
+ * this folder) is confirmed from the outbox; a DM is opened by its part for this device (the DM half below), a room message is
  * opened with its sender's chain (held back while its room, made by 0.1.0, has no log). What can
  * never be read here is recorded as consumed and answered as `UnreadableError`, so a redelivery
  * costs no decryption (issue 10 item 8). Runs under the folder's lock.
+ *
+ * The DM half: the part for this device (a v2 body) or the v1 envelope, opened by the Double Ratchet;
+ * then a lookup, not a cascade: a registered control kind (files/, video/, e2e/controls.ts) gets the
+ * payload and its writes go with the ratchet step; a sender key ("skd") is installed when the room's
+ * verified log says its sender is a member (kept for a 0.1.0 room no admin has adopted yet,
+ * e2e/room_seal.ts `holdKey`; refused otherwise); texts, changes and expiry settings go to
+ * e2e/apply.ts. Control messages and keys are recorded as consumed (never a line).
+ *
+ * Signals (typing, core/typing.ts; watch-together, video/): sealed like a message and sent as
+ * ephemeral sends (the server relays them to live sessions only, never stores them). A DM signal
+ * goes to every device of the other party, never my own: a device without a session gets one from
+ * its prekey bundle, once per device list (e2e/dm_seal.ts `sealDmSignal`); a room signal goes under
+ * my sender key, with the handouts it needs first (e2e/room_seal.ts); e2e/codec.ts picks which.
+ * Opening one commits its ratchet or chain step, so the next real message still opens; one that
+ * cannot be read, or is mine, is dropped. Runs under the folder's lock.
+ * Every process of a folder is the same device and gets the signal, but only the first can open it:
+ * that one files what it opened in the keystore for a minute (`OPENED`, e2e/controls.ts), committed
+ * with its step, and the others read it there (`watch-together` beside the full-screen client).
+ * Each process takes a signal once (`taken`): one sent again, by the server or anyone, is dropped as
+ * the ratchet would drop it. What is filed goes once its minute is up: when a later signal is filed,
+ * and at every login (`pruneOpened`), so a process that starts leaves none of an earlier one's behind.
  */
 import { KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
 import { DecryptError } from "../../crypto/primitives.ts";
 import { ReplayError } from "../../crypto/ratchet.ts";
-import type { ChatMessage } from "../backend.ts";
-import { opened, receiveChange, receiveExpiry, receiveTopic, save, withReply } from "./apply.ts";
-import { ownChange, ownSetting } from "./own_changes.ts";
-import { isOwnHandout } from "./room_seal.ts";
+import { mergeWrites, type StoreWrites } from "../../crypto/state_store.ts";
+import { fromBase64, toBase64 } from "../../common/bytes.ts";
+import { LruMap } from "../../common/lru.ts";
+import type { ChatMessage, Target } from "../backend.ts";
+import { FiledList } from "./controls.ts";
+import {
+  commitConsumed,
+  NO_WRITES,
+  ownChange,
+  ownMessage,
+  ownSetting,
+  receiveExpiry,
+  receiveTextOrChange,
+  receiveTopic,
+} from "./apply.ts";
+import { BROADCAST_ROOM, holdKey, isOwnHandout, releaseHeld } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
-import { isChange, startsAt } from "./changes.ts";
-import { decodeMultiBody } from "./devices.ts";
-import { releaseHeld } from "./held_room_keys.ts";
-import { isBlocked } from "./blocks.ts";
-import { decodePayload, keyChangedError } from "./keys.ts";
-import { BROADCAST_ROOM, commitConsumed, type E2eParts, NO_WRITES } from "./parts.ts";
-import { receiveControl, receiveDm } from "./receive_dm.ts";
+import { decodeMultiBody, keyChangedError, type OpenedDm } from "./dm_seal.ts";
+import { decodePayload, type Payload } from "./keys.ts";
+import type { E2eParts } from "./parts.ts";
 
 /** Opens message `m` of conversation `conv`, saving it with the codec's state; null when consumed. */
 export async function receive(
@@ -28,12 +57,13 @@ export async function receive(
   m: ChatMessage,
   conv: string,
   body: Uint8Array,
+  isBlocked: (user: string) => Promise<boolean>,
 ): Promise<ChatMessage | null> {
   const saved = p.local.get(m.seq);
   if (saved) return m.replay ? { ...saved, replay: true } : saved;
   const mine = m.from === p.me;
   if (!mine && p.cs.consumed(m.seq)) return null;
-  const blocked = !mine && await isBlocked(p, m.from); // opened, then dropped (e2e/blocks.ts)
+  const blocked = !mine && await isBlocked(m.from); // opened, then dropped (e2e/blocks.ts)
   try {
     if (mine) {
       // A change of mine from this folder: applied here, or by the process that sent it already.
@@ -61,25 +91,6 @@ export async function receive(
     await commitConsumed(p, NO_WRITES, m.seq, conv); // nothing said of a blocked sender's message
     return null;
   }
-}
-
-/**
- * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
- * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
- * process that sent it may file it after this one does, and the first to file a message wins).
- */
-function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
-  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
-  if (!own) return null;
-  const ttl = p.local.expiryOf(conv);
-  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
-  const mine = withReply(
-    { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
-    own.replyTo,
-    own.replyTo ? p.local.byMidAny(own.replyTo)?.from : undefined,
-  );
-  p.local.confirm(mine);
-  return mine;
 }
 
 /** A room (or broadcast) message, opened with its sender's chain (from a user blocked here: consumed, but for a setting). */
@@ -111,14 +122,14 @@ async function receiveRoom(
     await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
     return null;
   }
-  if (isChange(pl)) return await receiveChange(p, o.writes, m, conv, pl);
-  if (pl.k !== "text") throw new SyntaxError("A room key arrived inside a room message");
-  return await save(p, o.writes, opened(m, pl), conv);
+  const shown = receiveTextOrChange(p, o.writes, m, conv, pl);
+  if (!shown) throw new SyntaxError("A room key arrived inside a room message");
+  return await shown;
 }
 
-/** The senders whose keys for `room` are still held (e2e/held_room_keys.ts); released once its log is there. */
+/** The senders whose keys for `room` are still held (e2e/room_seal.ts); released once its log is there. */
 function heldBack(p: E2eParts, room: string): Promise<string[]> {
-  return releaseHeld(p.cs, p.logs, p.rooms, room, (t) => p.notice("warn", t));
+  return releaseHeld(p, room);
 }
 
 /** A failure to read `m`: never readable here → consumed and `UnreadableError`; else thrown as is. */
@@ -134,4 +145,162 @@ async function unreadable(p: E2eParts, m: ChatMessage, conv: string, e: unknown)
     throw new UnreadableError(`it belongs to no session with ${m.from} (forged, or from before a key reset)`);
   }
   throw e instanceof UnreadableError ? e : new UnreadableError(e instanceof Error ? e.message : String(e));
+}
+
+/** Opens the part of DM `m` for this device (UnreadableError when there is none). */
+async function openPart(p: E2eParts, m: ChatMessage, body: Uint8Array): Promise<OpenedDm> {
+  const o = await p.dms.openPart(m.from, body);
+  if (!o) throw new UnreadableError("it was not encrypted for this device (sent before it was linked?)");
+  return o;
+}
+
+/**
+ * Opens DM `m` of conversation `conv` and does what it says; null for a consumed control message.
+ * From a user this folder blocked (`blocked`) only a sender key installs; the rest is consumed unread.
+ */
+export async function receiveDm(
+  p: E2eParts,
+  m: ChatMessage,
+  conv: string,
+  body: Uint8Array,
+  blocked = false,
+): Promise<ChatMessage | null> {
+  const o = await openPart(p, m, body);
+  if (blocked && !isSenderKey(p, m, o.plaintext)) {
+    await commitConsumed(p, o.writes, m.seq, conv); // dropped unread
+    return null;
+  }
+  if (await receiveControl(p, m, conv, o)) return null;
+  const pl = decodePayload(o.plaintext, m.mid);
+  const shown = receiveTextOrChange(p, o.writes, m, conv, pl);
+  if (shown) return await shown;
+  if (pl.k === "expire") return await receiveExpiry(p, o.writes, m, pl);
+  if (pl.k !== "skd") throw new SyntaxError("A room's topic arrived in a direct message");
+  await receiveSenderKey(p, o, m, conv, pl);
+  return null;
+}
+
+/** Whether a DM's plaintext is a sender key (no control kind, and its payload says "skd"). */
+function isSenderKey(p: E2eParts, m: ChatMessage, plaintext: Uint8Array): boolean {
+  if (p.controls.lookup(plaintext, m.mid, false)) return false;
+  try {
+    return decodePayload(plaintext, m.mid).k === "skd";
+  } catch {
+    return false; // unreadable: consumed with the rest
+  }
+}
+
+/** A member's sender key for a room: installed, kept (a 0.1.0 room without its log) or refused; consumed. */
+async function receiveSenderKey(
+  p: E2eParts,
+  o: OpenedDm,
+  m: ChatMessage,
+  conv: string,
+  pl: Extract<Payload, { k: "skd" }>,
+): Promise<void> {
+  const room = pl.dist.room;
+  const refused = room === BROADCAST_ROOM ? null : await p.logs.refusal(room, m.from);
+  if (refused !== null && p.logs.unlogged(room)) {
+    // A 0.1.0 room that no admin has adopted yet: kept until its log arrives (e2e/room_seal.ts).
+    const hold = await holdKey(p.cs, { from: o.from, user: m.from, dist: pl.dist });
+    await commitConsumed(p, mergeWrites(o.writes, hold), m.seq, conv);
+    p.notice(
+      "warn",
+      `A room key from ${m.from} for #${room} is kept until an admin of #${room} ` +
+        `signs its membership log (a room made by Parley 0.1.0)`,
+    );
+    return;
+  }
+  if (refused !== null) {
+    // consumed (never retried), the key not installed
+    await commitConsumed(p, o.writes, m.seq, conv);
+    if (refused) p.notice("warn", `A room key from ${m.from} for #${room} was refused: ${refused}`);
+    return;
+  }
+  const w = await p.rooms.acceptDistribution(o.from, pl.dist);
+  await commitConsumed(p, mergeWrites(o.writes, w), m.seq, conv);
+}
+
+/**
+ * Runs the registered control kind (files/, video/) an opened payload is, its writes committed with
+ * the ratchet or chain step and the message consumed; false when it is none. In a room (`room`) only
+ * kinds that say they may come there count (e2e/controls.ts).
+ */
+export async function receiveControl(
+  p: E2eParts,
+  m: ChatMessage,
+  conv: string,
+  o: { plaintext: Uint8Array; writes: StoreWrites },
+  room?: string,
+): Promise<boolean> {
+  const control = p.controls.lookup(o.plaintext, m.mid, room !== undefined);
+  if (!control) return false;
+  const sender = m.from;
+  const r = await control({
+    from: sender,
+    mid: m.mid,
+    at: m.ts,
+    cs: p.cs,
+    ...(room === undefined ? {} : { room }),
+    verified: async () => (await p.dm.contact(sender))?.verified === true,
+  });
+  await commitConsumed(p, mergeWrites(o.writes, r.writes ?? NO_WRITES), m.seq, conv);
+  r.after?.();
+  return true;
+}
+
+/** Signals opened here, by sender and mid, for the folder's other processes (64 at most, 1 minute each). */
+const OPENED = new FiledList<string>("signals:opened", 64, 60_000);
+/** The signals this process took (sender and mid), per keystore: the newest 256. */
+const taken = new WeakMap<object, LruMap<string, true>>();
+
+/** Whether this process took `from`'s signal `mid` before; marks it taken. */
+function takenBefore(p: E2eParts, from: string, mid: string): boolean {
+  let seen = taken.get(p.cs);
+  if (!seen) taken.set(p.cs, seen = new LruMap(256));
+  const k = `${from}\n${mid}`;
+  if (seen.has(k)) return true;
+  seen.set(k, true);
+  return false;
+}
+
+/** Opened signals filed here whose minute is up leave the keystore; true when some did. Under the lock. */
+export async function pruneOpened(p: E2eParts): Promise<boolean> {
+  const w = await OPENED.pruned(p.cs, p.clock.now());
+  if (w) await p.cs.commit(w);
+  return w !== null;
+}
+
+/** Opens a signal; null when it is mine or cannot be read. */
+export async function openSignal(
+  p: E2eParts,
+  m: { mid?: string; from: string; to: Target },
+  body: Uint8Array,
+): Promise<Uint8Array | null> {
+  if (m.from === p.me) return null; // never shown for oneself (nor from my other devices)
+  const mid = m.mid;
+  if (mid !== undefined) {
+    if (takenBefore(p, m.from, mid)) return null; // sent again
+    const filed = await OPENED.get(p.cs, m.from, mid); // another process of this folder opened it first
+    if (filed !== undefined) return fromBase64(filed);
+  }
+  try {
+    let o: { plaintext: Uint8Array; writes: StoreWrites };
+    if (m.to.kind === "user") {
+      const part = await p.dms.openPart(m.from, body, false);
+      if (!part) return null;
+      o = part;
+    } else if (m.to.kind === "room") {
+      o = await p.rooms.open(m.to.name!, m.from, body, await p.devices.addresses(m.from));
+    } else return null;
+    if (mid === undefined) await p.cs.commit(o.writes);
+    else {
+      const at = p.clock.now();
+      const f = await OPENED.writes(p.cs, { from: m.from, id: mid, at, value: toBase64(o.plaintext) });
+      await p.cs.commit({ put: { ...o.writes.put, ...f.put }, del: o.writes.del });
+    }
+    return o.plaintext;
+  } catch {
+    return null; // a signal that cannot be read is dropped: it is never stored or retried
+  }
 }

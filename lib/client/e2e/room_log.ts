@@ -28,7 +28,7 @@ import {
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 import type { LogVerb } from "./body_codec.ts";
-import type { Request } from "./keys.ts";
+import type { Request } from "./dm_seal.ts";
 
 const ACTION: Record<LogVerb, LogAction> = {
   create: "create",

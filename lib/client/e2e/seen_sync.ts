@@ -4,14 +4,18 @@
  * for them only (a "seen" control message: for each conversation, the newest seq read), at most once
  * per SEEN_SYNC_MS; they mark what they hold of it up to that seq as seen (their next start shows it
  * as history, not new) and tell their screens (`{type: "seen"}`: the buffer's unread count drops).
- * One from anyone else is dropped; with no other device of mine nothing goes (control_send.ts).
+ * One from anyone else is dropped; with no other device of mine nothing goes (e2e/codec.ts).
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { markSeenUpTo } from "../session/local_store_messages.ts";
 import type { SealedChannel } from "./controls.ts";
-import type { Target } from "./door.ts";
-import type { E2eParts, Later } from "./parts.ts";
+import type { Target } from "../backend.ts";
+import type { BackendEvent } from "../backend.ts";
+import type { LocalStore } from "../session/local_store.ts";
+
+/** Runs `fn` once, `ms` from now (setTimeout's shape); what `fn` answers is for a timer held by hand. */
+export type Later = (fn: () => unknown, ms: number) => unknown;
 
 /** The control kind. */
 const SEEN = "seen";
@@ -42,7 +46,14 @@ function decodeSeen(plaintext: Uint8Array, mid: string): Seen[] {
  * runs answers once the note went, or was not sent).
  */
 export function seenSync(
-  p: E2eParts,
+  p: {
+    /** Who this client is. */
+    me: string;
+    /** The folder's history. */
+    local: Pick<LocalStore, "db">;
+    /** Tells the surfaces. */
+    host: { notify(e: BackendEvent): void };
+  },
   channel: Pick<SealedChannel, "register" | "send">,
   later: Later = setTimeout,
   ms = SEEN_SYNC_MS,
@@ -64,7 +75,7 @@ export function seenSync(
   let pending: Map<string, Seen> | null = null;
   const flush = async () => {
     const upTo = [...pending!.values()];
-    pending = null; // with no other device of mine, nothing goes (control_send.ts)
+    pending = null; // with no other device of mine, nothing goes (e2e/codec.ts)
     const body = (mid: string) => utf8.encode(JSON.stringify({ v: 1, k: SEEN, mid, upTo }));
     await channel.send({ kind: "user", name: p.me }, SEEN, body).catch(() => {}); // offline: not told
   };

@@ -8,7 +8,7 @@
  * (`bounded`), and every rule that changes a received record when a control comes (`offerWrites`,
  * `sumWrites`, `goneWrites`, returned as writes the codec commits with the ratchet step that opened
  * the control) live here; the direct-path candidates waiting for a sender are the filed list
- * `READY` ("files:ready", e2e/filed.ts). A folder of an earlier version kept the lists under
+ * `READY` ("files:ready", e2e/controls.ts). A folder of an earlier version kept the lists under
  * "files:in" and "files:out" ("pfiles:in", "pfiles:out" in peer mode): `readBook` reads them while
  * "files:book" is missing, and the first write (`bookWrites`) moves them into it and deletes them.
  */

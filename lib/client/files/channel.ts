@@ -4,10 +4,10 @@
  * offer is marked withdrawn and the screen told, `file.withdrawn`) — registered with the codec's
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records (book.ts) in the folder's keystore, wait for a candidate). A received
- * control goes to the keystore, for whichever process of the folder waits (e2e/filed.ts): offers and
+ * control goes to the keystore, for whichever process of the folder waits (e2e/controls.ts): offers and
  * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A record changed or
  * control filed by this process wakes its waiters at once (`filed`); one filed by another process of
- * the folder wakes them through the folder's one change signal (e2e/filed.ts `watchFolder`).
+ * the folder wakes them through the folder's one change signal (e2e/controls.ts `watchFolder`).
  */
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
@@ -152,7 +152,7 @@ export function fileOps(ch: SealedChannel) {
       ch.send({ kind: "user", name: to }, "file-ready", (mid) => encodeFileReady(mid, r)),
     /**
      * The recipient's candidate for file `fid`, once it arrives — whichever process of the folder
-     * opened it (e2e/filed.ts) — woken when this process files one or another process of the folder
+     * opened it (e2e/controls.ts) — woken when this process files one or another process of the folder
      * commits; rejects after `ms`.
      */
     candidate: async (from: string, fid: string, ms: number): Promise<FileReady> => {

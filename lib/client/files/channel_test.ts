@@ -7,7 +7,7 @@ import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { ControlRegistry, type SealedChannel } from "../e2e/controls.ts";
 import { fileOps, registerFileControls } from "./channel.ts";
 import { encodeFileReady, encodeFileSum } from "./offer.ts";
-import { watchFolder } from "../e2e/filed.ts";
+import { watchFolder } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 
 function channel() {

@@ -3,7 +3,7 @@
  * refuses it with `rate_limited`, waits (100 ms, doubling, at most 2 s a pause) and runs it again,
  * until it has waited RATE_PATIENCE_MS in all; any other outcome is `fn`'s own. Used where a refusal for
  * speed must not lose anything: a sender-key handout, which the message after it needs
- * (e2e/handouts.ts), and each line of `parley send --lines` (cli/send_stdin.ts). And of "the
+ * (e2e/body_codec.ts), and each line of `parley send --lines` (cli/send_stdin.ts). And of "the
  * server cannot store messages right now" for a scripted send (`untilStored`, cli/messages.ts).
  */
 import { BackendError } from "../backend.ts";

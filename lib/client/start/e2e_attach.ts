@@ -2,7 +2,7 @@
  * Switches a client to end-to-end encrypted bodies (`E2eCodec.attach`) with every control kind of
  * the features above e2e/ registered before anything is received: files (files/channel.ts) and
  * video stream keys (video/stream_key.ts). The one place that knows the whole list. Its waiters
- * (e2e/filed.ts) hear of other processes' commits through the folder's one watcher
+ * (e2e/controls.ts) hear of other processes' commits through the folder's one watcher
  * (session/local_store.ts `nextForeign`).
  */
 import { E2eCodec, type SealedChannel, watchFolder } from "../e2e/mod.ts";

@@ -4,7 +4,7 @@
  * sealed by the Double Ratchet like any DM, bound to its message id); the recipient's codec opens
  * it, consumes it silently (it never shows as a chat line) and files the key in the folder's
  * keystore under (sender, stream id) until `PeerStreams.accept()` takes it — in whichever process of
- * the folder waits for it (e2e/filed.ts: the full-screen client may be the one that opened the DM
+ * the folder waits for it (e2e/controls.ts: the full-screen client may be the one that opened the DM
  * while `parley watch` waits). The server relays only ciphertext, so it can neither read the key
  * nor forge one: the sender is proven by the DM session.
  *

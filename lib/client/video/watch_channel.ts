@@ -8,7 +8,7 @@
  * A session is a room's or a DM's: its key is the room's name, or the DM's conversation key
  * (`watchKey`; "d:alice:bob", the same at both ends), whose controllers are its two parties
  * (`roomAdmins` of a DM key) and whose signals go to every device of the other one (`watchTarget`;
- * e2e/signals.ts: a device without a session gets one from its prekey bundle, as for a message).
+ * e2e/receive.ts: a device without a session gets one from its prekey bundle, as for a message).
  */
 import { BackendError, type Target, type WatchChannel } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
