@@ -70,7 +70,8 @@ export class KeptSends {
 
   /**
    * A text kept in the outbox: sent in order behind what waits, resolving with what the server took;
-   * answered pending at once while offline (`wait`) or while the lane is down.
+   * answered pending at once while offline (`wait`) or while the server cannot store messages; on a
+   * connection not caught up yet it waits for the lane.
    */
   async send(target: Target, text: string, wait: boolean, replyTo?: string): Promise<ChatMessage> {
     await this.ports.check(target, text); // refused now, never queued (issue 34.1)
