@@ -119,7 +119,7 @@ export class KeptSends {
   /** Sends entry `mid` on generation `gen`; its outcome goes back to the lane. */
   async #send(mid: string, gen: number): Promise<void> {
     const { outbox } = this.ports;
-    const p = outbox.waiting().find((x) => x.mid === mid);
+    const p = outbox.waitingOne(mid);
     if (!p) return this.#drive({ kind: "gone", lane: RELAY, mid }); // dropped meanwhile (`/outbox drop`)
     try {
       const m = await this.ports.sendOne(p);
@@ -157,7 +157,7 @@ export class KeptSends {
         else if (f.kind === "notice") this.ports.notice("error", f.text);
       }
     }
-    const stays = outbox.waiting().some((x) => x.mid === mid);
+    const stays = outbox.waitingOne(mid) !== undefined;
     // It stays: the lane waits for the next generation; else the next one may go.
     this.#drive(stays ? { kind: "handFailed", lane: RELAY, mid, gen } : { kind: "gone", lane: RELAY, mid });
     if (offline) this.#drive({ kind: "laneDown", lane: RELAY, gen }); // the connection is gone whatever became of it

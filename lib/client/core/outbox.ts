@@ -55,6 +55,10 @@ export class Outbox {
   waiting(): PendingMessage[] {
     return this.store.pendingAll();
   }
+  /** Entry `mid` while it waits to be sent again (one of `waiting()`, read alone). */
+  waitingOne(mid: string): PendingMessage | undefined {
+    return this.store.waitingOne(mid);
+  }
   /** The entry `mid`, while it is still in the outbox. */
   has(mid: string): boolean {
     return this.store.pending(mid) !== undefined;

@@ -64,3 +64,14 @@ Deno.test("Outbox.sendFailed: refused for good → failed; one-shot or answered 
   assert.equal((last as BackendError).code, "frame_too_large");
   assert.match(box.list().find((e) => e.mid === c.mid)!.failed!, /dropped each of the 3 times.*1024 bytes/);
 });
+
+Deno.test("Outbox.waitingOne: an entry of waiting(), read alone — not a failed one, nor a one-shot send's", () => {
+  const { box } = fresh();
+  const a = box.create(bob, "kept"), b = box.create(bob, "one-shot", { resend: false });
+  const c = box.create(bob, "failed");
+  box.fail(c.mid, "too long");
+  assert.equal(box.waitingOne(a.mid)?.text, "kept");
+  assert.equal(box.waitingOne(b.mid), undefined);
+  assert.equal(box.waitingOne(c.mid), undefined);
+  assert.deepEqual(box.waiting().map((p) => p.mid), [a.mid]);
+});

@@ -177,14 +177,14 @@ export class PeerOutbox {
 
   /** The payload of entry `mid` for `peer` as it leaves; null when it is no longer there or can never go. */
   #body(peer: string, mid: string): { ts: number; bytes: Uint8Array } | null {
-    const p = this.core.store.local.pending(mid);
+    const p = this.core.store.local.waitingOne(mid);
     if (p && p.to.name === peer) {
       if (this.#tooLong(p)) return null;
       // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
       const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
       return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
     }
-    const q = this.core.store.queued(peer).find((q) => q.mid === mid);
+    const q = this.core.store.queuedOne(peer, mid);
     return q ? { ts: q.ts, bytes: utf8.encode(q.body) } : null;
   }
 

@@ -177,6 +177,12 @@ export class PeerStore implements CryptoStateStore {
     return rows.map((r) => ({ mid: String(r.mid), ts: Number(r.ts), body: String(r.body) }));
   }
 
+  /** Change or setting `mid` waiting for `peer` (one of `queued`, read alone). */
+  queuedOne(peer: string, mid: string): { mid: string; ts: number; body: string } | undefined {
+    const r = this.db.prepare("SELECT mid, ts, body FROM peer_out WHERE peer = ? AND mid = ?").get(peer, mid);
+    return r ? { mid: String(r.mid), ts: Number(r.ts), body: String(r.body) } : undefined;
+  }
+
   /** Every change and setting waiting, for any peer, oldest first. */
   queuedAll(): { peer: string; mid: string; ts: number; body: string }[] {
     const rows = this.db.prepare("SELECT peer, mid, ts, body FROM peer_out ORDER BY n").all();

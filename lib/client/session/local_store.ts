@@ -291,6 +291,11 @@ export class LocalStore {
     return outbox.pending(this.db, this.#sealer, mid);
   }
 
+  /** The outbox entry `mid` while it waits to be sent again (one of `pendingAll`, read alone). */
+  waitingOne(mid: string): outbox.PendingMessage | undefined {
+    return outbox.waitingOne(this.db, this.#sealer, mid);
+  }
+
   /** Every unconfirmed message to send again, in the order they were written (failed ones not). */
   pendingAll(): outbox.PendingMessage[] {
     return outbox.pendingAll(this.db, this.#sealer);

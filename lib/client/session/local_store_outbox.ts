@@ -53,6 +53,14 @@ export function pending(db: SqlDb, sealer: HistorySealer, mid: string): PendingM
   return r ? toPending(sealer, r) : undefined;
 }
 
+/** The outbox entry `mid` while it waits to be sent again (kept, not failed); undefined otherwise. */
+export function waitingOne(db: SqlDb, sealer: HistorySealer, mid: string): PendingMessage | undefined {
+  const r = db.prepare("SELECT * FROM outbox WHERE mid = ? AND resend = 1 AND failed IS NULL").get(mid) as
+    | Row
+    | undefined;
+  return r ? toPending(sealer, r) : undefined;
+}
+
 /** Every unconfirmed message to send again, in the order they were written (failed ones not). */
 export function pendingAll(db: SqlDb, sealer: HistorySealer): PendingMessage[] {
   const rows = db.prepare("SELECT * FROM outbox WHERE resend = 1 AND failed IS NULL ORDER BY n")
