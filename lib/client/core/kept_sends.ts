@@ -78,8 +78,8 @@ export class KeptSends {
     const p = this.ports.outbox.create(target, text, replyTo ? { replyTo } : {});
     const queued: ChatMessage = { ...p, seq: 0, from: this.ports.me, pending: true };
     if (wait) return queued; // the next connect's catch-up reads it from the outbox
-    // The server cannot store messages: behind those waiting, sent by the next retry, in order.
-    if (this.#down) return (this.#retryLater(), queued);
+    // The server cannot store messages and the lane waits for its retry: behind those waiting, in order.
+    if (this.#down && !this.#up) return (this.#retryLater(), queued);
     // Else it leaves now, or once the connection's catch-up brings the lane up, behind what waits.
     const done = new Promise<ChatMessage>((resolve, reject) =>
       this.#waiters.set(p.mid, { resolve, reject, queued })

@@ -123,6 +123,18 @@ Deno.test("kept sends: 'the server cannot store messages' keeps the entry, says 
   assert.equal(r.notices.length, 1, "said once");
 });
 
+Deno.test("kept sends: after a store-down retry whose entry was refused for good, a new text still goes", async () => {
+  const answers: Record<string, "ok" | Error> = { one: new BackendError("unavailable", "store down") };
+  const r = rig(answers);
+  r.resume();
+  assert.equal((await r.kept.send(bob, "one", false)).pending, true);
+  answers.one = new BackendError("invalid", "refused for good");
+  r.timers.shift()!(); // the retry: "one" is refused for good now, the lane stays up
+  await r.settled();
+  assert.equal((await r.kept.send(bob, "two", false)).seq, 1, "sent, not left pending in the outbox");
+  assert.deepEqual(r.sent, ["one", "one", "two"]);
+});
+
 Deno.test("kept sends: the caller's own text refused for good is removed and the caller gets the refusal", async () => {
   const r = rig({ bad: new BackendError("invalid", "malformed") });
   r.resume();
