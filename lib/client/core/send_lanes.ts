@@ -123,7 +123,9 @@ function laneStep(l: Lane, input: SendInput): { lane: Lane; effects: SendEffect[
 /** The next message of the lane is handed over when it may be. */
 function pump(l: Lane, name: string, window: number): [Lane, SendEffect[]] {
   if (l.up === null || l.handing !== null || l.out.length >= window) return [l, []];
-  const next = l.queue.find((w) => !l.out.includes(w.mid));
+  // Handed in queue order and taken out of the queue once acknowledged or gone, `out` is the queue's
+  // first ids: the next to hand is the one after them (no search of the queue for each hand-over).
+  const next = l.queue[l.out.length];
   if (!next) return [l, []];
   return [{ ...l, handing: next.mid }, [{ kind: "send", lane: name, mid: next.mid, gen: l.up }]];
 }
