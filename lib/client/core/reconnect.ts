@@ -13,6 +13,7 @@ import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
 import { untilText } from "../../common/parse_time.ts";
 import type { ServerSession } from "./server_session.ts";
+import { systemTimers, type Timers } from "../../common/clock.ts";
 
 /** Disconnects after which reconnecting by itself would be wrong (a ban reconnects when it ends). */
 const FINAL = new Set(["kicked", "banned", "password_changed"]);
@@ -42,17 +43,6 @@ export interface ReconnectHost {
   adopt(s: ServerSession): Promise<void>;
 }
 
-/** The timers the loop waits on: the backoff and a ban's or lockout's end (tests fire them by hand). */
-export interface ReconnectTimers {
-  set(fn: () => void, ms: number): unknown;
-  clear(t: unknown): void;
-}
-
-const REAL_TIMERS: ReconnectTimers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
-};
-
 export class Reconnector {
   #reconnecting = false;
   #manual = false;
@@ -62,7 +52,8 @@ export class Reconnector {
   /** The newest loop's number: an older loop sees it changed and stops. */
   #loops = 0;
 
-  constructor(readonly host: ReconnectHost, readonly timers: ReconnectTimers = REAL_TIMERS) {}
+  /** `timers`: what the loop waits on — the backoff and a ban's or lockout's end (tests fire them by hand). */
+  constructor(readonly host: ReconnectHost, readonly timers: Timers = systemTimers) {}
 
   /** Between a lost connection and the next one taken. */
   get reconnecting(): boolean {

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { BackendError, type BackendEvent } from "../backend.ts";
 import { backoffDelay } from "../../common/backoff.ts";
-import { Reconnector, type ReconnectTimers } from "./reconnect.ts";
+import { Reconnector } from "./reconnect.ts";
+import type { Timers } from "../../common/clock.ts";
 import type { ServerSession } from "./server_session.ts";
 
 interface FakeConn {
@@ -27,7 +28,7 @@ function fakeConn(): FakeConn {
 function handTimers() {
   const waiting = new Map<number, { fn: () => void; ms: number }>();
   let ids = 0;
-  const timers: ReconnectTimers = {
+  const timers: Timers = {
     set: (fn, ms) => (waiting.set(++ids, { fn, ms }), ids),
     clear: (t) => void waiting.delete(t as number),
   };
