@@ -15,7 +15,7 @@
  *   ends (not after a plain kick): the new session's connection and link replace the old ones inside this
  *   object (the codec proves its device again), and the status the user chose (busy) is restored.
  */
-import { type Clock, systemClock } from "../../common/clock.ts";
+import { type Clock, systemClock, systemTimers } from "../../common/clock.ts";
 import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
@@ -312,7 +312,7 @@ export class ChatClient implements B.ChatBackend {
       offline: () => this.conn.closed,
       notice: (level, text) => this.notify({ type: "notice", level, text }),
       confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
-      later: (ms, f) => void setTimeout(f, ms),
+      timers: systemTimers,
     });
   }
 

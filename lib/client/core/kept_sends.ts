@@ -17,6 +17,7 @@
  * port (sending.ts `sendText` under session/rate_wait.ts `paced`, over the current connection).
  */
 import { backoffDelay, UNAVAILABLE_BACKOFF } from "../../common/backoff.ts";
+import type { Timers } from "../../common/clock.ts";
 import type { ChatMessage, Target } from "../backend.ts";
 import type { PendingMessage } from "../session/local_store.ts";
 import { outboxStep } from "./engine_outbox.ts";
@@ -41,8 +42,8 @@ export interface KeptPorts {
   notice(level: "warn" | "error", text: string): void;
   /** My text `mid` left the outbox on a resend: changes held for it apply (e2e/apply.ts). */
   confirmed(mid: string): void;
-  /** Runs `f` after `ms` (the retry while the server cannot store messages). */
-  later(ms: number, f: () => void): void;
+  /** What the retry while the server cannot store messages waits on. */
+  readonly timers: Timers;
 }
 
 interface Waiter {
@@ -181,10 +182,10 @@ export class KeptSends {
     if (!this.#down) return;
     if (this.#retrying) return;
     this.#retrying = true;
-    this.ports.later(backoffDelay(this.#tries++, UNAVAILABLE_BACKOFF), () => {
+    this.ports.timers.set(() => {
       this.#retrying = false;
       if (!this.ports.offline() && !this.#up) this.#laneUp(); // a reconnect may have brought it up
-    });
+    }, backoffDelay(this.#tries++, UNAVAILABLE_BACKOFF));
   }
 
   /** A send was answered "unavailable": said once until a send goes through. */

@@ -1,7 +1,7 @@
 /**
  * KeptSends (kept_sends.ts) over an outbox in memory and a scripted `sendOne`: order, one at a time,
  * what a failure does to the entry and to the lane, the retry while the server cannot store messages.
- * No server, no timer: `later` is held by the test.
+ * No server, no timer: the retry's timers are held by the test.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -42,7 +42,7 @@ function rig(answers: Record<string, "ok" | Error> = {}) {
     offline: () => offline,
     notice: (_level, text) => notices.push(text),
     confirmed: () => {},
-    later: (_ms, f) => void timers.push(f),
+    timers: { set: (f) => timers.push(f), clear: () => {} },
   });
   const resume = () => kept.resume((m) => told.push(`${m.text}:${m.failed ?? "ok"}`));
   const settled = () => new Promise((r) => setTimeout(r, 0));
@@ -187,7 +187,7 @@ Deno.test("kept sends, fuzzed: whatever the connection and the server do, each t
         offline: () => offline,
         notice: () => {},
         confirmed: () => {},
-        later: (_ms, f) => void timers.push(f),
+        timers: { set: (f) => timers.push(f), clear: () => {} },
       });
       const settle = () => new Promise((r) => setTimeout(r, 0));
       for (const s of steps) {
