@@ -283,12 +283,13 @@ function opened(st: EngineState, env: SealedEnvelope, replay: boolean, o: Openin
   const seen = { conv: convOfEnv(st, env), seq: env.seq };
   switch (o.kind) {
     case "message": {
-      const m = o.message, key = convOf(st.me, m);
+      const m = o.message;
       const effects: Effect[] = o.stored ? [] : [{ kind: "save", message: m }];
       if (env.seq === 0) { // its carrier acknowledges it (a peer channel): saved, then told
         if (!replay) effects.push({ kind: "emit", event: { type: "message", message: m } });
         return { state: st, effects };
       }
+      const key = convOf(st.me, m);
       const unacked = { ...st.unacked, [key]: (st.unacked[key] ?? Run.empty<number>()).with(m.seq) };
       let next: EngineState = { ...st, unacked };
       if (!replay) {
