@@ -128,7 +128,8 @@ test("message ids, peer mode: a peer's text under another peer's id is refused o
     await got;
     // Mallory's node sends a text under carol's id, past its own checks.
     const body = JSON.stringify({ v: 1, k: "text", mid: msg.mid, text: "I approve the wire transfer" });
-    m.store.queue("alice", msg.mid, m.clock.now() - 10_000, body);
+    const ts = m.clock.now() - 10_000;
+    m.conv.out.entries.create({ kind: "user", name: "alice" }, body, { mid: msg.mid, ts, change: true });
     m.conv.out.added("alice", msg.mid, m.clock.now() - 10_000);
     got = arrives("mallory", "done");
     m.send("alice", "done");

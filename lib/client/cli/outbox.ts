@@ -24,7 +24,7 @@ export function registerOutboxCommand(program: Command, io: CliIo, withClient: W
     .addHelpText("after", "\nExamples:\n  parley outbox\n  parley outbox --json\n  parley outbox drop 3")
     .action(withClient((c, o, a) => {
       if (a.length) return drop(c.store, a);
-      const all = c.store?.outbox() ?? [];
+      const all = c.outgoing?.list() ?? []; // a change queued offline says what it does
       const state = (f?: string) => f === undefined ? "waiting" : "failed";
       if (o.json) {
         return io.out(safeJson(all.map((e) => ({

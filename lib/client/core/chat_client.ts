@@ -299,13 +299,23 @@ export class ChatClient implements B.ChatBackend {
     return this.#kept!.send(wire(target), text, how.mode === "queued", o.replyTo);
   }
 
-  /** The kept sends over `outbox`: each entry sent by sending.ts under the rate waits, on the current connection. */
+  /** Whether a send now waits in the outbox for the next connect: the engine's rule for a UI's text. */
+  waitsOffline(): boolean {
+    const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
+    return how?.kind === "send" && how.mode === "queued";
+  }
+
+  /**
+   * The kept sends over `outbox`: each entry sent under the rate waits on the current connection, a
+   * text by sending.ts, a change queued offline by message_changes.ts.
+   */
   #keptSends(outbox: Outbox): KeptSends {
     return new KeptSends({
       me: this.user,
       outbox,
       check: (to, text) => send.checkSendable(this, to, text),
       sendOne: (p) => {
+        if (p.change) return paced(() => this.changes.sendQueued(p));
         const re = p.replyTo ? { replyTo: p.replyTo } : {};
         return paced(() => send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, ...re }));
       },

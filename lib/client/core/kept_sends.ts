@@ -130,7 +130,7 @@ export class KeptSends {
       const w = this.#waiters.get(mid);
       this.#waiters.delete(mid);
       if (w) w.resolve(m);
-      else (this.#each(m), this.ports.confirmed(mid)); // shown, then the changes held for it
+      else if (!p.change) (this.#each(m), this.ports.confirmed(mid)); // shown, then the changes held for it
     } catch (e) {
       this.#failed(p, gen, e);
     }
@@ -154,7 +154,8 @@ export class KeptSends {
       const entry = { mid, ts: p.ts, to: p.to, text: p.text };
       const input = { kind: "resendFailed", me: this.ports.me, entry, offline, refusal, why, later } as const;
       for (const f of outboxStep(n !== undefined ? { ...input, n } : input)) {
-        if (f.kind === "showFailed") this.#each(f.message);
+        if (f.kind === "showFailed" && p.change) this.ports.notice("error", this.#changeFailed(f.message));
+        else if (f.kind === "showFailed") this.#each(f.message);
         else if (f.kind === "notice") this.ports.notice("error", f.text);
       }
     }
@@ -164,6 +165,13 @@ export class KeptSends {
     if (offline) this.#drive({ kind: "laneDown", lane: RELAY, gen }); // the connection is gone whatever became of it
     if (stays || offline) this.#pendingAll();
     if (stays && later) this.#retryLater();
+  }
+
+  /** What is said of a change queued offline that can never go (it has no line of its own to show failed). */
+  #changeFailed(m: ChatMessage): string {
+    const n = this.ports.outbox.list().find((x) => x.mid === m.mid);
+    const what = n ? `Change ${n.n} (${n.text})` : "A change";
+    return `${what} cannot be sent: ${m.failed ?? "refused"} (/outbox drop N removes it)`;
   }
 
   /** The lane is down: every caller still waiting gets its text as pending (it stays in the outbox). */

@@ -3,12 +3,17 @@
  * and room topics on one connection. A change (edit, delete, reaction) or a setting (a conversation's
  * expiry, a room's topic) is sealed like a message of its conversation under a fresh mid, after the
  * room changes seen so far, and sealed once more if devices changed; it is applied here once the
- * server stored it and the new state is announced (`message.changed`). `purgeExpired` deletes what
- * ran out of time.
+ * server stored it and the new state is announced (`message.changed`). A UI's change made while
+ * offline waits in the outbox (core/outbox.ts, as peer mode's do) and leaves in order with the texts
+ * at the next connect (kept_sends.ts → `sendQueued`); a deletion drops the edits of its message still
+ * waiting. `purgeExpired` deletes what ran out of time.
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
+  changeOf,
+  type ChangePayload,
+  changePayload,
   editTooLate,
   expiryText,
   handOut,
@@ -21,9 +26,10 @@ import {
   topicText,
 } from "../e2e/mod.ts";
 import { setTopic } from "../session/local_topics.ts";
-import { LocalStore } from "../session/local_store.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
 import { checkSendable, type SendHost } from "./sending.ts";
+import type { Outbox } from "./outbox.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
 export type ChangesHost = SendHost;
@@ -46,16 +52,53 @@ export class MessageChanges {
       ? { kind: "user", name: orig.from }
       : orig.to;
     if (c.kind === "edit") await checkSendable(host, to, c.text);
+    if (host.outgoing && host.waitsOffline?.()) return this.#queue(host.outgoing, to, ref, c, orig);
     // The change names the message by its sender and id (issue 69 N2).
-    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c, orig.from), "");
-    const changed = await codec.changeSent(sent, ref, c, orig.from);
+    return await this.#sendChange(to, ref, c, orig.from);
+  }
+
+  /** Seals change `c` of `ref` (by `by`) for `to` under `mid` (fresh if none), sends it, applies it here. */
+  async #sendChange(
+    to: Target,
+    ref: string,
+    c: MessageChange,
+    by: string,
+    mid?: string,
+  ): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec;
+    const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c, by), "", mid);
+    host.outgoing?.remove(sent.mid); // a queued one leaves the outbox (none when it was sent at once)
+    const changed = await codec.changeSent!(sent, ref, c, by);
     host.notify({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
     // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
-    if (c.kind === "delete" && orig.from === host.user) {
+    if (c.kind === "delete" && by === host.user) {
       await host.conn.request("message.unsend", { mid: ref }).catch(() => {});
     }
     return changed;
+  }
+
+  /**
+   * Offline: change `c` of `orig` waits in the outbox for the next connect (a deletion takes the
+   * edits of its message still waiting with it); said once, and the message answered as it is now.
+   */
+  #queue(out: Outbox, to: Target, ref: string, c: MessageChange, orig: ChatMessage): ChatMessage {
+    const mid = randomId(undefined, 12);
+    const p = changePayload(mid, ref, c, orig.from, this.host.clock.now());
+    LocalStore.tx(out.store.db, () => {
+      if (c.kind === "delete") out.dropEditsOf(ref);
+      out.create(to, JSON.stringify(p), { mid, change: true });
+    });
+    const what = c.kind === "react" ? "reaction" : c.kind === "edit" ? "edit" : "deletion";
+    const text = `Not connected: the ${what} goes at the next connect (/outbox lists it)`;
+    this.host.notify({ type: "notice", level: "info", text });
+    return orig;
+  }
+
+  /** A change queued offline (`#queue`), sent now by the outbox's lane: applied here once the server took it. */
+  sendQueued(p: PendingMessage): Promise<ChatMessage> {
+    const q = JSON.parse(p.text) as ChangePayload;
+    return this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? this.host.user, p.mid);
   }
 
   /** The message `ref`, when this user may make change `c` to it; else the refusal. */
@@ -172,8 +215,13 @@ export class MessageChanges {
    * Sends a body the codec seals under a fresh mid (a change, a setting) through the link, after the
    * room changes seen so far, sealing once more if devices changed; answers its envelope with `text` (what it shows as).
    */
-  async #sendSealed(to: Target, seal: (mid: string) => Promise<Sealed>, text: string): Promise<ChatMessage> {
-    const { host } = this, codec = host.codec, mid = randomId(undefined, 12);
+  async #sendSealed(
+    to: Target,
+    seal: (mid: string) => Promise<Sealed>,
+    text: string,
+    mid = randomId(undefined, 12),
+  ): Promise<ChatMessage> {
+    const { host } = this, codec = host.codec;
     await host.opened();
     const r = await sealAndSend(
       () => seal(mid),

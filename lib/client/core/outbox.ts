@@ -14,6 +14,7 @@ import { BackendError } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { randomId } from "../../common/random.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
+import { expiryText, type Payload } from "../e2e/mod.ts";
 import { isPermanentRefusal, isRetryLater } from "./message_size.ts";
 import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
@@ -28,6 +29,24 @@ export function droppedText(e: OutboxEntry, to: string): string {
   return `Dropped message ${e.n} to ${to}: it will not be sent`;
 }
 
+/** The first line of message `ref` in quotes, shortened (or "a message" when it is gone). */
+function quoted(store: LocalStore, ref: string): string {
+  const m = store.byMidAny(ref);
+  if (!m || m.deleted) return "a message";
+  const line = m.text.split("\n")[0]!;
+  return `"${line.length > 30 ? `${line.slice(0, 30)}…` : line}"`;
+}
+
+/** What a change or setting waiting in the outbox (its payload's JSON) does, in a few words. */
+function describe(store: LocalStore, body: string): string {
+  const p = JSON.parse(body) as Payload;
+  if (p.k === "edit") return `edit of your message: ${p.text}`;
+  if (p.k === "delete") return "deletion of your message for both of you";
+  if (p.k === "react") return `reaction ${p.emoji}${p.on ? "" : " taken back"} on ${quoted(store, p.ref)}`;
+  if (p.k === "expire") return expiryText(p.seconds);
+  return p.k;
+}
+
 export class Outbox {
   constructor(readonly store: LocalStore, readonly me: string, readonly clock: Clock) {}
 
@@ -38,14 +57,15 @@ export class Outbox {
   create(
     to: Target,
     text: string,
-    o: { mid?: string; replyTo?: string; resend?: boolean } = {},
+    o: { mid?: string; ts?: number; replyTo?: string; resend?: boolean; change?: true } = {},
   ): PendingMessage {
     const p: PendingMessage = {
       mid: o.mid ?? randomId(undefined, 12),
-      ts: this.clock.now(),
+      ts: o.ts ?? this.clock.now(),
       to,
       text,
       ...(o.replyTo ? { replyTo: o.replyTo } : {}),
+      ...(o.change ? { change: true } : {}),
     };
     this.store.addPending(p, o.resend ?? true);
     return p;
@@ -67,17 +87,19 @@ export class Outbox {
   count(): number {
     return this.store.pendingCount();
   }
-  /** Waiting and failed entries as `/outbox` lists them. */
+  /** Waiting and failed entries as `/outbox` lists them (a change says what it does). */
   list(): OutboxEntry[] {
-    return this.store.outbox();
+    return this.store.outbox().map((e) =>
+      e.kind === "change" ? { ...e, text: describe(this.store, e.text) } : e
+    );
   }
   /** How many entries can never go. */
   failedCount(): number {
     return this.list().filter((e) => e.failed !== undefined).length;
   }
-  /** The outbox as messages for the screen: waiting ones marked pending, failed ones with why. */
+  /** The outbox's texts as messages for the screen: waiting ones marked pending, failed ones with why. */
   messages(): ChatMessage[] {
-    return this.list().map(({ n: _n, failed, ...p }) => ({
+    return this.store.outbox().filter((e) => e.kind === undefined).map(({ n: _n, failed, ...p }) => ({
       ...p,
       seq: 0,
       from: this.me,
@@ -103,9 +125,19 @@ export class Outbox {
     const p = this.store.pending(mid);
     if (p) this.store.addPending(p, true);
   }
-  /** `/outbox drop N`: removes entry `n`, answering it (null: none). */
+  /** `/outbox drop N`: removes entry `n`, answering it as `list` does (null: none). */
   drop(n: number): OutboxEntry | null {
-    return this.store.dropOutbox(n);
+    const e = this.list().find((x) => x.n === n);
+    return e && this.store.dropOutbox(n) ? e : null;
+  }
+
+  /** Message `ref` is deleted: the edits of it still waiting are dropped (their texts never leave). */
+  dropEditsOf(ref: string): void {
+    for (const p of this.waiting()) {
+      if (!p.change) continue;
+      const c = JSON.parse(p.text) as Payload;
+      if (c.k === "edit" && c.ref === ref) this.remove(p.mid);
+    }
   }
 
   /**

@@ -196,7 +196,7 @@ export class PeerConv {
         if (!(e instanceof UnreadableError)) throw e;
         throw new BackendError("refused", `Refused: ${e.message}`);
       }
-      if (c.kind === "delete") store.dropQueuedEdits(peer, ref); // their texts never leave now
+      if (c.kind === "delete") this.out.entries.dropEditsOf(ref); // their texts never leave now
       this.out.queue(peer, p, ts);
       return applyChange(store.local, target.seq, me, ts, c);
     });

@@ -40,6 +40,14 @@ async function until(pred: () => boolean): Promise<void> {
 
 const held = (n: PeerNode, from: string, mid: string) => n.store.local.byMid(from, mid)!;
 
+/** The changes and settings waiting in `n`'s outbox for `peer`, as their payloads. */
+const queued = (n: PeerNode, peer: string): Payload[] =>
+  n.store.local.pendingAll().filter((p) => p.change && p.to.name === peer).map((p) => JSON.parse(p.text));
+
+/** Writes payload `p` into `n`'s outbox for `peer` under id `mid`, past the node's checks (a hostile peer). */
+const queue = (n: PeerNode, peer: string, mid: string, ts: number, p: Payload) =>
+  n.conv.out.entries.create({ kind: "user", name: peer }, JSON.stringify(p), { mid, ts, change: true });
+
 /** Every text the node's database holds, history and earlier versions. */
 const allText = (n: PeerNode) =>
   [
@@ -87,7 +95,7 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     }
     assert.throws(() => a.conv.change(m.mid, { kind: "edit", text: "again" }), /was deleted/);
     // Nothing waits: every change is acknowledged.
-    await until(() => a.store.queued("bob").length + b.store.queued("alice").length === 0);
+    await until(() => queued(a, "bob").length + queued(b, "alice").length === 0);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -103,11 +111,11 @@ Deno.test("peer conv: a change made while the peer is away is queued; a deletion
     await b.close();
     await gone;
     a.conv.change(m.mid, { kind: "edit", text: "second draft" });
-    assert.match(JSON.stringify(a.store.queued("bob")), /second draft/);
+    assert.match(JSON.stringify(queued(a, "bob")), /second draft/);
     a.conv.change(m.mid, { kind: "delete" });
-    const waiting = a.store.queued("bob").map((q) => JSON.parse(q.body).k);
+    const waiting = queued(a, "bob").map((q) => q.k);
     assert.deepEqual(waiting, ["delete"]);
-    assert.doesNotMatch(allText(a) + JSON.stringify(a.store.queued("bob")), /draft/);
+    assert.doesNotMatch(allText(a) + JSON.stringify(queued(a, "bob")), /draft/);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -178,7 +186,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     a.on((e) => e.type === "notice" && e.level === "warn" && warnings.push(e.text));
     let ts = b.clock.now() - 10_000;
     const forge = (p: Payload, recordMid = p.mid) => {
-      b.store.queue("alice", recordMid, ts, JSON.stringify(p));
+      queue(b, "alice", recordMid, ts, p);
       b.conv.out.added("alice", recordMid, ts++);
     };
     const v = 1 as const;
@@ -339,7 +347,7 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
         : c.kind === "delete"
         ? { v: 1, k: "delete", mid, ref: set.mid }
         : { v: 1, k: "react", mid, ref: set.mid, emoji: c.emoji, on: c.on };
-      a.store.queue("bob", mid, ts, JSON.stringify(p));
+      queue(a, "bob", mid, ts, p);
       a.conv.out.added("bob", mid, ts++);
     }
     const done = arrives(b, "alice", "done");

@@ -1,6 +1,6 @@
 /**
- * What a peer node writes to a peer (peer/node.ts owns the channels): texts wait in LocalStore's
- * outbox, changes and settings (issue 39) in the store's `peer_out` queue; both leave, oldest first,
+ * What a peer node writes to a peer (peer/node.ts owns the channels): texts, changes and settings
+ * (issue 39) wait in LocalStore's outbox (core/outbox.ts, as in client mode) and leave, oldest first,
  * as `msg` records once the peer's channel said hello — which one leaves next on which channel, and
  * what goes again on the next one, is core/send_lanes.ts's decision (a lane per peer, this file carries
  * its effects out) —, each sealed by the Double Ratchet (peer/codec.ts) as one
@@ -112,7 +112,7 @@ export class PeerOutbox {
    * the caller tells `added` once the transaction stands.
    */
   queue(peer: string, p: Payload, ts: number): void {
-    this.core.store.queue(peer, p.mid, ts, JSON.stringify(p));
+    this.entries.create({ kind: "user", name: peer }, JSON.stringify(p), { mid: p.mid, ts, change: true });
   }
 
   /**
@@ -166,26 +166,24 @@ export class PeerOutbox {
     }
   }
 
-  /** What waits for `peer` in the store now, oldest first: texts (not failed) and queued changes. */
+  /** What waits for `peer` in the outbox now, oldest first: texts and changes (not failed). */
   #waiting(peer: string): Waiting[] {
-    const texts = this.entries.waiting().filter((p) => p.to.name === peer);
-    const changes = this.core.store.queued(peer);
-    return [...texts, ...changes].map((w) => ({ mid: w.mid, lane: peer, ts: w.ts })).sort((a, b) =>
-      a.ts - b.ts
-    );
+    return this.entries.waiting().filter((p) => p.to.name === peer).map((w) => ({
+      mid: w.mid,
+      lane: peer,
+      ts: w.ts,
+    }));
   }
 
   /** The payload of entry `mid` for `peer` as it leaves; null when it is no longer there or can never go. */
   #body(peer: string, mid: string): { ts: number; bytes: Uint8Array } | null {
-    const p = this.core.store.local.waitingOne(mid);
-    if (p && p.to.name === peer) {
-      if (this.#tooLong(p)) return null;
-      // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
-      const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
-      return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
-    }
-    const q = this.core.store.queuedOne(peer, mid);
-    return q ? { ts: q.ts, bytes: utf8.encode(q.body) } : null;
+    const p = this.entries.waitingOne(mid);
+    if (!p || p.to.name !== peer) return null;
+    if (p.change) return { ts: p.ts, bytes: utf8.encode(p.text) }; // its payload, as queued
+    if (this.#tooLong(p)) return null;
+    // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
+    const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
+    return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
   }
 
   /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
@@ -199,12 +197,12 @@ export class PeerOutbox {
     this.#drive({ kind: "acked", lane: peer, mid });
   }
 
-  /** `peer` saved `mid`: a change leaves the queue; a text moves from the outbox into the history. */
+  /** `peer` saved `mid`: a change leaves the outbox; a text moves from the outbox into the history. */
   #settle(peer: string, mid: string): void {
     const store = this.core.store;
-    if (store.unqueue(peer, mid)) return;
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
+    if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
     const x = this.#ttl(mid);
     const m = {
       mid: p.mid,

@@ -5,9 +5,9 @@
  * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). Strangers
  * (first contacts not accepted yet) are records in memory only: they never reach the file.
  *
- * Two more tables for message changes (issue 39, peer/conv.ts): `peer_out`, the changes and settings
- * written to a peer and not acknowledged yet (the texts wait in LocalStore's outbox), and `peer_seen`,
- * the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
+ * One more table for message changes (issue 39, peer/conv.ts; the changes and settings written to a
+ * peer wait in LocalStore's outbox with the texts — an earlier version's `peer_out` queue moves there
+ * at open): `peer_seen`, the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
  * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
  * peer, ids taken more than `seenAgeMs` ago go, and past `seenMax` the oldest go; the newest `ts`
  * pruned becomes the peer's horizon ("seen:<peer>" in the JSON table), and a change sent at or
@@ -68,9 +68,6 @@ export class PeerStore implements CryptoStateStore {
     this.#seenAgeMs = o.seenAgeMs ?? SEEN_AGE_MS;
     this.db.exec(
       `CREATE TABLE IF NOT EXISTS peer_kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-       CREATE TABLE IF NOT EXISTS peer_out (
-         n INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT NOT NULL UNIQUE, peer TEXT NOT NULL,
-         ts INTEGER NOT NULL, body TEXT NOT NULL);
        CREATE TABLE IF NOT EXISTS peer_seen (peer TEXT NOT NULL, mid TEXT NOT NULL, PRIMARY KEY (peer, mid))
          WITHOUT ROWID;`,
     );
@@ -84,6 +81,27 @@ export class PeerStore implements CryptoStateStore {
       );
     }
     this.db.exec("CREATE INDEX IF NOT EXISTS peer_seen_ts ON peer_seen (peer, ts)");
+    this.#moveQueue();
+  }
+
+  /** An earlier version's queue of changes (`peer_out`) moves into the outbox, in its order, once. */
+  #moveQueue(): void {
+    const old = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'peer_out'")
+      .get();
+    if (!old) return;
+    LocalStore.tx(this.db, () => {
+      for (const r of this.db.prepare("SELECT mid, peer, ts, body FROM peer_out ORDER BY n").all()) {
+        const to = { kind: "user" as const, name: String(r.peer) };
+        this.local.addPending({
+          mid: String(r.mid),
+          ts: Number(r.ts),
+          to,
+          text: String(r.body),
+          change: true,
+        });
+      }
+      this.db.exec("DROP TABLE peer_out");
+    });
   }
 
   static async open(home: string | null, user: string, o: SeenBounds = {}): Promise<PeerStore> {
@@ -159,53 +177,6 @@ export class PeerStore implements CryptoStateStore {
       this.#apply(writes);
       return fn();
     });
-  }
-
-  /** Queues the payload `body` (JSON) of a change or setting `mid` for `peer` (inside a transaction or not). */
-  queue(peer: string, mid: string, ts: number, body: string): void {
-    this.db.prepare("INSERT OR IGNORE INTO peer_out (mid, peer, ts, body) VALUES (?, ?, ?, ?)").run(
-      mid,
-      peer,
-      ts,
-      body,
-    );
-  }
-
-  /** The changes and settings that wait for `peer`, oldest first. */
-  queued(peer: string): { mid: string; ts: number; body: string }[] {
-    const rows = this.db.prepare("SELECT mid, ts, body FROM peer_out WHERE peer = ? ORDER BY n").all(peer);
-    return rows.map((r) => ({ mid: String(r.mid), ts: Number(r.ts), body: String(r.body) }));
-  }
-
-  /** Change or setting `mid` waiting for `peer` (one of `queued`, read alone). */
-  queuedOne(peer: string, mid: string): { mid: string; ts: number; body: string } | undefined {
-    const r = this.db.prepare("SELECT mid, ts, body FROM peer_out WHERE peer = ? AND mid = ?").get(peer, mid);
-    return r ? { mid: String(r.mid), ts: Number(r.ts), body: String(r.body) } : undefined;
-  }
-
-  /** Every change and setting waiting, for any peer, oldest first. */
-  queuedAll(): { peer: string; mid: string; ts: number; body: string }[] {
-    const rows = this.db.prepare("SELECT peer, mid, ts, body FROM peer_out ORDER BY n").all();
-    return rows.map((r) => ({
-      peer: String(r.peer),
-      mid: String(r.mid),
-      ts: Number(r.ts),
-      body: String(r.body),
-    }));
-  }
-
-  /** Drops the edits of message `ref` still queued for `peer` (it is deleted: its texts go nowhere now). */
-  dropQueuedEdits(peer: string, ref: string): void {
-    this.db.prepare(
-      `DELETE FROM peer_out WHERE peer = ? AND json_extract(body, '$.k') = 'edit'
-         AND json_extract(body, '$.ref') = ?`,
-    ).run(peer, ref);
-  }
-
-  /** `peer` acknowledged change `mid`: it leaves the queue (true when it was there). */
-  unqueue(peer: string, mid: string): boolean {
-    return Number(this.db.prepare("DELETE FROM peer_out WHERE mid = ? AND peer = ?").run(mid, peer).changes) >
-      0;
   }
 
   /**

@@ -23,6 +23,11 @@ export interface PendingMessage {
   text: string;
   /** The message it answers. */
   replyTo?: string;
+  /**
+   * Not a text: a change or setting (an edit, deletion, reaction, disappearing time) whose payload
+   * (e2e/keys.ts `Payload`, as JSON) `text` holds; it leaves in order with the texts.
+   */
+  change?: true;
 }
 
 /**
@@ -33,7 +38,7 @@ export interface PendingMessage {
 export function addPending(db: SqlDb, sealer: HistorySealer, p: PendingMessage, resend: boolean): void {
   writeTx(db, () => {
     db.prepare(
-      "INSERT INTO outbox (mid, ts, kind, target, text, resend, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+      "INSERT INTO outbox (mid, ts, kind, target, text, resend, reply_to, change) VALUES (?, ?, ?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (mid) DO UPDATE SET resend = MAX(resend, excluded.resend)",
     ).run(
       p.mid,
@@ -43,6 +48,7 @@ export function addPending(db: SqlDb, sealer: HistorySealer, p: PendingMessage, 
       sealer.seal(p.text, outAd(p.mid)),
       resend ? 1 : 0,
       p.replyTo ?? null,
+      p.change ? 1 : 0,
     );
   });
 }
@@ -79,9 +85,10 @@ export function pendingCount(db: SqlDb): number {
 export function outboxEntries(db: SqlDb, sealer: HistorySealer): OutboxEntry[] {
   const rows = db.prepare("SELECT * FROM outbox WHERE resend = 1 ORDER BY n").all() as Row[];
   return rows.map((r) => ({
-    ...toPending(sealer, r),
+    ...withoutFlag(toPending(sealer, r)),
     n: r.n as number,
     ...(r.failed !== null ? { failed: String(r.failed) } : {}),
+    ...(r.change ? { kind: "change" as const } : {}),
   }));
 }
 
@@ -113,6 +120,11 @@ export function dropPending(db: SqlDb, mid: string): void {
   writeTx(db, () => void db.prepare("DELETE FROM outbox WHERE mid = ?").run(mid));
 }
 
+/** An entry without its `change` flag (a listed entry says it by its `kind`). */
+function withoutFlag({ change: _, ...p }: PendingMessage): Omit<PendingMessage, "change"> {
+  return p;
+}
+
 /** An outbox row as a `PendingMessage` (its text opened). */
 function toPending(sealer: HistorySealer, r: Row): PendingMessage {
   return {
@@ -121,5 +133,6 @@ function toPending(sealer: HistorySealer, r: Row): PendingMessage {
     to: target(r.kind, r.target),
     text: sealer.open(r.text, outAd(r.mid)),
     ...(typeof r.reply_to === "string" ? { replyTo: r.reply_to } : {}),
+    ...(r.change ? { change: true as const } : {}),
   };
 }

@@ -1,0 +1,76 @@
+/**
+ * peer/store.ts's move of an earlier version's change queue (`peer_out`) into the one outbox
+ * (core/outbox.ts, issue 70): its entries are there at open, in order, listed as changes, the old
+ * table is gone, and they leave for their peer when it connects.
+ */
+import assert from "node:assert/strict";
+import { expiryText, type Payload } from "../e2e/mod.ts";
+import { Outbox } from "../core/outbox.ts";
+import { ManualClock } from "../../common/clock.ts";
+import { PeerNode } from "./node.ts";
+import { PeerStore } from "./store.ts";
+import { nextEvent, testNode } from "./events_testing.ts";
+
+/** A folder whose `alice@peer.db` holds `rows` in an earlier version's `peer_out` queue. */
+async function oldFolder(rows: { mid: string; peer: string; ts: number; p: Payload }[]): Promise<string> {
+  const home = await Deno.makeTempDir();
+  const { DatabaseSync } = await import("node:sqlite");
+  const old = new DatabaseSync(`${home}/alice@peer.db`);
+  old.exec(
+    `CREATE TABLE peer_out (
+       n INTEGER PRIMARY KEY AUTOINCREMENT, mid TEXT NOT NULL UNIQUE, peer TEXT NOT NULL,
+       ts INTEGER NOT NULL, body TEXT NOT NULL);`,
+  );
+  const put = old.prepare("INSERT INTO peer_out (mid, peer, ts, body) VALUES (?, ?, ?, ?)");
+  for (const r of rows) put.run(r.mid, r.peer, r.ts, JSON.stringify(r.p));
+  old.close();
+  return home;
+}
+
+const expire = (mid: string, seconds: number): Payload => ({ v: 1, k: "expire", mid, seconds });
+
+Deno.test("peer store: an earlier version's queued changes move into the outbox at open, in order", async () => {
+  const home = await oldFolder([
+    { mid: "m2", peer: "bob", ts: 2_000, p: expire("m2", 3600) },
+    { mid: "m1", peer: "carol", ts: 1_000, p: expire("m1", 60) },
+  ]);
+  try {
+    let store = await PeerStore.open(home, "alice");
+    const list = new Outbox(store.local, "alice", new ManualClock()).list();
+    assert.deepEqual(list.map((e) => [e.n, e.mid, e.to.name, e.kind, e.text]), [
+      [1, "m2", "bob", "change", expiryText(3600)],
+      [2, "m1", "carol", "change", expiryText(60)],
+    ]);
+    const gone = store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'peer_out'").get();
+    assert.equal(gone, undefined, "the old queue is gone");
+    store.close();
+    store = await PeerStore.open(home, "alice"); // opened again: moved once, not twice
+    assert.equal(store.local.pendingAll().length, 2);
+    store.close();
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("peer store: a change moved from the old queue leaves for its peer when it connects", async () => {
+  const home = await oldFolder([{
+    mid: "0".repeat(32),
+    peer: "bob",
+    ts: Date.now(),
+    p: expire("0".repeat(32), 3600),
+  }]);
+  const bob = await testNode("bob");
+  const store = await PeerStore.open(home, "alice");
+  const alice = await PeerNode.start({ name: "alice", store, hostname: "127.0.0.1", port: 0 });
+  try {
+    const line = nextEvent(bob, (e) => e.type === "message" && e.message.setting === true);
+    assert.equal(await alice.connect(`127.0.0.1:${bob.port}`), "bob");
+    const e = await line;
+    assert.equal(e.type === "message" && e.message.text, expiryText(3600));
+    // Bob's ack takes it out of the outbox (a positive wait, bounded by the test's own timeout).
+    while (store.local.pendingAll().length) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    await Promise.all([alice.close(), bob.close()]);
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -1,0 +1,109 @@
+/**
+ * Issue 70, client mode: a change made while the full-screen client is offline (an edit, a reaction,
+ * a deletion) waits in the outbox as peer mode's do (core/outbox.ts), is listed by `/outbox` as what
+ * it does, and leaves in order at the next connect (core/kept_sends.ts → message_changes.ts
+ * `sendQueued`): the other end sees it applied, the outbox empties. A deletion made offline takes
+ * the edits of its message still waiting with it (their text never leaves).
+ */
+import assert from "node:assert/strict";
+import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
+import type { ChatClient } from "../lib/client/core/chat_client.ts";
+import { ServerSession } from "../lib/client/core/server_session.ts";
+import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
+
+const toBob = { kind: "user" as const, name: "bob" };
+const toAlice = { kind: "user" as const, name: "alice" };
+
+/** `c` (alice) reconnects only once `gate` opens; its events are kept. */
+function gated(t: TestServer, c: ChatClient) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => open = r);
+  c.reconnect = async () => {
+    await gate;
+    const conn = await t.connect();
+    return await ServerSession.login({
+      conn,
+      server: `127.0.0.1:${t.port}`,
+      user: "alice",
+      password: "pw-alice-secret",
+      kdf: testKdf,
+    });
+  };
+  const ev: BackendEvent[] = [];
+  c.on((e) => ev.push(e));
+  return { open, ev };
+}
+
+const changedTo = (ev: BackendEvent[], mid: string): ChatMessage[] =>
+  ev.flatMap((e) => e.type === "message.changed" && e.message.mid === mid ? [e.message] : []);
+
+Deno.test("offline changes (client mode): an edit and a reaction made offline wait in the outbox and go at the next connect", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = (await t.e2eClient("alice")).client;
+    const bob = (await t.e2eClient("bob")).client;
+    const bobEv: BackendEvent[] = [];
+    bob.on((e) => bobEv.push(e));
+    await alice.start();
+    await bob.start();
+    const mine = await alice.send(toBob, "first draft");
+    const his = await bob.send(toAlice, "hi alice");
+    await eventually(() => alice.store!.byMid("bob", his.mid) !== undefined, 5000, "bob's text");
+    await eventually(() => bob.store!.byMid("alice", mine.mid) !== undefined, 5000, "alice's text");
+    const g = gated(t, alice);
+    await alice.conn.close(); // the network goes
+    await eventually(() => alice.waitsOffline(), 5000, "offline");
+
+    const same = await alice.changes.changeMessage(mine.mid, { kind: "edit", text: "second draft" });
+    assert.equal(same.text, "first draft", "not applied before the server took it");
+    await alice.changes.react(his.mid, "👍");
+    assert.ok(
+      g.ev.some((e) =>
+        e.type === "notice" && /Not connected: the edit goes at the next connect/.test(e.text)
+      ),
+    );
+    assert.deepEqual(alice.outgoing!.list().map((e) => [e.kind, e.text]), [
+      ["change", "edit of your message: second draft"],
+      ["change", 'reaction 👍 on "hi alice"'],
+    ]);
+    assert.deepEqual(alice.outgoing!.messages(), [], "no pending line on the screen for a change");
+
+    g.open(); // back: the catch-up sends what waits, in order
+    await eventually(() => changedTo(bobEv, mine.mid).some((m) => m.text === "second draft"), 10_000, "edit");
+    await eventually(
+      () => changedTo(bobEv, his.mid).some((m) => m.reactions?.["👍"]?.includes("alice")),
+      10_000,
+      "reaction",
+    );
+    await eventually(() => alice.outgoing!.list().length === 0, 5000, "the outbox empties");
+    assert.equal(alice.store!.byMid("alice", mine.mid)!.text, "second draft", "applied here once sent");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("offline changes (client mode): a deletion made offline takes the waiting edits of its message with it", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = (await t.e2eClient("alice")).client;
+    const bob = (await t.e2eClient("bob")).client;
+    const bobEv: BackendEvent[] = [];
+    bob.on((e) => bobEv.push(e));
+    await alice.start();
+    await bob.start();
+    const mine = await alice.send(toBob, "oops, the password is hunter2");
+    await eventually(() => bob.store!.byMid("alice", mine.mid) !== undefined, 5000, "alice's text");
+    const g = gated(t, alice);
+    await alice.conn.close();
+    await eventually(() => alice.waitsOffline(), 5000, "offline");
+    await alice.changes.changeMessage(mine.mid, { kind: "edit", text: "the password is hunter3" });
+    await alice.changes.changeMessage(mine.mid, { kind: "delete" });
+    assert.deepEqual(alice.outgoing!.list().map((e) => e.text), ["deletion of your message for both of you"]);
+    g.open();
+    await eventually(() => changedTo(bobEv, mine.mid).some((m) => m.deleted === true), 10_000, "deletion");
+    assert.ok(!JSON.stringify(bobEv).includes("hunter3"), "the dropped edit's text never left");
+    await eventually(() => alice.outgoing!.list().length === 0, 5000, "the outbox empties");
+  } finally {
+    await t.stop();
+  }
+});
