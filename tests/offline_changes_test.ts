@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";
 import type { ChatClient } from "../lib/client/core/chat_client.ts";
 import { ServerSession } from "../lib/client/core/server_session.ts";
+import { ManualClock } from "../lib/common/clock.ts";
 import { eventually, startTestServer, testKdf, type TestServer } from "./helpers.ts";
 
 const toBob = { kind: "user" as const, name: "bob" };
@@ -103,6 +104,37 @@ Deno.test("offline changes (client mode): a deletion made offline takes the wait
     await eventually(() => changedTo(bobEv, mine.mid).some((m) => m.deleted === true), 10_000, "deletion");
     assert.ok(!JSON.stringify(bobEv).includes("hunter3"), "the dropped edit's text never left");
     await eventually(() => alice.outgoing!.list().length === 0, 5000, "the outbox empties");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("offline outbox (client mode): a text keeps the disappearing time and the time of when it was written, however long it waits", async () => {
+  const t = await startTestServer();
+  try {
+    const clock = new ManualClock(Date.now());
+    const alice = (await t.e2eClient("alice", { clock })).client;
+    const bob = (await t.e2eClient("bob")).client;
+    const bobEv: BackendEvent[] = [];
+    bob.on((e) => bobEv.push(e));
+    await alice.start();
+    await bob.start();
+    await alice.changes.setExpiry(toBob, 3600);
+    await eventually(async () => (await bob.changes.expiry(toAlice)) === 3600, 5000, "bob has the time");
+    const g = gated(t, alice);
+    await alice.conn.close();
+    await eventually(() => alice.waitsOffline(), 5000, "offline");
+    const written = clock.now();
+    const m = await alice.send(toBob, "written while away");
+    assert.equal(m.pending, true);
+    await bob.changes.setExpiry(toAlice, 0); // turned off before alice is back: her text was written under 1 h
+    clock.advance(60_000);
+    g.open();
+    const got = () =>
+      bobEv.flatMap((e) => e.type === "message" && e.message.mid === m.mid ? [e.message] : [])[0];
+    await eventually(() => got() !== undefined, 10_000, "the text arrives");
+    assert.equal(got()!.sentAt, written, "sealed with the time it was written");
+    assert.ok(got()!.expires !== undefined, "it disappears as it was written to");
   } finally {
     await t.stop();
   }

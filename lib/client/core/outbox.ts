@@ -15,6 +15,7 @@ import type { Clock } from "../../common/clock.ts";
 import { randomId } from "../../common/random.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
+import { convOfTarget } from "../session/wire_events.ts";
 import { isPermanentRefusal, isRetryLater } from "./message_size.ts";
 import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
@@ -52,7 +53,8 @@ export class Outbox {
 
   /**
    * A new entry (a fresh mid unless given). `resend`: kept and sent again after a reconnect (the
-   * full-screen outbox); otherwise a one-shot send, removed once it has its answer.
+   * full-screen outbox); otherwise a one-shot send, removed once it has its answer. A text keeps
+   * the conversation's disappearing time of now (`ttl`): it goes with it, however long it waits.
    */
   create(
     to: Target,
@@ -67,6 +69,8 @@ export class Outbox {
       ...(o.replyTo ? { replyTo: o.replyTo } : {}),
       ...(o.change ? { change: true } : {}),
     };
+    const ttl = o.change ? 0 : this.store.expiryOf(convOfTarget(this.me, to));
+    if (ttl) p.ttl = ttl;
     this.store.addPending(p, o.resend ?? true);
     return p;
   }

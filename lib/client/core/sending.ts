@@ -16,7 +16,7 @@ import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e2e/mod.ts";
-import { convOfTarget, wire } from "../session/wire_events.ts";
+import { wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
 import { outboxStep } from "./engine_outbox.ts";
@@ -64,15 +64,20 @@ export async function sendText(
   if (o.replyTo && !codec.sealChange) {
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
-  if (!o.mid || !outbox?.has(o.mid)) { // a resend's entry is there already; a script's first send with its mid is not
+  // A resend's entry is there already; a script's first send with its mid is not.
+  let entry = o.mid ? h.store?.pending(o.mid) : undefined;
+  if (!entry) {
     await checkSendable(h, to, text);
-    outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
+    entry = outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
   }
   try {
     if (codec.encrypted) await h.opened(); // room changes seen so far apply first
-    // Disappearing messages (issue 39.5): the conversation's time goes inside and to the server.
-    const ttl = codec.sealSetting ? h.store?.expiryOf(convOfTarget(h.user, to)) ?? 0 : 0;
-    const at = h.clock.now(); // sealed: the server's stamp does not alone start its disappearing time (issue 69 N4)
+    // Disappearing messages (issue 39.5): the conversation's time when it was written (the entry
+    // keeps it, core/outbox.ts) goes inside and to the server.
+    const ttl = codec.sealSetting ? entry?.ttl ?? 0 : 0;
+    // Sealed: when it was written, so the server's stamp does not alone start its disappearing time
+    // nor its edit window (issue 69 N4), however long it waited.
+    const at = entry?.ts ?? h.clock.now();
     const sealed = { ...re, ...rb, ...(ttl ? { ttl } : {}), at };
     const r = await sealAndSend(
       () => codec.seal(to, mid, text, sealed),

@@ -331,14 +331,16 @@ export async function ownChangeSent(
 
 /**
  * Mine, sent from this folder by another process (or this one): its text is in the outbox or history,
- * and it disappears as its sender sealed it (the conversation's time, as core/sending.ts reads it: the
- * process that sent it may file it after this one does, and the first to file a message wins).
+ * and it disappears as its sender sealed it (the time its outbox entry kept, core/outbox.ts, or the
+ * conversation's: the process that sent it may file it after this one does, and the first to file a
+ * message wins).
  */
 export function ownMessage(p: E2eParts, m: ChatMessage, conv: string): ChatMessage | null {
-  const own = p.local.pending(m.mid) ?? p.local.byMid(p.me, m.mid);
+  const pending = p.local.pending(m.mid);
+  const own = pending ?? p.local.byMid(p.me, m.mid);
   if (!own) return null;
-  const ttl = p.local.expiryOf(conv);
-  const at = startsAt(m.ts, p.local.pending(m.mid)?.ts); // no later than when written here (issue 69 N4)
+  const ttl = pending ? pending.ttl ?? 0 : p.local.expiryOf(conv);
+  const at = startsAt(m.ts, pending?.ts); // no later than when written here (issue 69 N4)
   const mine = withReply(
     { ...m, text: own.text, ...(ttl ? { expires: at + ttl * 1000 } : {}) },
     own.replyTo,

@@ -5,8 +5,8 @@
  * what goes again on the next one, is core/send_lanes.ts's decision (a lane per peer, this file carries
  * its effects out) —, each sealed by the Double Ratchet (peer/codec.ts) as one
  * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
- * conversation's disappearing time when it was written, `x`, kept beside it as "ttl:MID"). An entry leaves its queue when the peer acknowledges it;
- * an acknowledged text moves into the history. A text too long for one frame (queued by an older
+ * conversation's disappearing time when it was written, `x`, kept in its entry). An entry leaves the
+ * outbox when the peer acknowledges it; an acknowledged text moves into the history. A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
@@ -18,7 +18,7 @@ import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { encodePayload, type Payload, textPayload } from "../e2e/mod.ts";
 import { Outbox } from "../core/outbox.ts";
-import { LocalStore, type PendingMessage } from "../session/local_store.ts";
+import type { PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
@@ -60,9 +60,6 @@ export function knownPeer(store: PeerStore, peer: string): PeerRecord {
 /** A fresh message id (the wire's form: 32 hex digits). */
 export const newMid = (): string => toHex(cryptoRandom(16));
 
-/** Where the disappearing time of an outbox entry waits with it. */
-const ttlKey = (mid: string) => `ttl:${mid}`;
-
 /** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
 export function convWith(me: string, peer: string): string {
   return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
@@ -96,13 +93,8 @@ export class PeerOutbox {
     checkTextSize(text, this.core.frameCap, 1, true);
     const name = this.writable(rec.name);
     const re = replyTo ? { replyTo } : {};
-    // The conversation's disappearing time when it was written goes with it, however long it waits.
-    const x = this.core.store.local.expiryOf(convWith(this.core.me, name));
-    const p = LocalStore.tx(this.core.store.db, () => {
-      const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
-      if (x) this.core.store.commit({ put: { [ttlKey(p.mid)]: x }, del: [] });
-      return p;
-    });
+    // The entry keeps the conversation's disappearing time of now (core/outbox.ts).
+    const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
     this.added(name, p.mid, p.ts);
     return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
   }
@@ -182,7 +174,7 @@ export class PeerOutbox {
     if (p.change) return { ts: p.ts, bytes: utf8.encode(p.text) }; // its payload, as queued
     if (this.#tooLong(p)) return null;
     // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
-    const o = { ...this.#reply(p.replyTo), ttl: this.#ttl(p.mid), at: p.ts };
+    const o = { ...this.#reply(p.replyTo), ttl: p.ttl ?? 0, at: p.ts };
     return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
   }
 
@@ -203,7 +195,7 @@ export class PeerOutbox {
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
     if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
-    const x = this.#ttl(mid);
+    const x = p.ttl ?? 0;
     const m = {
       mid: p.mid,
       ts: p.ts,
@@ -214,20 +206,12 @@ export class PeerOutbox {
       ...(x ? { expires: p.ts + x * 1000 } : {}),
       sentAt: p.ts, // as sealed in it (#todo)
     };
-    LocalStore.tx(store.db, () => {
-      store.confirmSent(m);
-      if (x) store.commit({ put: {}, del: [ttlKey(mid)] });
-    });
+    store.confirmSent(m);
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
       type: "delivered",
       message: { ...m, seq: store.local.byMid(this.core.me, p.mid)?.seq ?? 0 },
     });
-  }
-
-  /** The disappearing time of outbox entry `mid` (seconds; 0: it stays). */
-  #ttl(mid: string): number {
-    return Number(this.core.store.get(ttlKey(mid)) ?? 0);
   }
 
   /**

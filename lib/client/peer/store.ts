@@ -84,8 +84,19 @@ export class PeerStore implements CryptoStateStore {
     this.#moveQueue();
   }
 
-  /** An earlier version's queue of changes (`peer_out`) moves into the outbox, in its order, once. */
+  /**
+   * An earlier version's queue of changes (`peer_out`) moves into the outbox, in its order, once; so
+   * do the disappearing times it kept beside its texts ("ttl:MID" values), into their entries.
+   */
   #moveQueue(): void {
+    const ttls = this.db.prepare("SELECT k, v FROM peer_kv WHERE k LIKE 'ttl:%'").all();
+    if (ttls.length) {
+      LocalStore.tx(this.db, () => {
+        const set = this.db.prepare("UPDATE outbox SET ttl = ? WHERE mid = ?"); // the outbox's own column
+        for (const r of ttls) set.run(Number(JSON.parse(String(r.v))), String(r.k).slice(4));
+        this.db.exec("DELETE FROM peer_kv WHERE k LIKE 'ttl:%'");
+      });
+    }
     const old = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'peer_out'")
       .get();
     if (!old) return;

@@ -74,3 +74,20 @@ Deno.test("peer store: a change moved from the old queue leaves for its peer whe
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("peer store: the disappearing time an earlier version kept beside a text (ttl:MID) moves into its entry", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    let store = await PeerStore.open(home, "alice");
+    const to = { kind: "user" as const, name: "bob" };
+    store.local.addPending({ mid: "a".repeat(32), ts: 1_000, to, text: "written under 1 min" });
+    store.commit({ put: { [`ttl:${"a".repeat(32)}`]: 60 }, del: [] });
+    store.close();
+    store = await PeerStore.open(home, "alice");
+    assert.equal(store.local.pending("a".repeat(32))?.ttl, 60);
+    assert.equal(store.get(`ttl:${"a".repeat(32)}`), undefined, "the old value is gone");
+    store.close();
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

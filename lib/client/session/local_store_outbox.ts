@@ -28,6 +28,8 @@ export interface PendingMessage {
    * (e2e/keys.ts `Payload`, as JSON) `text` holds; it leaves in order with the texts.
    */
   change?: true;
+  /** The conversation's disappearing time when it was written (seconds): it goes with it, however long it waits. */
+  ttl?: number;
 }
 
 /**
@@ -38,7 +40,8 @@ export interface PendingMessage {
 export function addPending(db: SqlDb, sealer: HistorySealer, p: PendingMessage, resend: boolean): void {
   writeTx(db, () => {
     db.prepare(
-      "INSERT INTO outbox (mid, ts, kind, target, text, resend, reply_to, change) VALUES (?, ?, ?, ?, ?, ?, ?, ?) " +
+      "INSERT INTO outbox (mid, ts, kind, target, text, resend, reply_to, change, ttl) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (mid) DO UPDATE SET resend = MAX(resend, excluded.resend)",
     ).run(
       p.mid,
@@ -49,6 +52,7 @@ export function addPending(db: SqlDb, sealer: HistorySealer, p: PendingMessage, 
       resend ? 1 : 0,
       p.replyTo ?? null,
       p.change ? 1 : 0,
+      p.ttl || null,
     );
   });
 }
@@ -134,5 +138,6 @@ function toPending(sealer: HistorySealer, r: Row): PendingMessage {
     text: sealer.open(r.text, outAd(r.mid)),
     ...(typeof r.reply_to === "string" ? { replyTo: r.reply_to } : {}),
     ...(r.change ? { change: true as const } : {}),
+    ...(r.ttl ? { ttl: Number(r.ttl) } : {}),
   };
 }

@@ -84,8 +84,10 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS buffer_order (pos INTEGER PRIMARY KEY, name TEXT NOT NULL);`,
   // Issue 69 N4: the time a text's sender sealed in it (its edit window starts there, not at the server's stamp).
   `ALTER TABLE messages ADD COLUMN sent_at INTEGER;`,
-  // Issue 70: the outbox holds changes and settings too (`text` is then their sealed payload's JSON).
-  `ALTER TABLE outbox ADD COLUMN change INTEGER NOT NULL DEFAULT 0;`,
+  // Issue 70: the outbox holds changes and settings too (`text` is then their sealed payload's JSON),
+  // and a text keeps the conversation's disappearing time of when it was written (`ttl`, seconds).
+  `ALTER TABLE outbox ADD COLUMN change INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE outbox ADD COLUMN ttl INTEGER;`,
 ];
 
 /**
