@@ -16,7 +16,7 @@ import type { ChatClient } from "../core/chat_client.ts";
 import { normalizeName, withoutHash } from "../../protocol/names.ts";
 import { pickOffer, pickSent } from "./offer.ts";
 import { type InRecord, type OutRecord } from "./book.ts";
-import { listFolder, sendable } from "./disk.ts";
+import { outboxFiles, outboxPath, sendable } from "./disk.ts";
 import { reconcileTaken } from "./receive.ts";
 import { FileTransfers, type ServerFile, type TransferProgress } from "./transfers.ts";
 import { sizeText } from "../../common/progress.ts";
@@ -94,16 +94,8 @@ export class FileDesk implements FileControls {
     }
   }
 
-  async outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
-    const files = await listFolder(this.dirs.outbox);
-    return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
-  }
-
-  async #path(idOrPath: string): Promise<string> {
-    if (!/^\d+$/.test(idOrPath)) return idOrPath;
-    const f = (await this.outbox())[Number(idOrPath) - 1];
-    if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
-    return f.path;
+  outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
+    return outboxFiles(this.dirs.outbox);
   }
 
   async send(
@@ -111,7 +103,7 @@ export class FileDesk implements FileControls {
     idOrPath: string,
     started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string }> {
-    const path = await this.#path(idOrPath);
+    const path = await outboxPath(this.dirs.outbox, idOrPath);
     const f = await sendable(path);
     const key = upKey(normalizeName(user) ?? user, f.real);
     started?.(f.name);
@@ -123,7 +115,7 @@ export class FileDesk implements FileControls {
     idOrPath: string,
     started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string; to: string[] }> {
-    const path = await this.#path(idOrPath);
+    const path = await outboxPath(this.dirs.outbox, idOrPath);
     const f = await sendable(path);
     const key = upKey(`#${normalizeName(withoutHash(room)) ?? room}`, f.real);
     started?.(f.name);

@@ -166,6 +166,22 @@ export async function listFolder(dir: string): Promise<{ name: string; size: num
   return out;
 }
 
+/** The outbox `/ls` lists: `dir`'s files by name, numbered from 1 (`/send USER N`); none without a folder. */
+export async function outboxFiles(
+  dir?: string,
+): Promise<{ id: number; name: string; size: number; path: string }[]> {
+  const files = dir ? await listFolder(dir) : [];
+  return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
+}
+
+/** The file `/send` means: outbox file N of `dir` (`outboxFiles`), or the path given. */
+export async function outboxPath(dir: string | undefined, idOrPath: string): Promise<string> {
+  if (!/^\d+$/.test(idOrPath)) return idOrPath;
+  const f = (await outboxFiles(dir))[Number(idOrPath) - 1];
+  if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
+  return f.path;
+}
+
 /**
  * Where a received file goes: `dir` (created for the user only, 0700; a folder that exists keeps its
  * modes) and a free, safe form of the offered name. The file itself is 0600 (`openPart`).

@@ -28,7 +28,7 @@ import { convWith } from "./outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
-import { listFolder } from "../files/disk.ts";
+import { outboxFiles, outboxPath } from "../files/disk.ts";
 import { pickSent } from "../files/offer.ts";
 import { sizeText } from "../../common/progress.ts";
 import type {
@@ -53,9 +53,8 @@ const attempt = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve
 class PeerDesk implements FileControls {
   constructor(readonly node: PeerNode, readonly awaited: Set<string>, readonly outboxDir?: string) {}
 
-  async outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
-    const files = this.outboxDir ? await listFolder(this.outboxDir) : [];
-    return files.sort((a, b) => a.name.localeCompare(b.name)).map((f, i) => ({ id: i + 1, ...f }));
+  outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
+    return outboxFiles(this.outboxDir);
   }
 
   async send(
@@ -63,13 +62,7 @@ class PeerDesk implements FileControls {
     idOrPath: string,
     started?: (name: string) => void,
   ): Promise<{ name: string; size: number; sha256: string }> {
-    let path = idOrPath;
-    if (/^\d+$/.test(idOrPath)) {
-      const f = (await this.outbox())[Number(idOrPath) - 1];
-      if (!f) throw new BackendError("no_file", `There is no file ${idOrPath} in the outbox (/ls lists it)`);
-      path = f.path;
-    }
-    const s = await this.node.sendFile(user, path);
+    const s = await this.node.sendFile(user, await outboxPath(this.outboxDir, idOrPath));
     started?.(s.name);
     this.awaited.add(s.fid);
     try {
