@@ -37,6 +37,47 @@ export type ChangesHost = SendHost;
 const noKeys = (what: string) =>
   new BackendError("no_keys", `${what} need end-to-end keys (a client folder)`);
 
+/**
+ * The message `ref` of `store` when `me` may make change `c` to it now (`now`), in either mode: its
+ * sender edits or deletes it (a room's admin, `admin`, may delete it too), anyone in the conversation
+ * reacts; never a setting line, a deleted message, or an edit past the 24-hour window (as its
+ * recipients will count it, e2e/changes.ts `editTooLate`). Else the refusal, with a stable code.
+ */
+export function changeable(
+  store: LocalStore,
+  me: string,
+  ref: string,
+  c: MessageChange,
+  now: number,
+  admin = false,
+): ChatMessage {
+  const orig = store.byMidAny(ref);
+  if (!orig) throw new BackendError("no_such_message", `There is no message ${ref} in this history`);
+  if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
+  if (c.kind !== "react" && orig.from !== me && !admin) {
+    throw new BackendError(
+      "not_yours",
+      c.kind === "delete" && orig.to.kind === "room"
+        ? "Only its sender or an admin of the room can delete a message"
+        : "Only its sender can edit or delete a message",
+    );
+  }
+  if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
+  if (c.kind === "edit" && editTooLate(orig, { ts: now, at: now })) {
+    throw new BackendError(
+      "edit_window",
+      "A message can be edited for 24 hours after it was sent (the edit window)",
+    );
+  }
+  return orig;
+}
+
+/** The change `/react EMOJI` makes to message `ref`: `me`'s reaction toggled. */
+export function toggled(store: LocalStore, me: string, ref: string, emoji: string): MessageChange {
+  const mine = store.byMidAny(ref)?.reactions?.[emoji]?.includes(me) ?? false;
+  return { kind: "react", emoji, on: !mine };
+}
+
 export class MessageChanges {
   constructor(readonly host: ChangesHost) {}
 
@@ -101,30 +142,12 @@ export class MessageChanges {
     return this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? this.host.user, p.mid);
   }
 
-  /** The message `ref`, when this user may make change `c` to it; else the refusal. */
+  /** The message `ref`, when this user may make change `c` to it (`changeable`; a room's admin may delete); else the refusal. */
   async #mayChange(store: LocalStore, ref: string, c: MessageChange): Promise<ChatMessage> {
-    const { host } = this;
-    const orig = store.byMidAny(ref);
-    if (!orig) {
-      throw new BackendError("no_such_message", `There is no message ${ref} in this client's history`);
-    }
-    if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
-    const admin = c.kind === "delete" && orig.to.kind === "room" &&
-      await host.codec.roomAdmin?.(orig.to.name!);
-    if (c.kind !== "react" && orig.from !== host.user && !admin) {
-      throw new BackendError(
-        "not_yours",
-        c.kind === "delete" && orig.to.kind === "room"
-          ? "Only its sender or an admin of the room can delete a message"
-          : "Only its sender can edit or delete a message",
-      );
-    }
-    if (orig.deleted) throw new BackendError("deleted", "That message was deleted");
-    const now = host.clock.now(); // sealed in the edit (e2e/apply.ts): the recipients' rule, same times
-    if (c.kind === "edit" && editTooLate(orig, { ts: now, at: now })) {
-      throw new BackendError("edit_window", "A message can be edited for 24 hours after it was sent");
-    }
-    return orig;
+    const { host } = this, room = store.byMidAny(ref)?.to;
+    const admin = c.kind === "delete" && room?.kind === "room" && await host.codec.roomAdmin?.(room.name!);
+    // The time is the one sealed in the edit (e2e/apply.ts): the recipients' rule, same times.
+    return changeable(store, host.user, ref, c, host.clock.now(), admin === true);
   }
 
   /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
@@ -135,8 +158,9 @@ export class MessageChanges {
 
   /** Toggles this user's reaction `emoji` on message `ref`. */
   react(ref: string, emoji: string): Promise<ChatMessage> {
-    const mine = this.host.store?.byMidAny(ref)?.reactions?.[emoji]?.includes(this.host.user) ?? false;
-    return this.changeMessage(ref, { kind: "react", emoji, on: !mine });
+    const store = this.host.store;
+    if (!store) return Promise.reject(noKeys("Edits, deletions and reactions"));
+    return this.changeMessage(ref, toggled(store, this.host.user, ref, emoji));
   }
 
   /**

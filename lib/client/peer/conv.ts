@@ -26,6 +26,7 @@ import { utf8Strict } from "../../common/bytes.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { BackendError, type ChatMessage, type MessageChange } from "../backend.ts";
 import { checkTextSize } from "../core/message_size.ts";
+import { changeable, toggled } from "../core/message_changes.ts";
 import {
   applyChange,
   changeOf,
@@ -38,7 +39,6 @@ import {
   idTaken,
   isChange,
   type Payload,
-  SETTING_FIXED,
   UnreadableError,
 } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
@@ -175,14 +175,7 @@ export class PeerConv {
    */
   change(ref: string, c: MessageChange): ChatMessage {
     const { me, store, clock, frameCap } = this.#core;
-    const orig = store.local.byMidAny(ref);
-    if (!orig || orig.to.kind !== "user") {
-      throw new BackendError("no_such_message", `There is no message ${ref} in this history`);
-    }
-    if (orig.setting) throw new BackendError("setting_line", SETTING_FIXED);
-    if (c.kind !== "react" && orig.from !== me) {
-      throw new BackendError("not_yours", "Only its sender can edit or delete a message");
-    }
+    const orig = changeable(store.local, me, ref, c, clock.now()); // the rule of both modes
     const peer = this.out.writable(orig.from === me ? orig.to.name! : orig.from);
     if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
     const mid = newMid(), ts = clock.now();
@@ -207,8 +200,7 @@ export class PeerConv {
 
   /** Toggles my reaction `emoji` on message `ref`. */
   react(ref: string, emoji: string): ChatMessage {
-    const mine = this.#core.store.local.byMidAny(ref)?.reactions?.[emoji]?.includes(this.#core.me) ?? false;
-    return this.change(ref, { kind: "react", emoji, on: !mine });
+    return this.change(ref, toggled(this.#core.store.local, this.#core.me, ref, emoji));
   }
 
   /**
