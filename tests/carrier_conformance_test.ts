@@ -20,7 +20,9 @@ import { chunkOffset, cipherSize, RELAY_BATCH } from "../lib/client/files/layout
 import { FILE_HEADER_LEN } from "../lib/crypto/age_stream.ts";
 import { FakeRelay } from "./relay_fake.ts";
 import { openChannel } from "../lib/client/peer/channel.ts";
-import { decodePeerRecord, joinFileData, PEER_BATCH } from "../lib/client/peer/wire.ts";
+import { decodePeerRecord } from "../lib/client/peer/wire.ts";
+import { joinFileData } from "../lib/client/files/carried_wire.ts";
+import { PEER_BATCH } from "../lib/client/files/carried_common.ts";
 
 /** Two ends of one authenticated channel for `purpose` on the loopback. */
 async function channelPair(purpose: string) {

@@ -1,7 +1,7 @@
 /**
  * Carried file transfers: peer mode's (`/send PEER PATH`, issue 13), a file straight to a connected
  * peer inside its authenticated channel (peer/node.ts), as the records of carried_common.ts (their
- * codec: peer/wire.ts), the channel a carrier (carrier.ts) among the direct socket's.
+ * codec: carried_wire.ts, inside the channel's peer/wire.ts), the channel a carrier (carrier.ts) among the direct socket's.
  *
  * Send: the file is offered at once (`foffer`: id, safe name, size, a fresh one-time X25519
  * identity and the age header) and hashed on the way (disk.ts `FileSum`, as client mode

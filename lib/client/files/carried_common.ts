@@ -129,7 +129,7 @@ export interface FileData {
   data: readonly Uint8Array[];
 }
 
-/** The records of a peer file transfer as carried.ts, carried_out.ts and carried_in.ts send and handle them; peer/wire.ts their codec on the channel. */
+/** The records of a peer file transfer as carried.ts, carried_out.ts and carried_in.ts send and handle them; their codec: carried_wire.ts (inside the channel's, peer/wire.ts). */
 export type FileRecord = FileHead | FileData;
 
 /** A file record for carried.ts (`fdata` only once its bytes are joined to it). */

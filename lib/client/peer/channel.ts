@@ -8,7 +8,9 @@
 import type { Clock } from "../../common/clock.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
-import { encodeFileData, encodePeerRecord, type FileData, type PeerWireRecord } from "./wire.ts";
+import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
+import { encodeFileData } from "../files/carried_wire.ts";
+import type { FileData } from "../files/carried_common.ts";
 
 export interface Channel {
   ch: PeerChannel;

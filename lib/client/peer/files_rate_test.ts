@@ -11,7 +11,7 @@ import { sha256Hex } from "../../common/bytes.ts";
 import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
 import { BULK_PAID } from "../../net/peer_net.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
-import { PEER_BATCH } from "./wire.ts";
+import { PEER_BATCH } from "../files/carried_common.ts";
 
 Deno.test("peer files: a batch pays for its record (PEER_BATCH chunks are at least BULK_PAID bytes)", () => {
   assert.ok(PEER_BATCH * ENC_CHUNK_SIZE >= BULK_PAID, "a full batch would spend a record token");

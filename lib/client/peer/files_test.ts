@@ -7,14 +7,9 @@ import { keep } from "../files/carried_common.ts";
 import type { CarriedOutState } from "../files/book.ts";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
-import {
-  decodePeerRecord,
-  encodeFileData,
-  encodePeerRecord,
-  type FileRecord,
-  joinFileData,
-  PEER_BATCH,
-} from "./wire.ts";
+import { decodePeerRecord, encodePeerRecord } from "./wire.ts";
+import { encodeFileData, joinFileData } from "../files/carried_wire.ts";
+import { type FileRecord, PEER_BATCH } from "../files/carried_common.ts";
 
 /** `r` through the wire codec as a channel carries it (`fdata`: its record, then its bulk frame). */
 function wireTrip(r: FileRecord): FileRecord {

@@ -28,7 +28,8 @@ import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../..
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
 import { hostPort } from "../start/session_setup.ts";
-import { encodePeerRecord, type FileRecord, isFileRecord, type PeerWireRecord } from "./wire.ts";
+import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
+import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
 import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";

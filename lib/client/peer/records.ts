@@ -8,13 +8,9 @@
 import type { PeerEvent } from "./events.ts";
 import type { Channel } from "./channel.ts";
 import type { PeerStore } from "./store.ts";
-import {
-  decodePeerRecord,
-  encodePeerRecord,
-  type FileRecord,
-  joinFileData,
-  type PeerWireRecord,
-} from "./wire.ts";
+import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./wire.ts";
+import { joinFileData } from "../files/carried_wire.ts";
+import type { FileRecord } from "../files/carried_common.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { sameIdentity } from "../../crypto/identity.ts";
 
