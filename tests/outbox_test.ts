@@ -152,7 +152,6 @@ Deno.test("issue 34.1: a 1.5 MB message the server resets the connection for end
     assert.equal(connecting(), before, "no reconnect loop");
     assert.ok(before <= 3, `reconnected ${before} times`);
     assert.match(store.outbox()[0]!.failed!, /cap|dropped/);
-    console.log(`failed after ${before} reconnects: ${store.outbox()[0]!.failed}`);
     await ui.close();
     b.close();
   } finally {
