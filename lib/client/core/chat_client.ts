@@ -314,10 +314,14 @@ export class ChatClient implements B.ChatBackend {
       me: this.user,
       outbox,
       check: (to, text) => send.checkSendable(this, to, text),
-      sendOne: (p) => {
-        if (p.change) return paced(() => this.changes.sendQueued(p));
+      sendOne: async (p) => {
         const re = p.replyTo ? { replyTo: p.replyTo } : {};
-        return paced(() => send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, ...re }));
+        const m = await paced(() =>
+          p.change
+            ? this.changes.sendQueued(p)
+            : send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, ...re })
+        );
+        return { taken: Promise.resolve(m) }; // the server's answer: handed and taken at once
       },
       offline: () => this.conn.closed,
       notice: (level, text) => this.notify({ type: "notice", level, text }),

@@ -25,19 +25,32 @@ import { isPermanentRefusal, isRetryLater, STORE_DOWN_TEXT } from "./message_siz
 import type { Outbox } from "./outbox.ts";
 import { sendInitial, type SendInput, type SendState, sendStep, type Waiting } from "./send_lanes.ts";
 
-/** The one lane of the relay: every message goes through the one connection. */
-const RELAY = "relay";
+/** The relay's one lane (client mode): every message goes through the one connection. */
+export const RELAY = "relay";
 
-/** What the kept sends need of the core. */
+/** What a hand-over answers: the other end's answer to come, or null when the entry cannot go (the port said why). */
+export type Handed = { taken: Promise<ChatMessage | null> } | null;
+
+/** What the kept sends need of their mode. */
 export interface KeptPorts {
   readonly me: string;
   readonly outbox: Outbox;
+  /** How many handed entries a lane may have unacknowledged (default 1: each waits for its answer). */
+  readonly window?: number;
+  /** The lane an entry to `to` leaves on (default: the relay's one). */
+  lane?(to: Target): string;
   /** Refuses what can never be sent here (too long, a blocked user) before it is written. */
   check(to: Target, text: string): Promise<void>;
-  /** Sends one outbox entry with its own mid; the message as the server took it (settled in the outbox). */
-  sendOne(p: PendingMessage): Promise<ChatMessage>;
-  /** Whether the connection is gone. */
-  offline(): boolean;
+  /**
+   * Hands one outbox entry, with its own mid, to its lane's carrier; resolves once handed with the
+   * answer to come: the message as the other end took it (settled in the outbox), or null when the
+   * lane's `settle` settles it. Null: it can never go (marked failed or dropped, and said, by the port).
+   */
+  sendOne(p: PendingMessage): Promise<Handed>;
+  /** Whether `lane`'s carrier is gone (or cannot take anything now). */
+  offline(lane: string): boolean;
+  /** `mid` was acknowledged on `lane`: out of the outbox (when the answer did not settle it already). */
+  settle?(lane: string, mid: string): void;
   /** Says a notice to the user. */
   notice(level: "warn" | "error", text: string): void;
   /** My text `mid` left the outbox on a resend: changes held for it apply (e2e/apply.ts). */
@@ -53,8 +66,10 @@ interface Waiter {
 }
 
 export class KeptSends {
-  #lanes: SendState = sendInitial(1);
+  #lanes: SendState;
   #gen = 0;
+  /** The current generation of each lane that came up. */
+  readonly #gens = new Map<string, number>();
   readonly #waiters = new Map<string, Waiter>();
   /** Told each message a resend settled, or showed failed. */
   #each: (m: ChatMessage) => void = () => {};
@@ -63,10 +78,16 @@ export class KeptSends {
   #tries = 0;
   #retrying = false;
 
-  constructor(readonly ports: KeptPorts) {}
+  constructor(readonly ports: KeptPorts) {
+    this.#lanes = sendInitial(ports.window ?? 1);
+  }
 
-  get #up(): boolean {
-    return (this.#lanes.lanes[RELAY]?.up ?? null) !== null;
+  #laneOf(to: Target): string {
+    return this.ports.lane?.(to) ?? RELAY;
+  }
+
+  #up(lane = RELAY): boolean {
+    return (this.#lanes.lanes[lane]?.up ?? null) !== null;
   }
 
   /**
@@ -80,66 +101,93 @@ export class KeptSends {
     const queued: ChatMessage = { ...p, seq: 0, from: this.ports.me, pending: true };
     if (wait) return queued; // the next connect's catch-up reads it from the outbox
     // The server cannot store messages and the lane waits for its retry: behind those waiting, in order.
-    if (this.#down && !this.#up) return (this.#retryLater(), queued);
+    if (this.#down && !this.#up(this.#laneOf(target))) return (this.#retryLater(), queued);
     // Else it leaves now, or once the connection's catch-up brings the lane up, behind what waits.
     const done = new Promise<ChatMessage>((resolve, reject) =>
       this.#waiters.set(p.mid, { resolve, reject, queued })
     );
-    this.#drive({ kind: "queued", item: { mid: p.mid, lane: RELAY, ts: p.ts } });
+    this.added(p);
     return await done;
+  }
+
+  /** Entry `p` was written to the outbox (a text, a change): it leaves when its lane may send it. */
+  added(p: Pick<PendingMessage, "mid" | "to" | "ts">): void {
+    this.#drive({ kind: "queued", item: { mid: p.mid, lane: this.#laneOf(p.to), ts: p.ts } });
   }
 
   /** Caught up after a connect: what the outbox holds leaves, in order, with its ids; each told to `each`. */
   resume(each: (m: ChatMessage) => void): void {
     this.#each = each;
-    if (!this.#up) this.#laneUp(); // up already: the same connection, nothing to send again
+    if (!this.#up()) this.#laneUp(RELAY); // up already: the same connection, nothing to send again
   }
 
-  /** The connection went: the lane stops; what waits stays in the outbox for the next connect. */
-  lost(): void {
-    this.#drive({ kind: "laneDown", lane: RELAY, gen: this.#gen });
+  /** A new carrier for `lane` (a peer's channel said hello): what waits for it leaves on it; its generation. */
+  connected(lane: string): number {
+    return this.#laneUp(lane);
+  }
+
+  /**
+   * `lane`'s carrier of generation `gen` (default: the current one) went: the lane stops; what waits
+   * stays in the outbox for the next carrier.
+   */
+  lost(lane = RELAY, gen = this.#gens.get(lane) ?? this.#gen): void {
+    this.#drive({ kind: "laneDown", lane, gen });
     this.#pendingAll();
   }
 
-  #laneUp(): void {
-    const waiting: Waiting[] = this.ports.outbox.waiting().map((p) => ({
-      mid: p.mid,
-      lane: RELAY,
-      ts: p.ts,
-    }));
-    this.#drive({ kind: "laneUp", lane: RELAY, gen: ++this.#gen, waiting });
+  /** The other end holds `mid` (its ack, or a change of it that it sent): settled once. */
+  acked(lane: string, mid: string): void {
+    this.#drive({ kind: "acked", lane, mid });
+  }
+
+  #laneUp(lane: string): number {
+    const waiting: Waiting[] = this.ports.outbox.waiting().filter((p) => this.#laneOf(p.to) === lane)
+      .map((p) => ({ mid: p.mid, lane, ts: p.ts }));
+    const gen = ++this.#gen;
+    this.#gens.set(lane, gen);
+    this.#drive({ kind: "laneUp", lane, gen, waiting });
+    return gen;
   }
 
   #drive(input: SendInput): void {
     const s = sendStep(this.#lanes, input);
     this.#lanes = s.state;
-    for (const f of s.effects) if (f.kind === "send") void this.#send(f.mid, f.gen);
-    // `settle`: the outbox settled it with the server's answer already (sending.ts).
-  }
-
-  /** Sends entry `mid` on generation `gen`; its outcome goes back to the lane. */
-  async #send(mid: string, gen: number): Promise<void> {
-    const { outbox } = this.ports;
-    const p = outbox.waitingOne(mid);
-    if (!p) return this.#drive({ kind: "gone", lane: RELAY, mid }); // dropped meanwhile (`/outbox drop`)
-    try {
-      const m = await this.ports.sendOne(p);
-      this.#down = false;
-      this.#drive({ kind: "handed", lane: RELAY, mid, gen });
-      this.#drive({ kind: "acked", lane: RELAY, mid });
-      const w = this.#waiters.get(mid);
-      this.#waiters.delete(mid);
-      if (w) w.resolve(m);
-      else if (!p.change) (this.#each(m), this.ports.confirmed(mid)); // shown, then the changes held for it
-    } catch (e) {
-      this.#failed(p, gen, e);
+    for (const f of s.effects) {
+      if (f.kind === "send") void this.#send(f.lane, f.mid, f.gen);
+      else this.ports.settle?.(f.lane, f.mid); // the relay's answer settled it already (sending.ts)
     }
   }
 
-  /** Sending `p` failed with `e`: the outbox's decisions, then the lane goes on or stops. */
-  #failed(p: PendingMessage, gen: number, e: unknown): void {
+  /** Sends entry `mid` of `lane` on generation `gen`; its outcome goes back to the lane. */
+  async #send(lane: string, mid: string, gen: number): Promise<void> {
+    const { outbox } = this.ports;
+    const p = outbox.waitingOne(mid);
+    if (!p) return this.#drive({ kind: "gone", lane, mid }); // dropped meanwhile (`/outbox drop`)
+    try {
+      const h = await this.ports.sendOne(p);
+      if (!h) return this.#drive({ kind: "gone", lane, mid }); // it can never go: the port said why
+      this.#down = false;
+      this.#drive({ kind: "handed", lane, mid, gen });
+      void h.taken.then((m) => this.#taken(lane, p, m), () => {}); // else: again on the next carrier
+    } catch (e) {
+      this.#failed(p, lane, gen, e);
+    }
+  }
+
+  /** The other end took `p` (`m`: as it holds it; null: the lane's `settle` settles it). */
+  #taken(lane: string, p: PendingMessage, m: ChatMessage | null): void {
+    this.#drive({ kind: "acked", lane, mid: p.mid });
+    if (m === null) return;
+    const w = this.#waiters.get(p.mid);
+    this.#waiters.delete(p.mid);
+    if (w) w.resolve(m);
+    else if (!p.change) (this.#each(m), this.ports.confirmed(p.mid)); // shown, then the changes held for it
+  }
+
+  /** Sending `p` on `lane` failed with `e`: the outbox's decisions, then the lane goes on or stops. */
+  #failed(p: PendingMessage, lane: string, gen: number, e: unknown): void {
     const { outbox } = this.ports, mid = p.mid;
-    const offline = this.ports.offline(), later = isRetryLater(e);
+    const offline = this.ports.offline(lane), later = isRetryLater(e);
     const refusal = isPermanentRefusal(e) ? e.message : null;
     if (later) this.#storeDown();
     const w = this.#waiters.get(mid);
@@ -149,29 +197,22 @@ export class KeptSends {
       if (answer === "pending") w.resolve(w.queued);
       else w.reject(answer);
     } else {
-      const n = outbox.list().find((x) => x.mid === mid)?.n;
+      const listed = outbox.list().find((x) => x.mid === mid); // a change says what it does
       const why = e instanceof Error ? e.message : String(e);
-      const entry = { mid, ts: p.ts, to: p.to, text: p.text };
+      const entry = { mid, ts: p.ts, to: p.to, text: listed?.text ?? p.text };
       const input = { kind: "resendFailed", me: this.ports.me, entry, offline, refusal, why, later } as const;
-      for (const f of outboxStep(n !== undefined ? { ...input, n } : input)) {
-        if (f.kind === "showFailed" && p.change) this.ports.notice("error", this.#changeFailed(f.message));
-        else if (f.kind === "showFailed") this.#each(f.message);
+      for (const f of outboxStep(listed ? { ...input, n: listed.n } : input)) {
+        // A change has no line of its own to show failed: the notice says it.
+        if (f.kind === "showFailed" && !p.change) this.#each(f.message);
         else if (f.kind === "notice") this.ports.notice("error", f.text);
       }
     }
     const stays = outbox.waitingOne(mid) !== undefined;
     // It stays: the lane waits for the next generation; else the next one may go.
-    this.#drive(stays ? { kind: "handFailed", lane: RELAY, mid, gen } : { kind: "gone", lane: RELAY, mid });
-    if (offline) this.#drive({ kind: "laneDown", lane: RELAY, gen }); // the connection is gone whatever became of it
+    this.#drive(stays ? { kind: "handFailed", lane, mid, gen } : { kind: "gone", lane, mid });
+    if (offline) this.#drive({ kind: "laneDown", lane, gen }); // the carrier is gone whatever became of it
     if (stays || offline) this.#pendingAll();
     if (stays && later) this.#retryLater();
-  }
-
-  /** What is said of a change queued offline that can never go (it has no line of its own to show failed). */
-  #changeFailed(m: ChatMessage): string {
-    const n = this.ports.outbox.list().find((x) => x.mid === m.mid);
-    const what = n ? `Change ${n.n} (${n.text})` : "A change";
-    return `${what} cannot be sent: ${m.failed ?? "refused"} (/outbox drop N removes it)`;
   }
 
   /** The lane is down: every caller still waiting gets its text as pending (it stays in the outbox). */
@@ -192,7 +233,7 @@ export class KeptSends {
     this.#retrying = true;
     this.ports.timers.set(() => {
       this.#retrying = false;
-      if (!this.ports.offline() && !this.#up) this.#laneUp(); // a reconnect may have brought it up
+      if (!this.ports.offline(RELAY) && !this.#up()) this.#laneUp(RELAY); // a reconnect may have brought it up
     }, backoffDelay(this.#tries++, UNAVAILABLE_BACKOFF));
   }
 

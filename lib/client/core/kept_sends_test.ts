@@ -13,6 +13,11 @@ import { Outbox } from "./outbox.ts";
 
 const bob: Target = { kind: "user", name: "bob" };
 
+/** A relay's hand-over: the server's answer, handed and taken at once (as chat_client.ts's port). */
+const answered = (send: (p: PendingMessage) => Promise<ChatMessage>) => async (p: PendingMessage) => ({
+  taken: Promise.resolve(await send(p)),
+});
+
 /** A script of answers by text: "ok", or the error to throw; `offline` turns true with "gone". */
 function rig(answers: Record<string, "ok" | Error> = {}) {
   const box = new Outbox(new LocalStore(":memory:"), "alice", new ManualClock(1_000_000));
@@ -22,7 +27,7 @@ function rig(answers: Record<string, "ok" | Error> = {}) {
     me: "alice",
     outbox: box,
     check: () => Promise.resolve(),
-    sendOne: async (p: PendingMessage): Promise<ChatMessage> => {
+    sendOne: answered(async (p: PendingMessage): Promise<ChatMessage> => {
       inFlight++;
       assert.equal(inFlight, 1, "one send at a time");
       sent.push(p.text);
@@ -38,7 +43,7 @@ function rig(answers: Record<string, "ok" | Error> = {}) {
       const m = { ...p, seq: ++seq, from: "alice" };
       box.settle(m);
       return m;
-    },
+    }),
     offline: () => offline,
     notice: (_level, text) => notices.push(text),
     confirmed: () => {},
@@ -165,7 +170,7 @@ Deno.test("kept sends, fuzzed: whatever the connection and the server do, each t
         outbox: box,
         check: () => Promise.resolve(),
         // As sending.ts's sendText: the outbox settles an answer, and decides on a failure (sendFailed).
-        sendOne: async (p) => {
+        sendOne: answered(async (p) => {
           await Promise.resolve();
           if (offline || answer === "ok") {
             if (offline) {
@@ -183,7 +188,7 @@ Deno.test("kept sends, fuzzed: whatever the connection and the server do, each t
             ? new BackendError("unavailable", "store down")
             : new BackendError("invalid", "refused for good");
           throw box.sendFailed(p.mid, e, { kept: true, offline, maxFrame: 64 });
-        },
+        }),
         offline: () => offline,
         notice: () => {},
         confirmed: () => {},
@@ -222,4 +227,70 @@ Deno.test("kept sends, fuzzed: whatever the connection and the server do, each t
     }),
     { numRuns: 300 },
   );
+});
+
+/** Peer mode's use (peer/outbox.ts): a lane per peer, any number unacknowledged, acks settled by the lane. */
+function peerRig() {
+  const box = new Outbox(new LocalStore(":memory:"), "alice", new ManualClock(1_000_000));
+  const handed: string[] = [], settled: string[] = [], acks = new Map<string, () => void>();
+  const up = new Set<string>();
+  const kept = new KeptSends({
+    me: "alice",
+    outbox: box,
+    window: Infinity,
+    lane: (to) => to.name!,
+    check: () => Promise.resolve(),
+    sendOne: (p) => {
+      handed.push(`${p.to.name}:${p.text}`);
+      return Promise.resolve({ taken: new Promise<null>((r) => acks.set(p.text, () => r(null))) });
+    },
+    offline: (lane) => !up.has(lane),
+    settle: (lane, mid) => (settled.push(`${lane}:${box.waitingOne(mid)?.text}`), box.remove(mid)),
+    notice: () => {},
+    confirmed: () => {},
+    timers: { set: () => {}, clear: () => {} },
+  });
+  const write = (peer: string, text: string) => kept.added(box.create({ kind: "user", name: peer }, text));
+  return { box, kept, handed, settled, acks, up, write };
+}
+
+Deno.test("kept sends, a lane per peer: a peer's channel takes only its own entries, all at once; another's wait for theirs", async () => {
+  const r = peerRig();
+  r.write("bob", "b1");
+  r.write("carol", "c1");
+  r.write("bob", "b2");
+  r.up.add("bob");
+  r.kept.connected("bob");
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(
+    r.handed,
+    ["bob:b1", "bob:b2"],
+    "bob's, in order, without waiting for acks; none of carol's",
+  );
+  r.acks.get("b2")!();
+  r.acks.get("b1")!();
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(r.settled.sort(), ["bob:b1", "bob:b2"]);
+  r.up.add("carol");
+  r.kept.connected("carol");
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(r.handed, ["bob:b1", "bob:b2", "carol:c1"]);
+});
+
+Deno.test("kept sends, a lane per peer: a channel that ends sends what it was handed again on the next one, with its ids", async () => {
+  const r = peerRig();
+  r.up.add("bob");
+  const first = r.kept.connected("bob");
+  r.write("bob", "b1");
+  await new Promise((res) => setTimeout(res, 0));
+  r.up.delete("bob");
+  r.kept.lost("bob", first);
+  r.write("bob", "b2"); // bob is away: it waits
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(r.handed, ["bob:b1"]);
+  r.up.add("bob");
+  r.kept.connected("bob");
+  await new Promise((res) => setTimeout(res, 0));
+  assert.deepEqual(r.handed, ["bob:b1", "bob:b1", "bob:b2"], "again, then the next");
+  assert.equal(new Set(r.box.waiting().map((p) => p.mid)).size, 2, "the same two entries");
 });

@@ -1,16 +1,17 @@
 /**
  * What a peer node writes to a peer (peer/node.ts owns the channels): texts, changes and settings
  * (issue 39) wait in LocalStore's outbox (core/outbox.ts, as in client mode) and leave, oldest first,
- * as `msg` records once the peer's channel said hello — which one leaves next on which channel, and
- * what goes again on the next one, is core/send_lanes.ts's decision (a lane per peer, this file carries
- * its effects out) —, each sealed by the Double Ratchet (peer/codec.ts) as one
+ * as `msg` records once the peer's channel said hello — through client mode's send runner
+ * (core/kept_sends.ts over core/send_lanes.ts: a lane per peer, a generation per channel, any number
+ * handed and not yet acknowledged; this file hands one entry over and settles what the peer took) —,
+ * each sealed by the Double Ratchet (peer/codec.ts) as one
  * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
  * conversation's disappearing time when it was written, `x`, kept in its entry). An entry leaves the
  * outbox when the peer acknowledges it; an acknowledged text moves into the history. A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
-import type { Clock } from "../../common/clock.ts";
+import { type Clock, systemTimers } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
 import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
@@ -25,7 +26,7 @@ import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { PeerCodec } from "./codec.ts";
-import { sendInitial, type SendInput, type SendState, sendStep, type Waiting } from "../core/send_lanes.ts";
+import { type Handed, KeptSends } from "../core/kept_sends.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 
 /** What the outbox needs of its node. */
@@ -66,15 +67,28 @@ export function convWith(me: string, peer: string): string {
 }
 
 export class PeerOutbox {
-  /** The texts waiting, kept by the one owner of outbox entries (core/outbox.ts). */
+  /** The texts and changes waiting, kept by the one owner of outbox entries (core/outbox.ts). */
   readonly entries: Outbox;
-  /** Which entry leaves next on which channel (core/send_lanes.ts): a lane per peer. */
-  #lanes: SendState = sendInitial(Infinity);
+  /** The send runner of both modes (core/kept_sends.ts): a lane per peer, any number unacknowledged. */
+  readonly #sends: KeptSends;
   /** The generation of each channel (one per channel that said hello). */
   readonly #gens = new WeakMap<Channel, number>();
-  #gen = 0;
   constructor(readonly core: OutboxCore) {
     this.entries = new Outbox(core.store.local, core.me, core.clock);
+    this.#sends = new KeptSends({
+      me: core.me,
+      outbox: this.entries,
+      window: Infinity,
+      lane: (to) => to.name!,
+      check: () => Promise.resolve(), // checked when written (`send`, peer/conv.ts)
+      sendOne: (p) => this.#hand(p),
+      // No channel, or a changed key waiting for /trust: what waits stays for later, said by the node.
+      offline: (peer) => !core.link(peer) || core.link(peer)!.ended || !!core.store.peer(peer)?.pending,
+      settle: (peer, mid) => this.#settle(peer, mid),
+      notice: (level, text) => core.emit({ type: "notice", text, level }),
+      confirmed: () => {},
+      timers: systemTimers,
+    });
   }
 
   /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
@@ -95,7 +109,7 @@ export class PeerOutbox {
     const re = replyTo ? { replyTo } : {};
     // The entry keeps the conversation's disappearing time of now (core/outbox.ts).
     const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
-    this.added(name, p.mid, p.ts);
+    this.#sends.added(p);
     return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
   }
 
@@ -109,73 +123,47 @@ export class PeerOutbox {
 
   /**
    * The channel of `peer` said hello (a new one, or one that replaced another): what waits for the
-   * peer leaves on it, in order, with the ids it had (core/send_lanes.ts decides).
+   * peer leaves on it, in order, with the ids it had.
    */
   connected(peer: string): void {
     const link = this.core.link(peer);
-    if (!link) return;
-    const gen = ++this.#gen;
-    this.#gens.set(link, gen);
-    this.#drive({ kind: "laneUp", lane: peer, gen, waiting: this.#waiting(peer) });
+    if (link) this.#gens.set(link, this.#sends.connected(peer));
   }
 
   /** `link`, a channel of `peer`, ended: what it was handed and not acknowledged waits for the next one. */
   ended(peer: string, link: Channel): void {
     const gen = this.#gens.get(link);
-    if (gen !== undefined) this.#drive({ kind: "laneDown", lane: peer, gen });
+    if (gen !== undefined) this.#sends.lost(peer, gen);
   }
 
-  /** A new entry `mid` for `peer` (a text, or a change in its queue) was written: it leaves when it may. */
+  /** A new entry `mid` for `peer` (a text, or a change) was written: it leaves when it may. */
   added(peer: string, mid: string, ts: number): void {
-    this.#drive({ kind: "queued", item: { mid, lane: peer, ts } });
+    this.#sends.added({ mid, to: { kind: "user", name: peer }, ts });
   }
 
-  /** One input of the send lanes, its effects carried out. */
-  #drive(input: SendInput): void {
-    const s = sendStep(this.#lanes, input);
-    this.#lanes = s.state;
-    for (const f of s.effects) {
-      if (f.kind === "settle") this.#settle(f.lane, f.mid);
-      else void this.#send(f.lane, f.mid, f.gen);
-    }
-  }
-
-  /** Seals entry `mid` for `peer` and hands it to the peer's channel; what became of it goes back to the lanes. */
-  async #send(peer: string, mid: string, gen: number): Promise<void> {
-    const body = this.#body(peer, mid);
-    if (!body) return this.#drive({ kind: "gone", lane: peer, mid }); // dropped, or failed for good
-    try {
-      const env = await this.core.codec.sealBody(peer, body.bytes);
-      const to = { kind: "user" as const, name: peer };
-      const { written, acked } = this.core.carrier.write(to, mid, env, { ts: body.ts });
-      void acked.then(() => this.#drive({ kind: "acked", lane: peer, mid }), () => {}); // else: on the next channel
-      await written;
-      this.#drive({ kind: "handed", lane: peer, mid, gen });
-    } catch (e) {
-      this.#drive({ kind: "handFailed", lane: peer, mid, gen });
+  /**
+   * Seals entry `p` and hands it to its peer's channel; the peer's ack settles it (`#settle`). Null
+   * when it can never go (too long: marked failed and said).
+   */
+  async #hand(p: PendingMessage): Promise<Handed> {
+    const peer = p.to.name!, body = this.#body(p);
+    if (!body) return null;
+    const env = await this.core.codec.sealBody(peer, body).catch((e) => {
       if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
-      else this.core.emit({ type: "notice", text: `${peer}: ${(e as Error).message}`, level: "warn" });
-    }
+      throw e;
+    });
+    const { written, acked } = this.core.carrier.write(p.to, p.mid, env, { ts: p.ts });
+    await written;
+    return { taken: acked.then(() => null) };
   }
 
-  /** What waits for `peer` in the outbox now, oldest first: texts and changes (not failed). */
-  #waiting(peer: string): Waiting[] {
-    return this.entries.waiting().filter((p) => p.to.name === peer).map((w) => ({
-      mid: w.mid,
-      lane: peer,
-      ts: w.ts,
-    }));
-  }
-
-  /** The payload of entry `mid` for `peer` as it leaves; null when it is no longer there or can never go. */
-  #body(peer: string, mid: string): { ts: number; bytes: Uint8Array } | null {
-    const p = this.entries.waitingOne(mid);
-    if (!p || p.to.name !== peer) return null;
-    if (p.change) return { ts: p.ts, bytes: utf8.encode(p.text) }; // its payload, as queued
+  /** The payload of entry `p` as it leaves; null when it can never go. */
+  #body(p: PendingMessage): Uint8Array | null {
+    if (p.change) return utf8.encode(p.text); // its payload, as queued
     if (this.#tooLong(p)) return null;
     // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
     const o = { ...this.#reply(p.replyTo), ttl: p.ttl ?? 0, at: p.ts };
-    return { ts: p.ts, bytes: encodePayload(textPayload(p.mid, p.text, o)) };
+    return encodePayload(textPayload(p.mid, p.text, o));
   }
 
   /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
@@ -186,7 +174,7 @@ export class PeerOutbox {
 
   /** `peer` holds `mid` (its ack, or a change of it that it sent): settled once. */
   acked(peer: string, mid: string): void {
-    this.#drive({ kind: "acked", lane: peer, mid });
+    this.#sends.acked(peer, mid);
   }
 
   /** `peer` saved `mid`: a change leaves the outbox; a text moves from the outbox into the history. */
