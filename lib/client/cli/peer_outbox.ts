@@ -12,7 +12,6 @@
  *                             change its queue (it stays done here), a file offer was withdrawn
  */
 import { BackendError, type OutboxEntry } from "../backend.ts";
-import { Outbox } from "../core/outbox.ts";
 import type { PeerNode } from "../peer/node.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
@@ -37,15 +36,14 @@ export const OUTBOX_SCRIPT: readonly ScriptCommand[] = [
     run: async (node: PeerNode, [verb, n], io) => {
       // The outbox's rules load when `outbox` runs, not with the script table (`parley peer --help` prints it).
       const { dropPending, pendingEntries } = await import("../peer/pending.ts");
-      const texts = new Outbox(node.store.local, node.name, node.clock);
       if (verb === undefined) {
-        for (const e of pendingEntries(node, texts)) io.out(outboxLine(e));
+        for (const e of pendingEntries(node)) io.out(outboxLine(e));
         return;
       }
       if (verb !== "drop" || !/^\d+$/.test(n ?? "")) {
         throw new BackendError("usage", "Usage: outbox [drop N]");
       }
-      const e = dropPending(node, texts, Number(n));
+      const e = dropPending(node, Number(n));
       if (!e) throw new BackendError("no_entry", `There is nothing numbered ${n} in the outbox (see outbox)`);
       io.out(`dropped ${e.n} ${kindWord(e)} ${e.to.name} ${sanitize(e.text)}`);
     },

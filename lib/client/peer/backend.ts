@@ -23,7 +23,6 @@ import {
   type Target,
 } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { Outbox } from "../core/outbox.ts";
 import { convWith } from "./outbox.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
@@ -133,14 +132,11 @@ export class PeerBackend implements ChatBackend {
     discover: () => Promise.resolve(this.node.discover()),
   };
   /** `outbox`: the folder `/ls` lists (numbers for `/send PEER N`). */
-  /** One's messages until the peer takes them (the node writes and sends them; this side lists and drops). */
-  readonly #outbox: Outbox;
   /** What this folder keeps: `/search`, mutes (session/local_mutes.ts), highlight words, the buffer order. */
   readonly local: LocalControls;
   constructor(readonly node: PeerNode, outbox?: string) {
     this.files = new PeerDesk(node, this.#awaited, outbox);
     this.#typing = new TypingGate(node.clock);
-    this.#outbox = new Outbox(node.store.local, node.name, node.clock);
     this.local = localControls(node.store.local, () => this.user, () => node.clock.now());
   }
 
@@ -260,7 +256,7 @@ export class PeerBackend implements ChatBackend {
   readonly feed: FeedControls = {
     catchUp: () => {
       const local = this.node.store.local;
-      const pending = this.#outbox.messages();
+      const pending = this.node.outbox.messages();
       return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
     },
     markSeen: (messages) =>
@@ -278,9 +274,9 @@ export class PeerBackend implements ChatBackend {
   };
   /** The outbox capability: texts, changes and file offers waiting for a peer (peer/pending.ts). */
   readonly outbox: OutboxControls = {
-    count: () => pendingCount(this.node, this.#outbox),
-    list: () => Promise.resolve(pendingEntries(this.node, this.#outbox)),
-    drop: (n) => Promise.resolve(dropPending(this.node, this.#outbox, n)),
+    count: () => pendingCount(this.node),
+    list: () => Promise.resolve(pendingEntries(this.node)),
+    drop: (n) => Promise.resolve(dropPending(this.node, n)),
   };
   close(): Promise<void> {
     return this.node.close();

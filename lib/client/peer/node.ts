@@ -34,6 +34,7 @@ import { PeerFiles } from "../files/carried.ts";
 import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import { knownPeer, PeerOutbox } from "./outbox.ts";
+import type { Outbox } from "../core/outbox.ts";
 import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
@@ -89,6 +90,10 @@ export class PeerNode {
   readonly clock: Clock;
   readonly files: PeerFiles;
   readonly #out: PeerOutbox;
+  /** One's texts and changes until the peer takes them (peer/outbox.ts writes and sends them). */
+  get outbox(): Outbox {
+    return this.#out.entries;
+  }
   /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
   readonly conv: PeerConv;
   readonly #redial: Redialer;

@@ -10,17 +10,17 @@ import type { OutboxEntry, PeerListing } from "../backend.ts";
 import { sizeText } from "../../common/progress.ts";
 import type { Outbox } from "../core/outbox.ts";
 import type { PeerFiles } from "../files/carried.ts";
-import type { PeerStore } from "./store.ts";
 
 /** What the listing reads of a node. */
 export interface PendingSource {
-  readonly store: PeerStore;
+  /** Its texts and changes (peer/outbox.ts writes them). */
+  readonly outbox: Outbox;
   readonly files: Pick<PeerFiles, "waitingFor" | "withdraw">;
   peers(): PeerListing[];
 }
 
 /** Every entry waiting, oldest first, numbered from 1 in that order: texts, changes and files. */
-export function pendingEntries(node: PendingSource, texts: Outbox): OutboxEntry[] {
+export function pendingEntries(node: PendingSource): OutboxEntry[] {
   const online = new Set(node.peers().filter((p) => p.online).map((p) => p.name));
   const files: OutboxEntry[] = node.files.waitingFor((p) => online.has(p)).map((f) => ({
     n: 0,
@@ -30,7 +30,7 @@ export function pendingEntries(node: PendingSource, texts: Outbox): OutboxEntry[
     text: `file ${f.name} (${sizeText(f.size)})`,
     kind: "file",
   }));
-  const all = [...texts.list(), ...files].sort((a, b) => a.ts - b.ts);
+  const all = [...node.outbox.list(), ...files].sort((a, b) => a.ts - b.ts);
   return all.map((e, i) => ({ ...e, n: i + 1 }));
 }
 
@@ -38,16 +38,16 @@ export function pendingEntries(node: PendingSource, texts: Outbox): OutboxEntry[
  * Drops entry `n` of `pendingEntries`' numbering: a text or change leaves the outbox, a file offer
  * is withdrawn. Answers it (null: there is none).
  */
-export function dropPending(node: PendingSource, texts: Outbox, n: number): OutboxEntry | null {
-  const e = pendingEntries(node, texts).find((x) => x.n === n);
+export function dropPending(node: PendingSource, n: number): OutboxEntry | null {
+  const e = pendingEntries(node).find((x) => x.n === n);
   if (!e) return null;
   if (e.kind === "file") node.files.withdraw(e.mid);
-  else texts.remove(e.mid);
+  else node.outbox.remove(e.mid);
   return e;
 }
 
 /** How many entries wait to be sent: texts not failed, changes, files for peers away. */
-export function pendingCount(node: PendingSource, texts: Outbox): number {
+export function pendingCount(node: PendingSource): number {
   const online = new Set(node.peers().filter((p) => p.online).map((p) => p.name));
-  return texts.count() + node.files.waitingFor((p) => online.has(p)).length;
+  return node.outbox.count() + node.files.waitingFor((p) => online.has(p)).length;
 }
