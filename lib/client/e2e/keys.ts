@@ -33,7 +33,7 @@ import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
-import { groups, type Request } from "./dm_seal.ts";
+import type { Request } from "./dm_seal.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
@@ -150,6 +150,25 @@ export async function refillPrekeys(
     ...(await deviceAuth(store, who, device)),
   });
   return Number(r.header.prekeys ?? 0);
+}
+
+/**
+ * The safety numbers `me` (key `mine`) compares with `user`, whose keys are `c`: the first key waiting
+ * for a decision, else the pinned one, and those of further new keys (`others`) — for both modes.
+ */
+export async function keyNumbers(
+  me: string,
+  mine: PublicIdentity,
+  user: string,
+  c: KeyCandidates,
+): Promise<{ safetyNumber: string; others?: string[] }> {
+  const numberOf = async (k: PublicIdentity) =>
+    formatSafetyNumber(await identitySafetyNumber(me, mine, user, k), 12);
+  const [first, ...others] = waitingKeys(c);
+  return {
+    safetyNumber: await numberOf(first ?? c.identity),
+    ...(others.length ? { others: await Promise.all(others.map(numberOf)) } : {}),
+  };
 }
 
 /** My own fingerprint: the 30-digit half of every safety number that is mine, in groups of five. */
@@ -354,17 +373,9 @@ async function fingerprint(p: E2eParts, user?: string, shown = false): Promise<F
   const known = await p.dm.contact(user);
   await p.dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
   const c = (await p.dm.contact(user))!;
-  const waiting = waitingKeys(c);
-  const target = waiting[0] ?? c.identity; // the key whose number is shown
-  const marked = shown ? markShown(c) : null;
+  const marked = shown ? markShown(c) : null; // the key whose number is shown
   if (marked) await p.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
   const mine = publicIdentity(await loadIdentity(p.cs));
-  const numberOf = async (k: PublicIdentity) => groups(await identitySafetyNumber(p.me, mine, user, k));
-  return {
-    user,
-    safetyNumber: await numberOf(target),
-    verified: c.verified,
-    changed: c.pending !== undefined,
-    ...(waiting.length > 1 ? { others: await Promise.all(waiting.slice(1).map(numberOf)) } : {}),
-  };
+  const numbers = await keyNumbers(p.me, mine, user, c);
+  return { user, ...numbers, verified: c.verified, changed: c.pending !== undefined };
 }

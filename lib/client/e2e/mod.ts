@@ -76,6 +76,7 @@ export {
   deviceAuth,
   deviceKeyOf,
   encodePayload,
+  keyNumbers,
   keyToPin,
   loginProof,
   MAX_EXPIRY_S,

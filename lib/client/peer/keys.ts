@@ -3,7 +3,7 @@
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
  * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
  * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), first contacts
- * that reached me kept in memory only and capped until accepted (strangers), safety numbers (lib/crypto/safety_number.ts), the signed prekey bundle a node
+ * that reached me kept in memory only and capped until accepted (strangers), safety numbers (e2e/keys.ts `keyNumbers`, as client mode counts them), the signed prekey bundle a node
  * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
  * peers they know (`/peers --discover`).
  */
@@ -15,9 +15,8 @@ import {
   sameIdentity,
 } from "../../crypto/identity.ts";
 import type { PrekeyBundle, SignedPrekey } from "../../crypto/prekeys.ts";
-import { formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
-import { addPendingKey, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
-import { keyToPin } from "../e2e/mod.ts";
+import { addPendingKey, markShown } from "../../crypto/pending_keys.ts";
+import { keyNumbers, keyToPin } from "../e2e/mod.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -132,16 +131,8 @@ export async function peerFingerprint(
 ): Promise<Fingerprint> {
   const marked = shown ? markShown(rec) : null;
   if (marked) store.putPeer(marked);
-  const numberOf = async (k: PublicIdentity) =>
-    formatSafetyNumber(await identitySafetyNumber(me, publicIdentity(mine), rec.name, k), 12);
-  const [first, ...others] = waitingKeys(rec);
-  return {
-    user: rec.name,
-    safetyNumber: await numberOf(first ?? rec.identity),
-    verified: rec.verified,
-    changed: rec.pending !== undefined,
-    ...(others.length ? { others: await Promise.all(others.map(numberOf)) } : {}),
-  };
+  const numbers = await keyNumbers(me, publicIdentity(mine), rec.name, rec);
+  return { user: rec.name, ...numbers, verified: rec.verified, changed: rec.pending !== undefined };
 }
 
 /**
