@@ -54,7 +54,7 @@ export class ChatClient implements B.ChatBackend {
   #link!: ServerLink;
   #in!: recv.InboundState;
   /** Edits, deletions, reactions and disappearing messages (issue 39): the `changes` capability. */
-  readonly changes: MessageChanges = new MessageChanges(this);
+  readonly changes: MessageChanges = new MessageChanges(this, () => this.#waitsOffline());
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
   /** Search, mutes, highlight words and the buffer order of this folder; none without a local store. */
@@ -300,7 +300,7 @@ export class ChatClient implements B.ChatBackend {
   }
 
   /** Whether a send now waits in the outbox for the next connect: the engine's rule for a UI's text. */
-  waitsOffline(): boolean {
+  #waitsOffline(): boolean {
     const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
     return how?.kind === "send" && how.mode === "queued";
   }

@@ -79,7 +79,11 @@ export function toggled(store: LocalStore, me: string, ref: string, emoji: strin
 }
 
 export class MessageChanges {
-  constructor(readonly host: ChangesHost) {}
+  /**
+   * `waitsOffline`: whether something sent now waits in the outbox for the next connect (a UI
+   * offline: the engine's `sendRequest` rule for a text); a change made then is queued as one.
+   */
+  constructor(readonly host: ChangesHost, readonly waitsOffline: () => boolean = () => false) {}
 
   /**
    * Changes a message already sent: its sender edits or deletes it (a room admin may delete too);
@@ -93,7 +97,7 @@ export class MessageChanges {
       ? { kind: "user", name: orig.from }
       : orig.to;
     if (c.kind === "edit") await checkSendable(host, to, c.text);
-    if (host.outgoing && host.waitsOffline?.()) return this.#queue(host.outgoing, to, ref, c, orig);
+    if (host.outgoing && this.waitsOffline()) return this.#queue(host.outgoing, to, ref, c, orig);
     // The change names the message by its sender and id (issue 69 N2).
     return await this.#sendChange(to, ref, c, orig.from);
   }

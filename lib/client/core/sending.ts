@@ -28,11 +28,6 @@ export interface SendHost extends ClientHost {
   readonly outgoing: Outbox | null;
   /** Resolves once everything received so far is opened (room changes seen so far apply first). */
   opened(): Promise<unknown>;
-  /**
-   * Whether something sent now waits in the outbox for the next connect (a UI offline: the engine's
-   * `sendRequest` rule for a text); a change made then is queued as one (message_changes.ts).
-   */
-  waitsOffline?(): boolean;
 }
 
 /**
