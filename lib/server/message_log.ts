@@ -20,7 +20,7 @@ import { fanOutRun, type RoomRun } from "./room_run.ts";
 import { type MetricsHooks, NO_METRICS } from "./metrics.ts";
 import type { Session } from "./session.ts";
 import type { AckSet, NewMessage, Store, StoredMessage } from "./store/store.ts";
-import type { Clock } from "../common/clock.ts";
+import { type Clock, systemTimers, type Timers } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 
 /**
@@ -99,7 +99,7 @@ export class MessageLog {
   /** Cancels the scheduled flush (null: none scheduled). */
   #timer: (() => void) | null = null;
   /** The held acks' own commit, when no message came (null: none waiting). */
-  #ackTimer: ReturnType<typeof setTimeout> | null = null;
+  #ackTimer: unknown = null;
   #flushing: Promise<void> | null = null;
   /** Readers waiting for the queue to fall below QUEUE_HIGH. */
   #roomWaiters: (() => void)[] = [];
@@ -115,7 +115,8 @@ export class MessageLog {
   /** The highest seq this node knows to be stored: its own commits, and what a cluster's catch-up saw. */
   #top = 0;
 
-  constructor(readonly store: Store, readonly hub: Hub) {}
+  /** `timers`: what the acks' hold waits on (ACK_HOLD_MS; tests hold it by hand). */
+  constructor(readonly store: Store, readonly hub: Hub, readonly timers: Timers = systemTimers) {}
 
   /** The highest seq known to be stored (never above the store's own): `ack` bounds acks by it. */
   get storedTop(): number {
@@ -194,7 +195,7 @@ export class MessageLog {
       this.#ackEntries += set.acks.length;
       if (this.#q.length > 0 || this.#ackEntries >= MAX_BATCH) this.#schedule();
       else {
-        this.#ackTimer ??= setTimeout(() => {
+        this.#ackTimer ??= this.timers.set(() => {
           this.#ackTimer = null;
           if (this.#acks.length) void this.flush();
         }, ACK_HOLD_MS);
@@ -338,7 +339,7 @@ export class MessageLog {
     for (const w of this.#roomWaiters.splice(0)) w();
     this.#timer?.();
     this.#timer = null;
-    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
+    if (this.#ackTimer !== null) this.timers.clear(this.#ackTimer);
     this.#ackTimer = null;
     await this.flush();
     while (this.#waiting()) await this.flush();

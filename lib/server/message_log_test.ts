@@ -11,6 +11,7 @@ import {
   slowCommitWarner,
 } from "./message_log.ts";
 import { ManualClock } from "../common/clock.ts";
+import { ManualTimers } from "../common/clock_testing.ts";
 import { Logger } from "../common/logger.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 
@@ -79,11 +80,13 @@ Deno.test("MessageLog: an ack with no message queued waits for the next one and 
   store.appendMessages = (b, a = []) => (calls.push({ msgs: b.length, acks: a.length }), append(b, a));
   await store.createUser({ name: "alice", hash: "x", role: "user", createdAt: 0 });
   await store.createUser({ name: "bob", hash: "x", role: "user", createdAt: 0 });
-  const log = new MessageLog(store, new Hub());
+  const timers = new ManualTimers(); // the hold ends only when the test says so
+  const log = new MessageLog(store, new Hub(), timers);
   const first = await log.append(msg("h0"), null);
   calls.length = 0;
   const acked = log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
-  await new Promise((r) => setTimeout(r, ACK_HOLD_MS / 4)); // a message comes while the ack waits
+  await new Promise((r) => setTimeout(r, 0)); // a message comes while the ack waits
+  assert.deepEqual(calls, [], "the ack waits for a message");
   let timerFired = false;
   const t = setTimeout(() => (timerFired = true), 0);
   await Promise.all([log.append(msg("h1"), null), acked]);
@@ -92,7 +95,10 @@ Deno.test("MessageLog: an ack with no message queued waits for the next one and 
   assert.equal(timerFired, false, "the held ack did not make the message wait for a 0 ms timer");
   // No message comes: the ack is written alone once the hold is over.
   calls.length = 0;
-  await log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
+  const alone = log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
+  assert.deepEqual(timers.asked.at(-1), ACK_HOLD_MS);
+  timers.advance(ACK_HOLD_MS);
+  await alone;
   assert.deepEqual(calls, [{ msgs: 0, acks: 1 }]);
   await log.close();
   await store.close();
