@@ -220,3 +220,25 @@ Deno.test("files: a wake of file.wait that changed nothing the waiter knows (a l
     await t.stop();
   }
 });
+
+Deno.test("files: a sender asking where its upload stands is told what the folder holds (another node of a cluster wrote more)", async () => {
+  const t = await startTestServer();
+  try {
+    const a = await t.client("alice");
+    (await t.client("bob")).close();
+    const fid = "fid-where-001";
+    const put = (off: number, n: number) =>
+      a.conn.request("file.put", { fid, to: "bob", size: 100, off }, new Uint8Array(n));
+    await put(0, 40);
+    // Another node of a cluster took 30 more bytes into the shared folder; its bus news has not come.
+    const bin = await Deno.open(`${t.srv.files.dir}/${fid}.bin`, { append: true });
+    await bin.write(new Uint8Array(30));
+    bin.close();
+    // A sender asks with no body where it stands, at the offset this node last knew (in a cluster: a
+    // node that saw the file made and none of its bodies, asked at 0).
+    assert.equal((await put(40, 0)).header.have, 70, "the folder's length, not this node's stale count");
+    assert.equal((await put(70, 30)).header.state, "ready");
+  } finally {
+    await t.stop();
+  }
+});

@@ -195,8 +195,11 @@ class FileRequests {
     if (m.off + body.length > f.size) {
       return s.fail(m.id, ErrorCode.FileTooLarge, "That is more data than the file's declared size");
     }
-    // The sender went on from another node of a cluster: read what it stored there.
-    if (f.state === "uploading" && m.off !== f.have) f = await this.store.refresh(f.fid) ?? f;
+    // The sender went on from another node of a cluster, or asks where it stands (no body: it resumes,
+    // and the bus may not have told this node of bodies another one took yet): read what the folder holds.
+    if (f.state === "uploading" && (m.off !== f.have || !body.length)) {
+      f = await this.store.refresh(f.fid) ?? f;
+    }
     if (f.state !== "uploading" || m.off !== f.have || !body.length) {
       return s.reply(m.id, { have: f.have, state: f.state, ...(f.direct ? { direct: true } : {}) });
     }
