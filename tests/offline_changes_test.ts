@@ -38,15 +38,21 @@ function gated(t: TestServer, c: ChatClient) {
 const changedTo = (ev: BackendEvent[], mid: string): ChatMessage[] =>
   ev.flatMap((e) => e.type === "message.changed" && e.message.mid === mid ? [e.message] : []);
 
+/** Alice (on `clock`) and bob, end to end, both following; bob's events kept. */
+async function pair(t: TestServer, clock?: ManualClock) {
+  const alice = (await t.e2eClient("alice", clock ? { clock } : {})).client;
+  const bob = (await t.e2eClient("bob")).client;
+  const bobEv: BackendEvent[] = [];
+  bob.on((e) => bobEv.push(e));
+  await alice.start();
+  await bob.start();
+  return { alice, bob, bobEv };
+}
+
 Deno.test("offline changes (client mode): an edit and a reaction made offline wait in the outbox and go at the next connect", async () => {
   const t = await startTestServer();
   try {
-    const alice = (await t.e2eClient("alice")).client;
-    const bob = (await t.e2eClient("bob")).client;
-    const bobEv: BackendEvent[] = [];
-    bob.on((e) => bobEv.push(e));
-    await alice.start();
-    await bob.start();
+    const { alice, bob, bobEv } = await pair(t);
     const mine = await alice.send(toBob, "first draft");
     const his = await bob.send(toAlice, "hi alice");
     await eventually(() => alice.store!.byMid("bob", his.mid) !== undefined, 5000, "bob's text");
@@ -86,12 +92,7 @@ Deno.test("offline changes (client mode): an edit and a reaction made offline wa
 Deno.test("offline changes (client mode): a deletion made offline takes the waiting edits of its message with it", async () => {
   const t = await startTestServer();
   try {
-    const alice = (await t.e2eClient("alice")).client;
-    const bob = (await t.e2eClient("bob")).client;
-    const bobEv: BackendEvent[] = [];
-    bob.on((e) => bobEv.push(e));
-    await alice.start();
-    await bob.start();
+    const { alice, bob, bobEv } = await pair(t);
     const mine = await alice.send(toBob, "oops, the password is hunter2");
     await eventually(() => bob.store!.byMid("alice", mine.mid) !== undefined, 5000, "alice's text");
     const g = gated(t, alice);
@@ -113,12 +114,7 @@ Deno.test("offline outbox (client mode): a text keeps the disappearing time and 
   const t = await startTestServer();
   try {
     const clock = new ManualClock(Date.now());
-    const alice = (await t.e2eClient("alice", { clock })).client;
-    const bob = (await t.e2eClient("bob")).client;
-    const bobEv: BackendEvent[] = [];
-    bob.on((e) => bobEv.push(e));
-    await alice.start();
-    await bob.start();
+    const { alice, bob, bobEv } = await pair(t, clock);
     await alice.changes.setExpiry(toBob, 3600);
     await eventually(async () => (await bob.changes.expiry(toAlice)) === 3600, 5000, "bob has the time");
     const g = gated(t, alice);
