@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { ControlRegistry, type SealedChannel } from "../e2e/controls.ts";
-import { fileOps, registerFileControls } from "./channel.ts";
+import { fileOps, READY, registerFileControls } from "./channel.ts";
+import { BOOK_KEY } from "./book.ts";
 import { encodeFileReady, encodeFileSum } from "./offer.ts";
 import { watchFolder } from "../e2e/mod.ts";
 import { LocalStore, WATCH_MS } from "../session/local_store.ts";
@@ -41,6 +42,26 @@ Deno.test("files channel: a SHA-256 or a direct-path candidate filed here wakes 
     await waiting;
     assert.ok(performance.now() - t0 < 5_000, "woken, not timed out");
   }
+});
+
+Deno.test("files channel: a direct-path candidate is filed apart from the transfer records, and goes once taken", async () => {
+  const { controls } = channel();
+  const c = ctx();
+  const ready = encodeFileReady("m1", {
+    fid: "fid-0000001",
+    host: "127.0.0.1",
+    port: 4000,
+    token: "A".repeat(43) + "=",
+  });
+  const out = await controls.lookup(ready, "m1")!(c);
+  assert.deepEqual(Object.keys(out.writes!.put), [READY.key], "one mailbox value, not the book");
+  assert.deepEqual(out.writes!.del, []);
+  await c.cs.commit(out.writes!);
+  assert.equal(await c.cs.get(BOOK_KEY), undefined, "no record written");
+  const t = await READY.take(c.cs, "bob", "fid-0000001");
+  assert.equal(t?.value.port, 4000);
+  await c.cs.commit(t!.writes);
+  assert.equal(await READY.get(c.cs, "bob", "fid-0000001"), undefined, "taken by its waiter");
 });
 
 Deno.test("files channel: with nothing filed, a waiter goes on after its time (another process may have filed it)", async () => {
