@@ -74,7 +74,13 @@ Deno.test("waitForOffers: an offer this process files wakes it at once, even one
     const { controls, changed } = channel();
     const cs = new MemoryCryptoStore();
     const file = async () => {
-      const offer = { fid: "fid-0000001", name: "a.bin", size: 1, key: new Uint8Array(32), sha256: "a".repeat(64) };
+      const offer = {
+        fid: "fid-0000001",
+        name: "a.bin",
+        size: 1,
+        key: new Uint8Array(32),
+        sha256: "a".repeat(64),
+      };
       const ctx = { from: "alice", mid: "m1", at: 0, cs, verified: () => Promise.resolve(false) };
       const out = await controls.lookup(encodeFileOffer("m1", offer), "m1")!(ctx);
       await cs.commit(out.writes!);
