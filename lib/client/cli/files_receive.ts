@@ -1,7 +1,7 @@
 /**
  * `parley receive` once logged in (registered by cli/files.ts, which documents its fixed output):
- * takes in the offers that arrived while away, waits up to `--timeout` for one (a live offer wakes
- * the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
+ * takes in the offers that arrived while away, waits up to `--timeout` for one (an offer this
+ * process files, or a commit of another process of the folder, wakes the wait at once: `waitForOffers`), then accepts and saves each offer the rules take
  * (file_policy: who, how, how big), one `saved PATH SIZE SHA256` line each, each offer tried once a
  * run (one that failed stays offered, said on standard error; a direct-only file whose sender is
  * away is taken again when its sender offers it again, until `--timeout`); having saved only offers
@@ -11,7 +11,7 @@
  */
 import { sanitize } from "../../common/sanitize.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { systemClock } from "../../common/clock.ts";
+import { systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { parseSize } from "../../common/progress.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
@@ -102,7 +102,10 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
   await syncOffers(c);
   let todo = await mine();
   let fresh = todo.every((r) => !known.has(r.fid));
-  if (fresh) todo = await waitForOffers(c, end, mine);
+  /** Waits until `end` for `look` to find an offer: woken by a change to the folder (no poll). */
+  const until = (look: () => Promise<InRecord[]>) =>
+    waitForOffers((signal) => ft.ops.filed(Infinity, signal), end - systemClock.now(), look);
+  if (fresh) todo = await until(mine);
   if (!todo.length) {
     for (const l of await beforeJoining(c, ft)) io.err(l);
     if (!left.size) io.err("No files offered");
@@ -139,7 +142,7 @@ export async function receiveFiles(io: CliIo, c: ChatClient, ft: FileTransfers, 
     await c.ack([]);
     todo = await newOnes(); // new offers only
     if (!todo.length && back.size) todo = await sentAgain(c, back, end);
-    else if (!todo.length && !fresh) (todo = await waitForOffers(c, end, newOnes), fresh = true);
+    else if (!todo.length && !fresh) (todo = await until(newOnes), fresh = true);
   }
   for (const r of back.values()) {
     failed++;
@@ -186,47 +189,34 @@ export async function beforeJoining(c: Pick<ChatClient, "user">, ft: FileTransfe
 }
 
 /**
- * How often the wait for an offer looks in the keystore on its own: only for an offer another
- * process of the folder filed first (this process then files no copy and says nothing); an offer
- * this connection receives wakes the wait at once.
- */
-export const OFFER_LOOK_MS = 2_000;
-
-/**
- * The offers `mine` finds, waiting until `end` (wall time, `now`) for the first one: woken by a
- * `file.offer` event (heard from before the first look, so one filed while looking is not missed),
- * besides a look every `lookMs`.
+ * The offers `mine` finds, waiting `ms` (on `timers`) for the first one. It looks again only when
+ * something may have changed: this process filed an offer, or another process of the folder
+ * committed (`changed`: files/channel.ts `filed` — the offer handler's `wake`, and the folder's one
+ * change signal, session/local_store.ts `nextForeign`), heard from before each look so a change
+ * while looking is not missed; and once more when the time is up. No poll of its own.
  */
 export async function waitForOffers(
-  c: Pick<ChatClient, "on">,
-  end: number,
+  changed: (signal: AbortSignal) => Promise<void>,
+  ms: number,
   mine: () => Promise<InRecord[]>,
-  now: () => number = systemClock.now,
-  lookMs = OFFER_LOOK_MS,
+  timers: Timers = systemTimers,
 ): Promise<InRecord[]> {
-  let offered = false;
-  let wake = () => {};
-  const off = c.on((e) => e.type === "file.offer" && (offered = true, wake()));
+  if (ms <= 0) return await mine();
+  const over = new AbortController();
+  const t = timers.set(() => over.abort(), ms);
   try {
-    let todo = await mine();
-    while (!todo.length && now() < end) {
-      // A wait that runs to the end is the last one: a timer may fire a little before `end` by this
-      // clock, and that is no reason for more looks; nor is a sliver left after a full wait (it
-      // joins this one).
-      const left = end - now(), last = left <= lookMs * 1.25;
-      if (!offered) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, Math.max(0, last ? left : lookMs));
-          wake = () => (clearTimeout(t), r());
-        });
+    for (;;) {
+      const look = new AbortController();
+      const next = changed(AbortSignal.any([over.signal, look.signal])); // listening before the look
+      try {
+        const todo = await mine();
+        if (todo.length || over.signal.aborted) return todo;
+        await next;
+      } finally {
+        look.abort();
       }
-      const woken = offered;
-      offered = false;
-      todo = await mine();
-      if (last && !woken) break;
     }
-    return todo;
   } finally {
-    off();
+    timers.clear(t);
   }
 }

@@ -7,15 +7,16 @@
  * carried transfer's: `CarriedInState`, `CarriedOutState`), the bound on records kept
  * (`bounded`), and every rule that changes a received record when a control comes (`offerWrites`,
  * `sumWrites`, `goneWrites`, returned as writes the codec commits with the ratchet step that opened
- * the control) live here; the direct-path candidates waiting for a sender are the filed list
- * `READY` ("files:ready", e2e/controls.ts). A folder of an earlier version kept the lists under
+ * the control) live here. Not here: the direct-path candidates a sender waits for ("files:ready",
+ * channel.ts `READY`), which are no records but received controls filed for whichever process of
+ * the folder waits, taken by it and gone after minutes (e2e/controls.ts `FiledList`, like a
+ * stream's keys). A folder of an earlier version kept the lists under
  * "files:in" and "files:out" ("pfiles:in", "pfiles:out" in peer mode): `readBook` reads them while
  * "files:book" is missing, and the first write (`bookWrites`) moves them into it and deletes them.
  */
 import { toBase64 } from "../../common/bytes.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
-import { FiledList } from "../e2e/mod.ts";
-import type { FileOffer, FileReady } from "./offer.ts";
+import type { FileOffer } from "./offer.ts";
 
 /**
  * `withdrawn`: its sender took the offer back ("file-gone") before this client had the file;
@@ -98,9 +99,6 @@ const OLD_KEYS = { in: ["files:in", "pfiles:in"], out: ["files:out", "pfiles:out
 const ALL_OLD = [...OLD_KEYS.in, ...OLD_KEYS.out];
 /** Records kept per list; the oldest finished ones go first. */
 const MAX_RECORDS = 200;
-
-/** Direct-path candidates filed for the process that waits for one, by sender and transfer id. */
-export const READY = new FiledList<FileReady>("files:ready");
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 

@@ -5,13 +5,13 @@
  * registry from here, and `FileOps`, what transfers.ts uses of the channel (send those controls,
  * read and update the transfer records (book.ts) in the folder's keystore, wait for a candidate). A received
  * control goes to the keystore, for whichever process of the folder waits (e2e/controls.ts): offers and
- * sums into the book (book.ts), candidates into its `READY` list by sender and transfer id. A record changed or
+ * sums into the book (book.ts), candidates into the filed list `READY` (here: no record) by sender and transfer id. A record changed or
  * control filed by this process wakes its waiters at once (`filed`); one filed by another process of
  * the folder wakes them through the folder's one change signal (e2e/controls.ts `watchFolder`).
  */
 import { withoutHash } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
-import { filed, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
+import { filed, FiledList, type SealedChannel, takeFiled, waitFiled, wake } from "../e2e/mod.ts";
 import {
   decodeFileGone,
   decodeFileOffer,
@@ -24,16 +24,14 @@ import {
   type FileOffer,
   type FileReady,
 } from "./offer.ts";
-import {
-  acceptedHere,
-  type Book,
-  bookWrites,
-  goneWrites,
-  offerWrites,
-  readBook,
-  READY,
-  sumWrites,
-} from "./book.ts";
+import { acceptedHere, type Book, bookWrites, goneWrites, offerWrites, readBook, sumWrites } from "./book.ts";
+
+/**
+ * Direct-path candidates ("file-ready") filed for the process that waits for one, by sender and
+ * transfer id: a mailbox of received controls, each taken by its waiter or gone after ten minutes —
+ * not a transfer record (those are book.ts's "files:book").
+ */
+export const READY = new FiledList<FileReady>("files:ready");
 
 const kindOf =
   <T>(decode: (b: Uint8Array, mid: string) => T | null, what: string) => (b: Uint8Array, mid: string) => {

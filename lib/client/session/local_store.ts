@@ -20,7 +20,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { BackendError } from "../backend.ts";
 import type { ChatMessage, OutboxEntry, SearchQuery, SearchResult, Target } from "../backend.ts";
-import { type Clock, systemClock } from "../../common/clock.ts";
+import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { migrate, type Row, writeTx } from "./local_store_sql.ts";
 import { HistorySealer } from "./local_store_seal.ts";
 import * as history from "./local_store_messages.ts";
@@ -46,10 +46,13 @@ export class LocalStore {
   #chain: Promise<unknown> = Promise.resolve();
   /** Who waits for another process's next commit (`nextForeign`), and the one timer looking for it. */
   readonly #watchers = new Set<() => void>();
-  #watch: ReturnType<typeof setInterval> | undefined;
+  #watch: unknown;
 
-  /** Opens (or creates) the database at `path` (":memory:": none), schema up to date; `clock` times lock waits. */
-  constructor(path: string, readonly clock: Clock = systemClock) {
+  /**
+   * Opens (or creates) the database at `path` (":memory:": none), schema up to date; `clock` times
+   * lock waits, `timers` the watcher's looks (`nextForeign`).
+   */
+  constructor(path: string, readonly clock: Clock = systemClock, readonly timers: Timers = systemTimers) {
     this.db = new DatabaseSync(path);
     // secure_delete: text replaced by its sealed form (or deleted) is overwritten, not left in free pages.
     this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;");
@@ -105,22 +108,32 @@ export class LocalStore {
    */
   nextForeign(l: () => void): () => void {
     this.#watchers.add(l);
-    this.#watch ??= setInterval(() => this.#look(), WATCH_MS);
+    this.#arm();
     return () => {
       this.#watchers.delete(l);
       this.#stopWatch();
     };
   }
 
+  /** The next look in WATCH_MS, unless one is due already or nobody waits. */
+  #arm(): void {
+    if (this.#watch !== undefined || !this.#watchers.size) return;
+    this.#watch = this.timers.set(() => {
+      this.#watch = undefined;
+      this.#look();
+      this.#arm(); // someone still waits (or a listener told waits again)
+    }, WATCH_MS);
+  }
+
   #stopWatch(): void {
     if (this.#watchers.size || this.#watch === undefined) return;
-    clearInterval(this.#watch);
+    this.timers.clear(this.#watch);
     this.#watch = undefined;
   }
 
   /** The watcher's look: another process committed since the last look or lock, its listeners told. */
   #look(): void {
-    if (!this.db.isOpen) return void (this.#watchers.clear(), this.#stopWatch());
+    if (!this.db.isOpen) return void this.#watchers.clear();
     if (this.db.isTransaction) return; // this process is writing: look next time
     this.#noteVersion();
   }

@@ -2,12 +2,15 @@
  * Local history at rest (issue 10, item 10): message and outbox text never reaches the client's
  * database file in clear, a sealed text cannot be moved to another row, history written in clear by
  * an older version is sealed on unlock (and gone from the file and its WAL), and the folder and
- * database files are private to the user.
+ * database files are private to the user. The folder's one change signal between processes
+ * (`nextForeign`) looks on injected timers (ManualTimers), only while someone waits.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ensureHome } from "./home_dir.ts";
-import { LocalStore } from "./local_store.ts";
+import { LocalStore, WATCH_MS } from "./local_store.ts";
+import { ManualTimers } from "../../common/clock_testing.ts";
+import { systemClock } from "../../common/clock.ts";
 import type { ChatMessage } from "../backend.ts";
 
 const key = () => crypto.getRandomValues(new Uint8Array(32));
@@ -199,6 +202,39 @@ Deno.test("local store: a folder another process keeps locked opens at once when
     busy.db.exec("ROLLBACK");
     busy.close();
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("local store: nextForeign tells a waiter of another handle's commit at the watcher's next look, on its timers", async () => {
+  const dir = await Deno.makeTempDir();
+  const timers = new ManualTimers();
+  const path = `${dir}/alice@x.db`;
+  const a = new LocalStore(path, systemClock, timers), b = new LocalStore(path);
+  try {
+    assert.equal(timers.pending, 0, "nobody waits: no timer");
+    let told = 0;
+    const off = a.nextForeign(() => told++);
+    assert.equal(timers.pending, 1, "one timer while someone waits");
+    timers.advance(WATCH_MS * 10);
+    assert.equal(told, 0, "no commit elsewhere: nothing told");
+    assert.equal(timers.pending, 1, "still one timer, not one per look");
+    b.save([msg(1, "hi")]); // another connection: another process of the folder
+    assert.equal(told, 0, "told at the next look, not before");
+    timers.advance(WATCH_MS);
+    assert.equal(told, 1);
+    assert.equal(timers.pending, 0, "told once, the waiter gone: no timer");
+    off();
+    const again = a.nextForeign(() => told++);
+    a.save([msg(2, "mine")]); // this process's own commit is no foreign change
+    timers.advance(WATCH_MS * 3);
+    assert.equal(told, 1);
+    again();
+    assert.equal(timers.pending, 0, "the last waiter gone: the timer cleared");
+    assert.ok(timers.asked.every((ms) => ms === WATCH_MS));
+  } finally {
+    a.close();
+    b.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
