@@ -99,7 +99,9 @@ test({
       // (a loaded machine restarts the server slower); what must not happen is a loop (below).
       const before = logins();
       assert.ok(before === 1 || before === 2, `${before} logins after the restart`);
-      await new Promise((r) => setTimeout(r, 3000));
+      // Fence: a later line goes on the same session, after anything the outbox sends again there.
+      await tm.type("alice", "after the failed one");
+      await tm.waitFor("alice", (s) => /alice │ after the failed one/.test(s), "a later line sent");
       assert.equal(logins(), before, "no reconnect loop");
       assert.ok(
         !t.lines.some((l) => l.includes("frame_too_large")),
