@@ -21,7 +21,7 @@ import type { ClusterOptions } from "../lib/server/cluster.ts";
 import { ParleyServer } from "../lib/server/server.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
-import { systemClock } from "../lib/common/clock.ts";
+import { systemClock, systemTimers, type Timers } from "../lib/common/clock.ts";
 import { fastHasher } from "./helpers.ts";
 import { TEST_CLUSTER_KEY } from "./cluster_harness.ts";
 import { runConsoleLine } from "../lib/server/console.ts";
@@ -84,7 +84,7 @@ Deno.test({
 });
 
 /** `user` registered on the node at `port` with a client folder's store in memory (an outbox). */
-async function withOutbox(port: number, user: string): Promise<ChatClient> {
+async function withOutbox(port: number, user: string, timers?: Timers): Promise<ChatClient> {
   const conn = await Connection.open({ host: "127.0.0.1", port, caPem: (await testCert()).cert });
   return await ChatClient.login({
     conn,
@@ -94,6 +94,7 @@ async function withOutbox(port: number, user: string): Promise<ChatClient> {
     register: true,
     kdf: testKdf,
     store: new LocalStore(":memory:"),
+    ...(timers ? { timers } : {}),
   });
 }
 
@@ -238,15 +239,19 @@ async function twoNodes() {
   const mutable = (b: Bus): Bus => faultyBus(b, { hear: () => !muted });
   const servers: ParleyServer[] = [], clients: ChatClient[] = [];
   const beats: ReturnType<typeof setInterval>[] = [];
-  for (const node of ["node1", "node2"]) {
+  // What each node's heartbeat tick asked the store: the `now` of each look at the live nodes (the
+  // tick's sweep of quiet nodes ran just before it, at that time), and each read of the stored
+  // controls begun (one at a time: a read starts once the one before it was applied).
+  const looked: number[][] = [[], []], controlReads = [0, 0];
+  for (const [i, node] of ["node1", "node2"].entries()) {
     const store = await PostgresStore.open(url);
     const cluster: ClusterOptions = {
       heartbeatMs: 150,
       presenceTimeoutMs: 600,
-      liveNodes: (now, within) => store.nodeProtocols(node, now, within),
+      liveNodes: (now, within) => (looked[i]!.push(now), store.nodeProtocols(node, now, within)),
       controls: {
         put: (o, at, e) => store.putControl(o, at, e),
-        since: (after, limit) => store.controlsSince(after, limit),
+        since: (after, limit) => (controlReads[i]!++, store.controlsSince(after, limit)),
         last: () => store.lastControl(),
       },
     };
@@ -262,6 +267,8 @@ async function twoNodes() {
   return {
     servers,
     beats,
+    looked,
+    controlReads,
     mute(on: boolean) {
       muted = on;
     },
@@ -290,8 +297,11 @@ Deno.test({
       await n.client(1, "bob");
       const bobThere = async () => (await alice.who()).some((p) => p.user === "bob");
       await eventually(bobThere, 5000, "bob seen from node 1");
+      const quiet = Date.now(); // node 2's last word reached node 1 before this
       n.mute(true);
-      await new Promise((r) => setTimeout(r, 2000)); // over three presence timeouts without a word
+      // Event: node 1's tick swept its remote nodes with node 2 silent past the presence timeout (600 ms).
+      const past = () => n.looked[0]!.some((t) => t > quiet + 600);
+      await eventually(past, 5000, "a tick of node 1 with node 2 silent past the timeout");
       assert.ok(await bobThere(), "bob kept while node 2's heartbeat in PostgreSQL is fresh");
       clearInterval(n.beats.pop()); // node 2 stops beating too: now it is gone
       await eventually(async () => !(await bobThere()), 5000, "bob offline once node 2's heartbeat is old");
@@ -318,7 +328,10 @@ Deno.test({
       // bob comes back on node 2 after the kick: the same stored kick closes nothing more.
       const again = await n.client(1, "bob", false);
       await again.sync();
-      await new Promise((r) => setTimeout(r, 1000)); // several heartbeats
+      // Event: node 2 read and applied the stored controls after this login (its next read begins after).
+      const reads = n.controlReads[1]!;
+      await eventually(() => n.controlReads[1]! >= reads + 2, 5000, "node 2 read the stored controls again");
+      await again.sync(); // fence: a kick's close reaches the client before this answer
       assert.equal(again.conn.closed, false, "bob's new session lives");
     } finally {
       await n.stop();
@@ -339,7 +352,13 @@ Deno.test({
     let down = false;
     try {
       const bob = await login(a.port, "bob", true);
-      const alice = await withOutbox(a.port, "alice");
+      // The kept sends' retry, seen: a timer set again is a retry answered "unavailable".
+      const retries: number[] = [];
+      const timers: Timers = {
+        set: (fn, ms) => (retries.push(ms), systemTimers.set(fn, ms)),
+        clear: (t) => systemTimers.clear(t),
+      };
+      const alice = await withOutbox(a.port, "alice", timers);
       clients.push(bob, alice);
       await bob.sync();
       await alice.start(); // a UI: its sends are kept in the outbox until taken
@@ -356,7 +375,7 @@ Deno.test({
       assert.equal(alice.outgoing!.count(), 2);
       const storeDown = () => notices.filter((t) => /cannot store messages right now/.test(t)).length;
       await eventually(() => storeDown() >= 1, 10_000, "the client says the server cannot store messages");
-      await new Promise((r) => setTimeout(r, 3500)); // a retry while it is still down: not said again
+      await eventually(() => retries.length >= 2, 10_000, "a retry answered while the store is still down");
       assert.equal(
         storeDown(),
         1,

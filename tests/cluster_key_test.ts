@@ -8,6 +8,7 @@ import { newClusterKeyText } from "../lib/server/bus/seal.ts";
 import { loadClusterKey } from "../lib/server/data_dir.ts";
 import { clusterSkip, freePort, startNats, startPostgres } from "./cluster_harness.ts";
 import { login, spawnNode } from "./cluster_spawn.ts";
+import { eventually } from "./helpers.ts";
 
 Deno.test("cluster key: made on first start in the data folder (0600, 32 bytes), then reused; a bad or missing file given is refused", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-key-" });
@@ -97,13 +98,26 @@ Deno.test({
     try {
       const store = await pg.newDatabase();
       await Deno.writeTextFile(`${dir}/other.key`, newClusterKeyText());
-      nodes.push(await spawnNode(dir, store, nats.url));
+      const metrics = await freePort();
+      nodes.push(await spawnNode(dir, store, nats.url, { args: ["--metrics", `127.0.0.1:${metrics}`] }));
       nodes.push(await spawnNode(dir, store, nats.url, { keyFile: `${dir}/other.key` }));
+      // Node 1's count of envelopes refused as under another key (its health check, last minute).
+      const refused = async () => {
+        const h = await (await fetch(`http://127.0.0.1:${metrics}/healthz`)).text();
+        return Number(/bus=(\d+) bus envelopes under another cluster key/.exec(h)?.[1] ?? 0);
+      };
       const alice = await login(nodes[0]!.port, "alice", true);
       const bob = await login(nodes[1]!.port, "bob", true);
       try {
         await Promise.all([alice.sync(), bob.sync()]);
-        await new Promise((r) => setTimeout(r, 1500)); // heartbeats every second
+        // Event: node 1 refused two more of node 2's envelopes, the later sent after bob was in
+        // (node 2 announces its users on each heartbeat, every second).
+        const before = await refused();
+        await eventually(
+          async () => (await refused()) >= before + 2,
+          10_000,
+          "node 1 refusing node 2's news",
+        );
         assert.deepEqual((await alice.who()).map((p) => p.user), ["alice"]);
       } finally {
         await alice.close();

@@ -121,9 +121,18 @@ Deno.test({
       const mallory = await t.client("mallory"); // node 2
       await Promise.all([root.sync(), mallory.sync()]);
       const em = events(mallory);
+      // Node 2's reads of mallory's record: a role event is answered once the store has said.
+      const store = t.nodes[1]!.core.store, getUser = store.getUser.bind(store);
+      let read = 0;
+      store.getUser = async (name) => {
+        const u = await getUser(name);
+        if (name === "mallory") read++;
+        return u;
+      };
       // A node's own bus (it holds the key) says mallory is an admin; the store says otherwise.
       t.nodes[0]!.cluster!.publish({ t: "role", user: "mallory", role: "admin", note: "forged grant" });
-      await new Promise((r) => setTimeout(r, 600));
+      await eventually(() => read > 0, 5000, "node 2 read mallory's role on the event");
+      await mallory.sync(); // fence: after whatever node 2 sent her once it had read
       assert.ok(!em.some((e) => e.type === "role"), "no role push from an untrue event");
       await assert.rejects(mallory.commands.grant("mallory"), /admin/i);
       // A real grant on node 1 (store first, then the event) reaches mallory on node 2.

@@ -95,6 +95,8 @@ export async function startTestServer(
     freeSpace?: (dir: string) => number | null;
     /** Counters of node 1 (`--metrics`). */
     metrics?: MetricsHooks;
+    /** The video streams' paced waits (ServerDeps `videoSleep`). */
+    videoSleep?: (ms: number, signal: AbortSignal) => Promise<void>;
     /** Several nodes on one shared store (tests/topology.ts): `srv` is node 1, clients go round-robin. */
     nodes?: {
       count: number;
@@ -132,6 +134,7 @@ export async function startTestServer(
         hasher: o.hasher ?? fastHasher,
         ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
         ...(o.metrics && i === 0 ? { metrics: o.metrics } : {}),
+        ...(o.videoSleep ? { videoSleep: o.videoSleep } : {}),
         ...(bus ? { bus, cluster } : {}),
         ...(o.nodes?.key ? { clusterKey: o.nodes.key } : {}),
       }),

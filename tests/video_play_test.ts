@@ -4,15 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { VideoClient } from "../lib/client/video/video_client.ts";
+import { abortableSleep } from "../lib/media/stream.ts";
 import { planThirds } from "../lib/media/thirds.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 
 const ffmpeg = testFfmpeg();
 const ignore = skipWithout(ffmpeg !== null);
 
-async function videoServer(opts: Record<string, unknown> = {}) {
+async function videoServer(
+  opts: Record<string, unknown> = {},
+  deps: { videoSleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
+) {
   const dir = await videoDataDir(ffmpeg!);
-  const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, ...opts }, { dir });
+  const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, ...opts }, { dir, ...deps });
   return {
     ...t,
     dir,
@@ -92,16 +96,29 @@ Deno.test({
   name: "video.ctl pause holds frames, seek jumps, stop ends with video.end and kills ffmpeg",
   ignore,
   async fn() {
-    const t = await videoServer();
+    // The stream's waits, seen: one of Infinity is the stream parked until a control wakes it.
+    let parked = 0;
+    const videoSleep = (ms: number, signal: AbortSignal) => {
+      if (ms === Infinity) parked++;
+      return abortableSleep(ms, signal);
+    };
+    const t = await videoServer({}, { videoSleep });
     try {
       const c = await t.client("alice");
       const pb = await new VideoClient(c.conn).play("sample", { mode: "240p", width: 320, height: 180 });
       await eventually(() => pb.order.length >= 3, 3000, "first frames");
+      parked = 0;
       await pb.pause();
-      await new Promise((r) => setTimeout(r, 150)); // a frame already in flight may still land
-      const held = pb.order.length;
-      await new Promise((r) => setTimeout(r, 400));
-      assert.ok(pb.order.length <= held + 1, "no frames while paused");
+      await eventually(
+        () => parked > 0,
+        3000,
+        "the paused stream to park (waiting for a control, not a frame's time)",
+      );
+      const atPark = pb.order.length;
+      await pb.pause(); // fence: a reply after any frame the viewer sent before it
+      // The frame the stream's slot held when it parked may still go; nothing after it.
+      assert.ok(pb.order.length <= atPark + 1, "no frames while paused");
+      assert.equal(parked, 1, "parked once, not woken");
       await pb.seek(3000);
       await pb.resume();
       await eventually(() => pb.order.some((f) => f.index >= 72), 3000, "frames after the seek");

@@ -126,12 +126,17 @@ Deno.test("VideoStream thirds mode serves a third of the frames from each rendit
 });
 
 Deno.test("VideoStream.seek() continues from the target and pause() holds frames", async () => {
-  const { s, clock } = makeStream({ mode: "240p" });
+  let parked = 0; // waits of Infinity: the stream asleep until a control wakes it
+  const { s, clock } = makeStream((c) => {
+    const sleep = instantSleep(c);
+    return { mode: "240p", sleep: (ms, signal) => (ms === Infinity && parked++, sleep(ms, signal)) };
+  });
   const first = await s.nextFrame();
   assert.equal(first?.index, 0);
   s.seek(1000);
   const after = await s.nextFrame();
   assert.ok(after!.pts >= 1000 && after!.pts < 1100, `pts ${after!.pts}`);
+  parked = 0;
   s.pause();
   assert.equal(s.state, "paused");
   const pos = s.stats().position;
@@ -139,7 +144,10 @@ Deno.test("VideoStream.seek() continues from the target and pause() holds frames
   assert.equal(s.stats().position, pos);
   let got = false;
   const p = s.nextFrame().then((f) => (got = f !== null));
-  await new Promise((r) => setTimeout(r, 20));
+  // Event: the stream parked (only a control wakes it); a turn more lets a held frame land, if any.
+  for (let i = 0; i < 100 && parked === 0; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.ok(parked > 0, "the paused stream waits for a control");
+  await new Promise((r) => setTimeout(r, 0));
   assert.equal(got, false); // nothing arrives while paused
   s.play();
   await p;

@@ -81,6 +81,8 @@ export interface ServerDeps {
   clusterKey?: Uint8Array;
   /** Cluster keys also accepted during a rotation (bus/seal.ts `parseClusterKeys`): their sidecars verify too. */
   clusterKeysAccepted?: readonly Uint8Array[];
+  /** The video streams' paced waits (video/service.ts `sleep`; tests see a paused stream park). */
+  videoSleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export class ParleyServer {
@@ -138,6 +140,7 @@ export class ParleyServer {
       maxStreams: this.config.maxVideoStreams,
       maxStreamsPerSession: this.config.maxVideoStreamsPerSession,
       clock,
+      ...(deps.videoSleep ? { sleep: deps.videoSleep } : {}),
     });
     this.relay = new StreamRelay(this.hub, {
       perSession: this.config.maxRelayStreamsPerSession,

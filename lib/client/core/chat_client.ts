@@ -15,7 +15,7 @@
  *   ends (not after a plain kick): the new session's connection and link replace the old ones inside this
  *   object (the codec proves its device again), and the status the user chose (busy) is restored.
  */
-import { type Clock, systemClock, systemTimers } from "../../common/clock.ts";
+import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import type * as B from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
@@ -92,6 +92,7 @@ export class ChatClient implements B.ChatBackend {
     public codec: BodyCodec = PlainCodec,
     readonly clock: Clock = systemClock,
     public reconnect: (() => Promise<ServerSession>) | null = null,
+    timers: Timers = systemTimers, // what the kept sends' store-down retry waits on (LoginOptions `timers`)
   ) {
     this.commands = new ServerCommands(session, () => this.codec);
     this.engine = new Driver(session.user, {
@@ -106,7 +107,7 @@ export class ChatClient implements B.ChatBackend {
       every: intervalTimer,
     });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
-    this.#kept = this.outgoing ? this.#keptSends(this.outgoing) : null;
+    this.#kept = this.outgoing ? this.#keptSends(this.outgoing, timers) : null;
     this.local = store ? localControls(store, () => this.user, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
     this.#re = new Reconnector({
@@ -124,7 +125,14 @@ export class ChatClient implements B.ChatBackend {
   /** Says hello and logs in on `o.conn` (server_session.ts); the core over that session. */
   static async login(o: LoginOptions): Promise<ChatClient> {
     const s = await ServerSession.login(o);
-    const c = new ChatClient(s, o.store ?? null, o.codec ?? PlainCodec, o.clock ?? systemClock);
+    const c = new ChatClient(
+      s,
+      o.store ?? null,
+      o.codec ?? PlainCodec,
+      o.clock ?? systemClock,
+      null,
+      o.timers,
+    );
     if (o.findFfmpeg) c.findFfmpeg = o.findFfmpeg;
     return c;
   }
@@ -309,7 +317,7 @@ export class ChatClient implements B.ChatBackend {
    * The kept sends over `outbox`: each entry sent under the rate waits on the current connection, a
    * text by sending.ts, a change queued offline by message_changes.ts.
    */
-  #keptSends(outbox: Outbox): KeptSends {
+  #keptSends(outbox: Outbox, timers: Timers): KeptSends {
     return new KeptSends({
       me: this.user,
       outbox,
@@ -326,7 +334,7 @@ export class ChatClient implements B.ChatBackend {
       offline: () => this.conn.closed,
       notice: (level, text) => this.notify({ type: "notice", level, text }),
       confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
-      timers: systemTimers,
+      timers,
     });
   }
 

@@ -1,9 +1,9 @@
 /**
  * `LoginOptions`: what `ChatClient.login` takes — the connection and account, the local store and
  * body codec the client is assembled with, and what is injected (password hashing policy, ffmpeg
- * finder, clock). Types only.
+ * finder, clock, timers). Types only.
  */
-import type { Clock } from "../../common/clock.ts";
+import type { Clock, Timers } from "../../common/clock.ts";
 import type { BodyCodec } from "../e2e/mod.ts";
 import type { KdfPolicy } from "../session/account_login.ts";
 import type { Connection } from "../session/connection.ts";
@@ -32,6 +32,8 @@ export interface LoginOptions {
   quiet?: boolean;
   /** The clock every time this client stamps comes from (default: the system's). */
   clock?: Clock;
+  /** What the kept sends' retry waits on (default: the runtime's timers; tests see each retry). */
+  timers?: Timers;
   /** This folder's device proof for the session of hello's `nonce` (a reconnect: session/account_login.ts). */
   proveDevice?: (nonce: string) => Promise<Record<string, unknown> | null>;
 }

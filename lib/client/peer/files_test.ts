@@ -508,7 +508,7 @@ Deno.test("peer files: an offer to a peer that is away waits in the outbox and g
     assert.ok(
       ofType(p.events.alice, "notice").some((n) => /f\.bin waits for bob to come online/.test(n.text)),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Cut: the pair's channels are ended, so nothing can reach bob (no wait needed to see it).
     assert.equal(ofType(p.events.bob, "file.offer").length, 0, "nothing reached bob yet");
     p.join();
     p.alice.connected("bob");
@@ -576,8 +576,8 @@ Deno.test("peer files: --accept-files takes files from verified peers only; an u
     await Deno.writeFile(`${dir}/f.bin`, data);
     const p = pair(`${dir}/u`, undefined, false);
     await p.alice.send("bob", `${dir}/f.bin`);
+    // The offer is shown only once bob's side decided not to take it (carried_in.ts): that event is the fence.
     await settle(() => ofType(p.events.bob, "file.offer").length === 1, "the offer is shown");
-    await new Promise((r) => setTimeout(r, 100));
     assert.equal(ofType(p.events.bob, "file.saved").length, 0, "not taken at once");
     assert.equal(ofType(p.events.bob, "file.offer")[0]!.offer.verified, false);
     assert.ok(

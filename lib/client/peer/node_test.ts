@@ -207,13 +207,23 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     await b.connect(`127.0.0.1:${c.port}`);
     await a.fingerprint("bob"); // alice compares the number shown with bob…
     await a.trust("bob", true); // …and verified bob, but bob has not verified alice yet
+    const said: PeerEvent[] = [];
+    a.on((e) => void said.push(e));
     assert.equal(a.discover(), 1);
-    await new Promise((r) => setTimeout(r, 500));
+    // Fence: bob reads alice's records in order, so her later message comes after her `who`; his
+    // reply then follows any `intro` he sent her on the same channel.
+    const there = waitFor(b, msgFrom("alice", "after who"));
+    a.send("bob", "after who");
+    await there;
+    const back = waitFor(a, msgFrom("bob", "after any intro"));
+    b.send("alice", "after any intro");
+    await back;
     assert.deepEqual(
-      a.peers().map((p) => p.name),
-      ["bob"],
+      said.filter((e) => e.type === "notice" && /introduces/.test(e.text)),
+      [],
       "bob introduces no one to a peer he has not verified",
     );
+    assert.deepEqual(a.peers().map((p) => p.name), ["bob"]);
     await b.fingerprint("alice");
     await b.trust("alice", true);
     const ac = waitFor(a, (e) => e.type === "connected" && e.peer === "carol");

@@ -39,6 +39,8 @@ export interface VideoServiceOptions {
   maxStreams: number;
   maxStreamsPerSession: number;
   clock?: Clock;
+  /** The streams' paced waits (VideoStream's `sleep`; default: timers on the wall clock). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** How long `play`/`list` wait for a scan in progress before answering. */
   scanWaitMs?: number;
   /** JPEG quality for ffmpeg (2 best … 31 worst). */
@@ -193,6 +195,7 @@ export class VideoService {
       format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
       clock: this.#clock,
+      ...(this.#o.sleep ? { sleep: this.#o.sleep } : {}),
       spawn: (o) => this.#spawn(o),
     });
     if (m.start) stream.seek(m.start);
