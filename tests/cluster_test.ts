@@ -643,7 +643,7 @@ Deno.test({
       await eventually(() => ia.length === 1, 3000, "alice gets the old node's message");
       assert.deepEqual(ib.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `to the old node ${i}`));
       assert.ok(rows.length >= 5 && rows.every((r) => r === "none"), "every msg event in the old shape");
-      // Node 2 upgraded to protocol 2 (0.22.1–0.23: rows in JSON), then to this one.
+      // Node 2 upgraded to protocol 2 (0.23.0–0.25.0: rows in JSON), then to this one.
       for (const [proto, want] of [[2, "json"], [BUS_PROTOCOL, "binary"]] as const) {
         await sql`UPDATE nodes SET proto = ${proto}, seen_at = ${Date.now()} WHERE id = 'node2'`;
         await eventually(() => n1.srv.cluster!.oldestProtocol === proto, 3000, "node 1 sees the protocol");

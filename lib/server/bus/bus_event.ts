@@ -9,7 +9,7 @@ import type { Outbound } from "../../protocol/messages.ts";
 /**
  * The bus protocol this node speaks, said with its heartbeat in PostgreSQL (postgres_store.ts): 1 —
  * 0.21 and 0.22.0, which do not say it — takes a `msg` event only without rows (0.21 refuses one
- * with them); 2 takes rows in JSON (`rows`); 3 takes them binary too (`packed`: bus_rows.ts, the
+ * with them); 2 (0.23.0–0.25.0) takes rows in JSON (`rows`); 3 takes them binary too (`packed`: bus_rows.ts, the
  * envelope's plaintext). A node reads every older shape; it sends in the shape the oldest live node
  * takes (cluster.ts), so a rolling upgrade delivers at full speed.
  */
