@@ -9,6 +9,9 @@ import { NatsBus, parseBusUrl, redactBusUrl } from "../lib/server/bus/nats_bus.t
 import assert from "node:assert/strict";
 import { createCipheriv, hkdfSync } from "node:crypto";
 import { BusSeal } from "../lib/server/bus/seal.ts";
+import { encodeRows, ROWS_FORMAT } from "../lib/server/bus/bus_rows.ts";
+import { memoryLogger } from "../lib/common/logger.ts";
+import { systemClock } from "../lib/common/clock.ts";
 import { clusterSkip, startNats, type TestNats } from "./cluster_harness.ts";
 
 busConformance("MemoryBus", (keys) => {
@@ -102,4 +105,38 @@ Deno.test("BusSeal: bad UTF-8 inside a sealed envelope is refused; a real U+FFFD
   assert.equal(seal.open(sealRaw(key, "s", bad)), null);
   assert.equal(seal.refused.get("not JSON"), 1);
   assert.deepEqual(seal.open(sealRaw(key, "s", text("a\uFFFD")))?.e, { t: "user", user: "a\uFFFD" });
+});
+
+Deno.test("BusSeal: a msg event's rows travel binary (bus protocol 3) and open as sealed; a later format, or broken rows, are refused by name", () => {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const { logger: log, lines: logged } = memoryLogger(systemClock);
+  const a = new BusSeal({ key }, "s"), b = new BusSeal({ key, log }, "s");
+  const packed = [1, 2].map((i) => ({
+    seq: i,
+    mid: `m${i}`,
+    sender: "alice",
+    kind: "user" as const,
+    target: "bob",
+    conv: "d:alice:bob",
+    ts: 5,
+    body: new Uint8Array([i, 0x7b, 0]),
+  }));
+  const wire = a.seal("n1", { t: "msg", seq: 2, packed });
+  const body = new TextDecoder().decode(wire);
+  assert.ok(!body.includes('"t"'), "no JSON inside");
+  const got = b.open(wire);
+  assert.equal(got?.from, "n1");
+  assert.deepEqual(
+    got?.e.t === "msg" && got.e.packed?.map((r) => ({ ...r, body: [...r.body] })),
+    packed.map((r) => ({ ...r, body: [...r.body] })),
+  );
+  // A newer node's format: refused, and the log line says what to do.
+  const rows = encodeRows({ from: "n2", ts: Date.now(), seq: 1, rows: packed });
+  assert.equal(b.open(sealRaw(key, "s", Uint8Array.of(ROWS_FORMAT + 1, ...rows.subarray(1)))), null);
+  assert.equal(b.open(sealRaw(key, "s", rows.subarray(0, rows.length - 1))), null);
+  assert.deepEqual([...b.refused], [
+    ["an envelope format of a newer version: upgrade this node", 1],
+    ["bad rows: truncated", 1],
+  ]);
+  assert.match(logged.join("\n"), /bus\.refused.*newer version: upgrade this node/);
 });

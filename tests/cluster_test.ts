@@ -19,6 +19,7 @@ import { generateIdentity, type IdentityKeyPair, publicIdentity } from "../lib/c
 import { generateOneTimePrekeys, generateSignedPrekey } from "../lib/crypto/prekeys.ts";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import { BUS_PROTOCOL } from "../lib/server/bus/bus_event.ts";
+import { toBase64 } from "../lib/common/bytes.ts";
 import postgres from "postgres";
 import { StoreUnavailable } from "../lib/server/store/store_errors.ts";
 import { clusterSkip, faultyBus, fileEngines, TEST_CLUSTER_KEY } from "./cluster_harness.ts";
@@ -601,15 +602,17 @@ Deno.test({
 Deno.test({
   name:
     "cluster: a rolling upgrade — a node of the older bus protocol (0.21: msg events without rows, rows " +
-    "refused) is told in its shape and delivers at once; rows again once every node is upgraded",
+    "refused) is told in its shape and delivers at once; rows in JSON while the oldest is of protocol 2, " +
+    "binary once every node is upgraded",
   ignore,
   async fn() {
-    const rows: boolean[] = []; // node 1's msg events: with rows?
+    const rows: string[] = []; // node 1's msg events: with rows binary, in JSON, or none?
+    const shape = (e: BusEvent) => e.t !== "msg" ? "" : e.packed ? "binary" : e.rows ? "json" : "none";
     const c = await cluster(
       2,
       (b, i) =>
         i === 0
-          ? faultyBus(b, { send: (e) => (e.t === "msg" && rows.push(e.rows !== undefined), true) })
+          ? faultyBus(b, { send: (e) => (e.t === "msg" && rows.push(shape(e)), true) })
           // Node 2 as 0.21: its schema refuses a msg event with rows; its own go without.
           : faultyBus(b, {
             hear: (e) => e.t !== "msg" || e.rows === undefined,
@@ -640,15 +643,57 @@ Deno.test({
       await bob.send({ kind: "user", name: "alice" }, "from the old node");
       await eventually(() => ia.length === 1, 3000, "alice gets the old node's message");
       assert.deepEqual(ib.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `to the old node ${i}`));
-      assert.ok(rows.length >= 5 && rows.every((r) => !r), "every msg event in the old shape");
-      // Node 2 upgraded (its heartbeat says the protocol): node 1 carries rows again.
-      await sql`UPDATE nodes SET proto = ${BUS_PROTOCOL}, seen_at = ${Date.now()} WHERE id = 'node2'`;
-      await eventually(() => n1.srv.cluster!.olderNodes.length === 0, 3000, "node 1 sees none older");
-      rows.length = 0;
-      await alice.send({ kind: "user", name: "alice" }, "to myself");
-      assert.deepEqual(rows, [true], "with its rows again");
+      assert.ok(rows.length >= 5 && rows.every((r) => r === "none"), "every msg event in the old shape");
+      // Node 2 upgraded to protocol 2 (0.23.0–0.25.0: rows in JSON), then to this one.
+      for (const [proto, want] of [[2, "json"], [BUS_PROTOCOL, "binary"]] as const) {
+        await sql`UPDATE nodes SET proto = ${proto}, seen_at = ${Date.now()} WHERE id = 'node2'`;
+        await eventually(() => n1.srv.cluster!.oldestProtocol === proto, 3000, "node 1 sees the protocol");
+        rows.length = 0;
+        await alice.send({ kind: "user", name: "alice" }, `to myself ${proto}`);
+        assert.deepEqual(rows, [want], `rows ${want} to a node of protocol ${proto}`);
+      }
     } finally {
       await sql.end({ timeout: 1 });
+      await c.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: during a rolling upgrade a node of this version fans out the rows a node of protocol 2 " +
+    "sends in JSON (base64 bodies), reading none back from the store (issue 73)",
+  ignore,
+  async fn() {
+    // Node 1 as a node of 0.23.0–0.25.0: its msg events carry JSON rows, never binary ones.
+    const asJson = (e: BusEvent): BusEvent =>
+      e.t === "msg" && e.packed
+        ? { t: "msg", seq: e.seq, rows: e.packed.map((r) => ({ ...r, body: toBase64(r.body) })) }
+        : e;
+    const sent: string[] = [];
+    const c = await cluster(2, (b, i) =>
+      i !== 0 ? b : faultyBus(b, {
+        send: (e) => (e.t === "msg" && sent.push(e.rows ? "json" : e.packed ? "binary" : "none"), true),
+        shape: asJson,
+      }));
+    try {
+      const [n1, n2] = c.nodes as [Node, Node];
+      const store = n2.srv.core.store, since = store.since.bind(store);
+      let read = 0;
+      store.since = async (after, limit) => {
+        const rows = await since(after, limit);
+        read += rows.length;
+        return rows;
+      };
+      const alice = await n1.client("alice");
+      const bob = await n2.client("bob");
+      await Promise.all([alice.sync(), bob.sync()]);
+      const ib = inbox(bob);
+      for (let i = 0; i < 5; i++) await alice.send({ kind: "user", name: "bob" }, `json ${i}`);
+      await eventually(() => ib.length === 5, 3000, "bob gets the 5 DMs");
+      assert.deepEqual(ib.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `json ${i}`));
+      assert.ok(sent.length >= 5 && sent.every((x) => x === "binary"), "node 1 would have sent them binary");
+      assert.equal(read, 0, "node 2 read no row back from the store");
+    } finally {
       await c.stop();
     }
   },
@@ -662,7 +707,8 @@ Deno.test({
     const events: number[] = []; // rows carried by each msg event node 1 publishes
     const c = await cluster(2, (b, i) =>
       i !== 0 ? b : faultyBus(b, {
-        send: (e) => (e.t === "msg" && events.push(e.rows?.length ?? -1), true),
+        // Both nodes speak bus protocol 3: rows travel binary (bus_rows.ts), never in JSON.
+        send: (e) => (e.t === "msg" && events.push(e.rows ? -2 : e.packed?.length ?? -1), true),
       }));
     try {
       const [n1, n2] = c.nodes as [Node, Node];

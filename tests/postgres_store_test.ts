@@ -4,6 +4,7 @@ import { storeConformance } from "../lib/server/store/conformance.ts";
 import postgres from "postgres";
 import { PostgresStore } from "../lib/server/store/postgres_store.ts";
 import { HISTORY_SQL } from "../lib/server/store/pg_messages.ts";
+import { PG_MIGRATIONS } from "../lib/server/store/pg_migrations.ts";
 import { DEVICES_FRESH_MS } from "../lib/server/store/pg_accounts.ts";
 import { ManualClock } from "../lib/common/clock.ts";
 import type { NewMessage } from "../lib/server/store/store.ts";
@@ -92,6 +93,45 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "PostgresStore: a batch's names go into PostgreSQL's array literals as they are: quotes, backslashes, braces, commas, spaces, NULL, non-ASCII (issue 73: the arrays built by hand)",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const s = await fresh();
+    try {
+      const odd = ['q"uote', "back\\slash", "{br,ace}", " sp ace ", "NULL", "", "zoë 🦜", '\\"', "\\"];
+      const batch = odd.map((mid, i) => ({ ...msg(i, `s${i}`), mid, conv: `c:${mid}`, target: mid }));
+      batch.push({ ...msg(99, "plain"), expires: 7 }); // one plain row in the batch, with an expiry
+      const got = await s.appendMessages(batch, [{ user: 'u"\\', acks: [{ conv: '{"c"}', seq: 1000 }] }]);
+      assert.ok(got.every((r) => r !== null));
+      const rows = await s.since(0, 100);
+      assert.deepEqual(
+        rows.map((r) => [r.mid, r.conv, r.target]),
+        batch.map((m) => [m.mid, m.conv, m.target]),
+      );
+      assert.equal(await s.sweepExpired(7, 100), 1, "the one expiry stored, the NULLs as none");
+      // The plain batch (no element to escape) too; the ack's cursor under its odd names hides one.
+      const user = 'u"\\';
+      await s.createUser({ name: user, hash: "h", role: "user", createdAt: 0 });
+      const dm = (i: number, conv: string) => ({
+        ...msg(100 + i, "plain"),
+        kind: "user" as const,
+        target: user,
+        conv,
+      });
+      const [, shown] = await s.appendMessages([dm(0, '{"c"}'), dm(1, "x")]);
+      assert.deepEqual(
+        (await s.pending(user, 0, 10)).map((r) => r.seq),
+        [shown!.seq],
+        "the acked conversation hides its message",
+      );
+    } finally {
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
   name: "PostgresStore: acks of one batch, the same conversation more than once, keep each cursor's highest",
   ignore: clusterSkip !== null,
   async fn() {
@@ -120,6 +160,48 @@ Deno.test({
       assert.deepEqual((await s.pending("bob", 0, 10)).map((r) => r.seq), [s2 + 2]);
     } finally {
       await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "PostgresStore: a database of the schema before migrates to messages' indexes without the B-tree on ts (issue 73); its rows stay and the retention sweep still takes the oldest first",
+  ignore: clusterSkip !== null,
+  async fn() {
+    const url = await (await cluster()).newDatabase();
+    const raw = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      // The database as the release before left it: every migration but the last, with messages in it.
+      await raw`CREATE TABLE schema_version (v INTEGER NOT NULL)`;
+      for (const m of PG_MIGRATIONS.slice(0, -1)) await raw.unsafe(m).simple();
+      await raw`INSERT INTO schema_version (v) VALUES (${PG_MIGRATIONS.length - 1})`;
+      await raw`INSERT INTO messages (seq, mid, sender, kind, target, conv, ts, body)
+        SELECT i, 'm' || i, 'a', 'user', 'a', 'd:a:a', i, '\\x01'::bytea FROM generate_series(1, 3000) i`;
+      const s = await PostgresStore.open(url);
+      try {
+        const idx = (await raw`SELECT indexname FROM pg_indexes WHERE tablename = 'messages' ORDER BY 1`)
+          .map((r) => r.indexname as string);
+        assert.deepEqual(idx, [
+          "messages_conv_page",
+          "messages_expires",
+          "messages_pkey",
+          "messages_sender_mid_key",
+          "messages_target",
+          "messages_ts_brin",
+        ]);
+        assert.equal((await raw`SELECT v FROM schema_version`)[0]!.v, PG_MIGRATIONS.length);
+        assert.equal((await s.stats()).messages, 3000, "the rows stay");
+        // DMs to oneself are acknowledged by their only recipient: the 100 oldest go, then the next.
+        assert.equal(await s.sweepMessages(2001, 100), 100);
+        assert.deepEqual((await s.since(0, 1)).map((r) => r.seq), [101]);
+        assert.equal(await s.sweepMessages(2001, 5000), 1900);
+        assert.deepEqual((await s.since(0, 1)).map((r) => r.seq), [2001]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await raw.end();
     }
   },
 });

@@ -40,11 +40,16 @@ const GAP_MS = 50;
 /** Rows held ahead of a gap at most (beyond, they are dropped: the catch-up reads them). */
 const AHEAD_MAX = 20_000;
 
-/** Rows as a `msg` event carries them; none when their bodies are too large to carry. */
-function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
+/** Whether a `msg` event carries these rows (their bodies total at most CARRY_BYTES). */
+function fits(rows: readonly StoredMessage[]): boolean {
   let bytes = 0;
   for (const r of rows) bytes += r.body.length;
-  if (bytes > CARRY_BYTES) return undefined;
+  return bytes <= CARRY_BYTES;
+}
+
+/** Rows as a `msg` event of bus protocol 2 carries them; none when their bodies are too large to carry. */
+function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
+  if (!fits(rows)) return undefined;
   return rows.map((r) => {
     const w: BusRow = {
       seq: r.seq,
@@ -112,6 +117,8 @@ export class Cluster {
   #looking = false;
   /** Live nodes speaking an older bus protocol (store heartbeats, each tick): `msg` events go in their shape. */
   #older: string[] = [];
+  /** The oldest bus protocol of the live nodes (this one's when none is older): the shape `msg` events take. */
+  #floor = BUS_PROTOCOL;
   readonly #controls: ControlLog | undefined;
   /** The last control applied from the store; null while a look is under way. */
   #controlCursor: number | null = 0;
@@ -215,8 +222,9 @@ export class Cluster {
   #tell(rows: readonly StoredMessage[]): void {
     const seq = rows[rows.length - 1]!.seq;
     try {
-      // A node of an older protocol refuses rows (bus_event.ts BUS_PROTOCOL): every node reads them then.
-      if (!this.#older.length) return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
+      // Rows binary (3), in JSON (2), or none — 1 refuses rows: every node reads them from the store then.
+      if (this.#floor >= 3) return this.bus.publish({ t: "msg", seq, packed: fits(rows) ? rows : undefined });
+      if (this.#floor === 2) return this.bus.publish({ t: "msg", seq, rows: carried(rows) });
     } catch { /* too large for the bus (NATS max_payload): without the rows */ }
     try {
       this.bus.publish({ t: "msg", seq });
@@ -297,6 +305,11 @@ export class Cluster {
     return this.#older;
   }
 
+  /** The oldest bus protocol among the live nodes, this one's included: the shape of `msg` events. */
+  get oldestProtocol(): number {
+    return this.#floor;
+  }
+
   /** Other nodes heard from recently. */
   get remoteNodes(): number {
     return this.#remote.size;
@@ -350,11 +363,12 @@ export class Cluster {
       this.core.log.info("cluster.protocol", {
         older: older.join(",") || "none",
         hint: older.length
-          ? "nodes of an older version: messages are announced without their rows until every node is upgraded"
+          ? "nodes of an older version: messages travel in the shape the oldest takes (its rows in JSON, or none: read from the store) until every node is upgraded"
           : "every node speaks this version: messages travel with their rows",
       });
     }
     this.#older = older;
+    this.#floor = Math.min(BUS_PROTOCOL, ...live.values());
   }
 
   /** Fans out every message after the cursor from the store (a gap, a lost event); one run at a time. */
@@ -409,7 +423,8 @@ export class Cluster {
     const hub = this.core.hub;
     switch (e.t) {
       case "msg":
-        if (e.rows) this.#hold(e.rows);
+        if (e.packed) this.#hold(e.packed);
+        else if (e.rows) this.#hold(e.rows);
         else if (e.seq > this.#cursor) void this.catchUp();
         break;
       case "kick":

@@ -9,10 +9,11 @@ import type { Outbound } from "../../protocol/messages.ts";
 /**
  * The bus protocol this node speaks, said with its heartbeat in PostgreSQL (postgres_store.ts): 1 —
  * 0.21 and 0.22.0, which do not say it — takes a `msg` event only without rows (0.21 refuses one
- * with them); 2 takes rows. While a live node speaks an older one, `msg` events go in its shape
- * (cluster.ts), so a rolling upgrade delivers at full speed.
+ * with them); 2 (0.23.0–0.25.0) takes rows in JSON (`rows`); 3 takes them binary too (`packed`: bus_rows.ts, the
+ * envelope's plaintext). A node reads every older shape; it sends in the shape the oldest live node
+ * takes (cluster.ts), so a rolling upgrade delivers at full speed.
  */
-export const BUS_PROTOCOL = 2;
+export const BUS_PROTOCOL = 3;
 
 export interface PresenceEntry {
   user: string;
@@ -37,12 +38,26 @@ export interface BusRow {
   expires?: number;
 }
 
+/** A stored message as bus protocol 3 carries it (bus_rows.ts): its row, the body as bytes. */
+export interface PackedRow {
+  seq: number;
+  mid: string;
+  sender: string;
+  kind: "user" | "room" | "broadcast";
+  target: string;
+  conv: string;
+  ts: number;
+  body: Uint8Array;
+  expires?: number;
+}
+
 export type BusEvent =
   /**
-   * Messages were stored up to this seq: with `rows` (a batch small enough to carry), they are those
-   * messages and a node fans them out without reading the store; without, read them from the store.
+   * Messages were stored up to this seq: with `rows` or `packed` (a batch small enough to carry), they
+   * are those messages and a node fans them out without reading the store; without, read them from the
+   * store. `packed` travels binary (seal.ts, bus_rows.ts), never beside `rows`.
    */
-  | { t: "msg"; seq: number; rows?: BusRow[] }
+  | { t: "msg"; seq: number; rows?: BusRow[]; packed?: readonly PackedRow[] }
   /** End every session of `user` (or only those of one `device`) with this `bye`. */
   | { t: "kick"; user: string; code: string; reason: string; until?: number; device?: number }
   /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */

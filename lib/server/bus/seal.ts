@@ -6,7 +6,8 @@
  *   wire  = 0x01 | sender id (16 random bytes, one per bus start) | seq (u64 BE, from 1) | ct ‖ tag
  *   key   = HKDF-SHA-256(ikm = cluster key (32 bytes), salt = sender id, info = "parley bus v1 " + scope)
  *   ct    = ChaCha20-Poly1305(key, nonce = 0x00000000 ‖ seq, aad = the 25 header bytes,
- *           plaintext = JSON {from: node id, ts: ms, e: event})
+ *           plaintext = JSON {from: node id, ts: ms, e: event}, or a `msg` event's rows in binary:
+ *           bus_rows.ts, its first byte ROWS_FORMAT where JSON's is `{`)
  *
  * Each sender has its own key (its random id as salt), so the counter nonce never repeats under one
  * key. The receiver refuses a seq not above the last one it accepted from that sender (replays, in
@@ -25,6 +26,7 @@ import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import type { BusEvent } from "./bus_event.ts";
 import { checkEnvelope } from "./bus_schema.ts";
+import { decodeRows, encodeRows, ROWS_FORMAT, RowsRefused } from "./bus_rows.ts";
 
 export const CLUSTER_KEY_BYTES = 32;
 /** An envelope whose time is further than this from the receiver's clock is refused. */
@@ -124,7 +126,11 @@ export class BusSeal {
     head[0] = VERSION;
     head.set(this.#id, 1);
     new DataView(head.buffer).setBigUint64(17, seq);
-    const plain = enc.encode(JSON.stringify({ from, ts: this.#clock.now(), e }));
+    const ts = this.#clock.now();
+    // Carried rows go binary (bus protocol 3: bus_rows.ts); every other event as JSON.
+    const plain = e.t === "msg" && e.packed
+      ? encodeRows({ from, ts, seq: e.seq, rows: e.packed })
+      : enc.encode(JSON.stringify({ from, ts, e }));
     const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
     c.setAAD(head, { plaintextLength: plain.length });
     const body = c.update(plain);
@@ -151,15 +157,8 @@ export class BusSeal {
     let key: Uint8Array | undefined, plain: Uint8Array | null = null;
     for (const k of keys) if ((plain = this.#decrypt(wire, head, key = k))) break;
     if (!plain || !key) return this.#refuse(BAD_KEY);
-    let env: unknown;
-    try {
-      const text = quick.decode(plain);
-      env = JSON.parse(text.includes("\uFFFD") ? dec.decode(plain) : text);
-    } catch {
-      return this.#refuse("not JSON");
-    }
-    const ok = checkEnvelope(env);
-    if (!ok) return this.#refuse("invalid event");
+    const ok = plainEnvelope(plain);
+    if (typeof ok === "string") return this.#refuse(ok);
     if (Math.abs(ok.ts - this.#clock.now()) > REPLAY_WINDOW_MS) return this.#refuse("stale");
     this.#senders.set(name, { key, seq });
     return { from: ok.from, e: ok.e };
@@ -213,6 +212,31 @@ function refusalHint(whys: readonly string[]): string {
     ...(whys.some((w) => w !== "stale") ? [key] : []),
   ];
   return `${parts.join("; ")} (README: several nodes)`;
+}
+
+/**
+ * The envelope an opened plaintext holds, or why it is refused: JSON (`{`…), schema-checked, or a
+ * `msg` event's rows in binary (bus_rows.ts ROWS_FORMAT; a later format byte is refused by name).
+ */
+function plainEnvelope(plain: Uint8Array): { from: string; ts: number; e: BusEvent } | string {
+  if (plain[0] !== 0x7b) {
+    const r = decodeRows(plain);
+    if (r instanceof RowsRefused) {
+      // A format byte this node does not know comes from a newer node (bus_event.ts BUS_PROTOCOL).
+      return plain[0] === ROWS_FORMAT
+        ? `bad rows: ${r.message}`
+        : "an envelope format of a newer version: upgrade this node";
+    }
+    return { from: r.from, ts: r.ts, e: { t: "msg", seq: r.seq, packed: r.rows } };
+  }
+  let env: unknown;
+  try {
+    const text = quick.decode(plain);
+    env = JSON.parse(text.includes("\uFFFD") ? dec.decode(plain) : text);
+  } catch {
+    return "not JSON";
+  }
+  return checkEnvelope(env) ?? "invalid event";
 }
 
 function nonce(head: Uint8Array): Uint8Array {

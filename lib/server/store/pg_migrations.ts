@@ -107,4 +107,16 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE nodes ADD COLUMN proto INTEGER NOT NULL DEFAULT 1;
   `,
+  // Fewer index writes per stored message (issue 73). The only query on \`ts\` alone is the retention
+  // sweep (postgres_store.ts \`sweepMessages\`: \`ts < before\`, oldest first, a batch at a time), which a
+  // BRIN index answers: a few bytes per range of pages, written only when a range is summarized
+  // (autovacuum), against a B-tree entry for every row. Rows are appended in time order, so the ranges
+  // a sweep reads are the old pages. Every other index serves a query: the primary key (seq: \`since\`,
+  // the seq top), (sender, mid) (resends, \`seqOf\`, unsend, \`storedBytes\`), messages_target
+  // (\`pending\`), messages_conv_page (\`history\`), messages_expires (partial: rows without an expiry
+  // write nothing to it).
+  `
+  CREATE INDEX messages_ts_brin ON messages USING brin (ts) WITH (autosummarize = on);
+  DROP INDEX messages_ts;
+  `,
 ];

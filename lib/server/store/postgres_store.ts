@@ -182,9 +182,9 @@ export class PostgresStore extends PgAccounts implements Store {
       return [];
     }
     // A resend of a (sender, mid) already in this batch is a duplicate too: only its first stays.
-    const first = new Map<string, number>();
-    batch.forEach((m, i) => first.has(key(m)) || first.set(key(m), i));
-    const rows = [...first.values()].map((i) => batch[i]!);
+    const keys = batch.map(key), first = new Map<string, number>();
+    keys.forEach((k, i) => first.has(k) || first.set(k, i));
+    const rows = first.size === batch.length ? batch : [...first.values()].map((i) => batch[i]!);
     // One round trip after BEGIN: the lock with the plan mode, the batch's insert and the acks,
     // pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
     const put = await this.sql.begin((tx) => [
@@ -194,7 +194,7 @@ export class PostgresStore extends PgAccounts implements Store {
     ]) as unknown as Row[][];
     const seqs = new Map(put[1]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
     return batch.map((m, i) => {
-      const seq = first.get(key(m)) === i ? seqs.get(key(m)) : undefined;
+      const seq = first.get(keys[i]!) === i ? seqs.get(keys[i]!) : undefined;
       return seq === undefined ? null : { ...m, seq };
     });
   }
