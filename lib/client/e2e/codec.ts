@@ -49,39 +49,37 @@ import {
   type KeyOps,
   sealAndSend,
   type Sealed,
+  type SealedSender,
   type Setting,
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { type Later, seenSync } from "./seen_sync.ts";
-import type { E2eParts, Host } from "./parts.ts";
-import {
-  commitConsumed,
-  confirmed,
-  fileOwnChange,
-  fileOwnSetting,
-  isAdmin,
-  NO_WRITES,
-  ownChangeSent,
-} from "./apply.ts";
+import { HistoryApplier, NO_WRITES } from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
 import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
 import { deviceOf, encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
-import { openSignal, pruneOpened, receive } from "./receive.ts";
+import { Receiver } from "./receive.ts";
 import { RoomLogs } from "./room_log.ts";
-import {
-  adoptLegacyRooms,
-  BROADCAST_ROOM,
-  errorText,
-  handedOut,
-  resealHandout,
-  roomChanged,
-  sealFor,
-  sealRoom,
-} from "./room_seal.ts";
+import { BROADCAST_ROOM, errorText, RoomSealer } from "./room_seal.ts";
 import { paced } from "../session/rate_wait.ts";
+import type { Connection } from "../session/connection.ts";
 
 export { BROADCAST_ROOM };
-export type { Host, Later };
+export type { Later };
+
+/** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
+export interface Host {
+  /** Who is logged in. */
+  readonly user: string;
+  /** The server's nonce for this session: what device proofs sign. */
+  readonly nonce: string;
+  /** @internal Its connection, for requests (session/connection.ts): directory and key reads. */
+  readonly conn: Pick<Connection, "request">;
+  /** @internal Where sealed bodies leave (the core's `Link`, core/link.ts): handouts and controls too. */
+  readonly link: SealedSender;
+  /** Tells the surfaces. */
+  notify(e: BackendEvent): void;
+}
 
 /** The client `E2eCodec.attach` switches to encrypted bodies (core/chat_client.ts's ChatClient). */
 export interface AttachClient extends Host {
@@ -127,7 +125,20 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   readonly controls = new ControlRegistry();
   /** @internal Device lists of every user and where a DM goes (e2e/dm_seal.ts). */
   readonly devices: DeviceLists;
-  readonly #p: E2eParts;
+  /** Seals DMs to every device and opens this device's part (e2e/dm_seal.ts). */
+  readonly #dms: DmSealer;
+  /** The signed membership logs (e2e/room_log.ts). */
+  readonly #logs: RoomLogs;
+  /** My sender keys, their handouts, held 0.1.0 keys, room pushes (e2e/room_seal.ts). */
+  readonly #sealer: RoomSealer;
+  /** What opened payloads do to the history (e2e/apply.ts). */
+  readonly #history: HistoryApplier;
+  /** The receive path (e2e/receive.ts). */
+  readonly #receiver: Receiver;
+  /** What a control's send uses (`sendControl`). */
+  readonly #send: ControlSend;
+  /** Reads from the server (directory, keys, logs), paced; never a `send`. */
+  readonly #request: Request;
 
   private constructor(
     /** @internal The client it seals for. */
@@ -145,7 +156,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const me = host.user;
     // Key lookups, device lists and room logs wait out a refusal for speed (session/rate_wait.ts):
     // what they serve, a message or a sender key, would be lost or sent unreadable otherwise.
-    const request: Request = (k, f) => paced(() => host.conn.request(k, f));
+    const request: Request = this.#request = (k, f) => paced(() => host.conn.request(k, f));
     this.dm = new DmManager({ store: cs, me, device, clock });
     this.devices = new DeviceLists(request, cs, me, device);
     this.rooms = new RoomManager({ store: cs, me, clock });
@@ -153,14 +164,26 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const logs = new RoomLogs(request, cs, (u) => dir.signKeyOf(u), clock, me, (r) => this.rooms.rotate(r));
     const notice = (level: "info" | "warn" | "error", text: string) =>
       host.notify({ type: "notice", level, text });
-    const own = { dm: this.dm, rooms: this.rooms, devices: this.devices, controls: this.controls };
-    const dms = new DmSealer(this.dm, this.devices, dir, cs);
-    const kept = { dms, held: new Map() };
-    this.#p = { me, device, host, cs, local, clock, dir, logs, request, notice, ...own, ...kept };
+    const dms = this.#dms = new DmSealer(this.dm, this.devices, dir, cs);
+    this.#logs = logs;
+    this.#sealer = new RoomSealer(cs, this.rooms, dms, this.devices, logs, dir, notice);
+    this.#history = new HistoryApplier(me, cs, local, clock, logs, (e) => host.notify(e));
+    const verified = async (u: string) => (await this.dm.contact(u))?.verified === true;
+    this.#receiver = new Receiver(this.#history, this.#sealer, dms, this.controls, verified);
+    const { devices, controls } = this;
+    this.#send = {
+      me,
+      devices,
+      controls,
+      link: host.link,
+      dms,
+      sealer: this.#sealer,
+      history: this.#history,
+    };
     local.onForeignChange(() => cs.dropCache());
-    this.keys = keyOps(this.#p, (fn) => this.#serial(fn));
-    this.blocks = blockOps(this.#p, (fn) => this.#serial(fn), this);
-    this.seen = seenSync(this.#p, this, later);
+    this.keys = keyOps({ me, cs, clock, dm: this.dm, dir, devices, logs }, (fn) => this.#serial(fn));
+    this.blocks = blockOps({ me, cs, notice }, (fn) => this.#serial(fn), this);
+    this.seen = seenSync({ me, local, host }, this, later);
   }
 
   /**
@@ -192,8 +215,10 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     o.controls?.(codec);
     client.codec = codec;
     // Once per folder: the 0.1.0 rooms I am an admin of get their log and a fresh sender key.
-    await codec.#serial(() => adoptLegacyRooms(codec.#p)).catch((e) => codec.#p.notice("warn", errorText(e)));
-    await codec.#serial(() => pruneOpened(codec.#p)); // signals an earlier process filed, their minute up
+    await codec.#serial(() => codec.#sealer.adoptLegacyRooms()).catch((e) =>
+      codec.#sealer.notice("warn", errorText(e))
+    );
+    await codec.#serial(() => codec.#receiver.pruneOpened()); // signals an earlier process filed, their minute up
     return codec;
   }
 
@@ -202,8 +227,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     this.devices.stale(); // device lists pushed while away were missed
     const who = { user: this.me, nonce: this.host.nonce };
     return this.#serial(async () => {
-      await publishKeys(this.cs, this.#p.request, this.clock.now(), who);
-      await pruneOpened(this.#p); // signals filed for the folder whose minute is up
+      await publishKeys(this.cs, this.#request, this.clock.now(), who);
+      await this.#receiver.pruneOpened(); // signals filed for the folder whose minute is up
     });
   }
 
@@ -222,7 +247,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   }
 
   send(to: Target, kind: string, encode: (mid: string) => Uint8Array): Promise<void> {
-    return sendControl(this, this.#p, (fn) => this.#serial(fn), to, kind, encode);
+    return sendControl(this, this.#send, (fn) => this.#serial(fn), to, kind, encode);
   }
 
   locked<T>(fn: (cs: CryptoStateStore) => Promise<T>): Promise<T> {
@@ -254,30 +279,35 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   // --- sealing (a seal never sends: handouts come back as data) ---
 
   seal(to: Target, mid: string, text: string, o: Parameters<BodyCodec["seal"]>[3] = {}): Promise<Sealed> {
-    return this.#sealPayload(to, encodePayload(textPayload(mid, text, { at: this.#p.clock.now(), ...o })));
+    return this.#sealPayload(to, encodePayload(textPayload(mid, text, { at: this.clock.now(), ...o })));
   }
 
   /** Seals change `c` of message `ref` (issue 39) for the conversation `to`. */
   sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
-    return this.#serial(async () => sealFor(this.#p, to, await fileOwnChange(this.#p, mid, ref, c, by)));
+    return this.#serial(async () => this.#sealFor(to, await this.#history.fileOwnChange(mid, ref, c, by)));
   }
 
   /** Seals a setting (a disappearing time, a room's topic) for the conversation `to`. */
   sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
-    return this.#serial(async () => sealFor(this.#p, to, await fileOwnSetting(this.#p, mid, s)));
+    return this.#serial(async () => this.#sealFor(to, await this.#history.fileOwnSetting(mid, s)));
   }
 
   #sealPayload(to: Target, payload: Uint8Array): Promise<Sealed> {
-    return this.#serial(() => sealFor(this.#p, to, payload));
+    return this.#serial(() => this.#sealFor(to, payload));
+  }
+
+  /** Seals `payload` for `to`: a DM (e2e/dm_seal.ts), else a room or broadcasts (e2e/room_seal.ts). Under the lock. */
+  #sealFor(to: Target, payload: Uint8Array): Promise<Sealed> {
+    return to.kind === "user" ? this.#dms.encrypt(to.name!, payload) : this.#sealer.seal(to, payload);
   }
 
   /** Seals a signal's payload (typing, core/typing.ts) like a message (e2e/receive.ts); null: nobody to seal it for. */
   sealSignal(to: Target, payload: Uint8Array): Promise<Sealed | null> {
     return this.#serial(async () =>
       to.kind === "user"
-        ? await this.#p.dms.sealSignal(to.name!, payload)
+        ? await this.#dms.sealSignal(to.name!, payload)
         : to.kind === "room"
-        ? await sealRoom(this.#p, to, payload)
+        ? await this.#sealer.seal(to, payload)
         : null
     );
   }
@@ -286,14 +316,14 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(async () => {
       // A handout that went out is consumed (history never shows it), then recorded as held.
       if ("seq" in r && r.seq > 0) {
-        await commitConsumed(this.#p, NO_WRITES, r.seq, convKey("user", this.me, h.to));
+        await this.#history.commitConsumed(NO_WRITES, r.seq, convKey("user", this.me, h.to));
       }
-      await handedOut(this.#p, h, r);
+      await this.#sealer.handedOut(h, r);
     });
   }
 
   resealHandout(h: Handout): Promise<Sealed> {
-    return this.#serial(() => resealHandout(this.#p, h));
+    return this.#serial(() => this.#sealer.resealHandout(h));
   }
 
   /** Sealed copies of a message to `to`: every device a DM goes to; one sender-key ciphertext otherwise. */
@@ -313,7 +343,8 @@ export class E2eCodec implements BodyCodec, SealedChannel {
 
   /** Opens message `m` of `conv` and saves it with the keystore's step (e2e/receive.ts); null when consumed. */
   receive(m: ChatMessage, conv: string, body: Uint8Array): Promise<ChatMessage | null> {
-    return this.#serial(() => receive(this.#p, m, conv, body, (u) => isBlocked(this.#p, u)));
+    const blocked = (u: string) => isBlocked({ cs: this.cs, me: this.me }, u);
+    return this.#serial(() => this.#receiver.receive(m, conv, body, blocked));
   }
 
   /**
@@ -321,19 +352,19 @@ export class E2eCodec implements BodyCodec, SealedChannel {
    * gave it): applied to the local history and recorded as consumed (it never shows as a line).
    */
   changeSent(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage> {
-    return this.#serial(() => ownChangeSent(this.#p, sent, ref, c, by));
+    return this.#serial(() => this.#history.ownChangeSent(sent, ref, c, by));
   }
 
   /** My text `mid` was confirmed by the outbox's resend: changes received for it meanwhile apply now. */
   confirmed(mid: string): Promise<void> {
-    return this.#serial(() => confirmed(this.#p, mid));
+    return this.#serial(() => this.#history.confirmed(mid));
   }
 
   /** Opens a signal like a message, committing its step (e2e/receive.ts); null when mine or unreadable. */
   openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
-      const p = await openSignal(this.#p, m, body); // opened first: the ratchet stays in step
-      return p && !(await isBlocked(this.#p, m.from)) ? p : null;
+      const p = await this.#receiver.openSignal(m, body); // opened first: the ratchet stays in step
+      return p && !(await isBlocked({ cs: this.cs, me: this.me }, m.from)) ? p : null;
     });
   }
 
@@ -341,25 +372,36 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   onPush(h: Record<string, unknown>): Promise<void> {
     if (h.t === "notice" && h.text === "keys.low") {
       const who = { user: this.me, nonce: this.host.nonce };
-      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#p.request, who)));
+      return this.#serial(async () => void (await refillPrekeys(this.cs, this.#request, who)));
     }
     if (h.t === "devices" && typeof h.user === "string" && Array.isArray(h.devices)) {
       const [user, list] = [h.user, h.devices];
       return this.#serial(() => this.devices.set(user, list));
     }
     if (h.t !== "room") return Promise.resolve();
-    return this.#serial(() => roomChanged(this.#p, h));
+    return this.#serial(() => this.#sealer.roomChanged(h));
   }
 
   /** Whether this user may delete others' messages in `room` (an admin by its verified log). */
   roomAdmin(room: string): Promise<boolean> {
-    return this.#serial(() => isAdmin(this.#p, room, this.me));
+    return this.#serial(() => this.#history.isAdmin(room, this.me));
   }
 
   /** The room's admins as its signed membership log says (not as the server lists them). */
   roomAdmins(room: string): Promise<string[]> {
-    return this.#serial(async () => (await this.#p.logs.state(room)).admins);
+    return this.#serial(async () => (await this.#logs.state(room)).admins);
   }
+}
+
+/** What a control's send uses: who I am, device lists, the registry, the link, the sealers, the history. */
+export interface ControlSend {
+  readonly me: string;
+  readonly devices: Pick<DeviceLists, "alone" | "targets" | "apply">;
+  readonly controls: Pick<ControlRegistry, "mayComeInRoom">;
+  readonly link: SealedSender;
+  readonly dms: Pick<DmSealer, "encrypt">;
+  readonly sealer: Pick<RoomSealer, "seal">;
+  readonly history: Pick<HistoryApplier, "commitConsumed">;
 }
 
 /** Runs a step under the folder's lock. */
@@ -368,7 +410,7 @@ type Serial = <T>(fn: () => Promise<T>) => Promise<T>;
 /** Sends `encode(mid)`, a payload of control kind `kind`, to `to` (a user or a room); `serial` runs under the folder's lock. */
 export async function sendControl(
   codec: BodyCodec,
-  p: E2eParts,
+  p: ControlSend,
   serial: Serial,
   to: Target,
   kind: string,
@@ -383,23 +425,23 @@ export async function sendControl(
     throw new Error(`The control kind "${kind}" cannot go to a ${to.kind}`);
   }
   const room = { kind: "room" as const, name: to.name! };
-  const s = await serial(() => sealRoom(p, room, payload));
-  await handOut(codec, p.host.link, s.handouts);
-  const { seq } = await p.host.link.send(room, mid, s.body);
-  if (seq > 0) await serial(() => commitConsumed(p, NO_WRITES, seq, convKey("room", room.name)));
+  const s = await serial(() => p.sealer.seal(room, payload));
+  await handOut(codec, p.link, s.handouts);
+  const { seq } = await p.link.send(room, mid, s.body);
+  if (seq > 0) await serial(() => p.history.commitConsumed(NO_WRITES, seq, convKey("room", room.name)));
 }
 
 /**
  * The DM path, under the lock: sealed for every device of `user`, sent, recorded as consumed. One
  * to myself (a note to self for my other devices) goes nowhere when I have no other device.
  */
-async function sendToUser(p: E2eParts, user: string, mid: string, payload: Uint8Array): Promise<void> {
+async function sendToUser(p: ControlSend, user: string, mid: string, payload: Uint8Array): Promise<void> {
   if (user === p.me && !(await p.devices.targets(user)).length) return;
   const to = { kind: "user" as const, name: user };
   const { seq } = await sealAndSend(
     () => p.dms.encrypt(user, payload),
-    (r) => p.host.link.send(to, mid, r.body, { devices: r.devices }),
+    (r) => p.link.send(to, mid, r.body, { devices: r.devices }),
     (detail) => p.devices.apply(detail), // under the lock already
   );
-  if (seq > 0) await commitConsumed(p, NO_WRITES, seq, convKey("user", p.me, user));
+  if (seq > 0) await p.history.commitConsumed(NO_WRITES, seq, convKey("user", p.me, user));
 }

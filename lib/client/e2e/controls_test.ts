@@ -5,8 +5,7 @@ import { MemoryCryptoStore } from "../../crypto/state_store.ts";
 import { BackendError } from "../backend.ts";
 import { sealAndSend } from "./body_codec.ts";
 import { type ControlContext, ControlRegistry, payloadKind } from "./controls.ts";
-import { sendControl } from "./codec.ts";
-import type { E2eParts } from "./parts.ts";
+import { type ControlSend, sendControl } from "./codec.ts";
 
 const enc = (o: unknown) => utf8.encode(JSON.stringify(o));
 const ctx: ControlContext = {
@@ -124,7 +123,7 @@ Deno.test("controls: in a room message only the kinds that say `room` are contro
 
 Deno.test("controls: send checks the payload's kind, and a room gets only kinds registered as room", async () => {
   const { r } = registry();
-  const p = { controls: r } as unknown as E2eParts;
+  const p = { controls: r } as unknown as ControlSend;
   const sealed: string[] = [];
   // Stands for the folder's lock: records that the send got past its checks, then stops it there.
   const serial = <T>(_fn: () => Promise<T>): Promise<T> => {
@@ -147,7 +146,7 @@ Deno.test("controls: a control to myself takes no lock when this process knows I
   const cs = new MemoryCryptoStore();
   const { DeviceLists } = await import("./dm_seal.ts");
   const devices = new DeviceLists(() => Promise.reject(new Error("no server here")), cs, "alice", 1);
-  const p = { controls: r, me: "alice", devices } as unknown as E2eParts;
+  const p = { controls: r, me: "alice", devices } as unknown as ControlSend;
   let locked = 0;
   const serial = <T>(_fn: () => Promise<T>): Promise<T> => (locked++, Promise.reject(new Error("stop")));
   const me = { kind: "user" as const, name: "alice" };

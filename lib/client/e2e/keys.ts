@@ -33,13 +33,26 @@ import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
-import type { Request } from "./dm_seal.ts";
+import type { DeviceLists, E2eDirectory, Request } from "./dm_seal.ts";
 import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypto/sender_keys.ts";
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { KeyOps } from "./body_codec.ts";
-import type { E2eParts } from "./parts.ts";
+import type { RoomLogs } from "./room_log.ts";
+import type { DmManager } from "../../crypto/dm.ts";
+import type { Clock } from "../../common/clock.ts";
+
+/** What the key operations use: this folder's keystore, contacts, directory, device lists and room logs. */
+export interface KeyParts {
+  readonly me: string;
+  readonly cs: CryptoStateStore;
+  readonly clock: Clock;
+  readonly dm: Pick<DmManager, "contact" | "accept">;
+  readonly dir: Pick<E2eDirectory, "pin">;
+  readonly devices: Pick<DeviceLists, "of">;
+  readonly logs: Pick<RoomLogs, "entry">;
+}
 
 /** Who this session is, for device proofs: the account and the nonce of the server's hello reply. */
 export interface SessionId {
@@ -323,7 +336,7 @@ export function decodePayload(b: Uint8Array, mid: string): Payload {
 }
 
 /** The key operations of `p`, each under the folder's lock through `serial`. */
-export function keyOps(p: E2eParts, serial: <T>(fn: () => Promise<T>) => Promise<T>): KeyOps {
+export function keyOps(p: KeyParts, serial: <T>(fn: () => Promise<T>) => Promise<T>): KeyOps {
   return {
     fingerprint: (u) => serial(() => fingerprint(p, u, true)),
     verify: (u, n) => serial(() => accept(p, u, n, true)),
@@ -353,7 +366,7 @@ export function keyOps(p: E2eParts, serial: <T>(fn: () => Promise<T>) => Promise
 
 /** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
 async function accept(
-  p: E2eParts,
+  p: KeyParts,
   user: string,
   number: string | undefined,
   verified: boolean,
@@ -366,7 +379,7 @@ async function accept(
 }
 
 /** `shown`: the number is displayed for comparing (the directory is asked again; the key is recorded). */
-async function fingerprint(p: E2eParts, user?: string, shown = false): Promise<Fingerprint> {
+async function fingerprint(p: KeyParts, user?: string, shown = false): Promise<Fingerprint> {
   if (!user || user === p.me) {
     return { user: p.me, safetyNumber: await ownFingerprint(p.cs, p.me), verified: true, changed: false };
   }
