@@ -14,7 +14,7 @@
  * context) lives in incoming_stream.ts and is re-exported here; the sending loop in stream_send.ts.
  */
 import { randomId } from "../../common/random.ts";
-import { probe } from "../../media/mod.ts";
+import { probe, type VideoStream } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
@@ -179,25 +179,7 @@ export class PeerStreams {
     // The key goes out with the offer, not one round trip after it: the viewer's accept does not
     // wait for it (issue 75). An offer the server refuses still says its own error.
     const keyed = channel.send(peer, sid, key).then(() => null, (e: unknown) => ({ e }));
-    await this.conn.request("stream.offer", {
-      to: peer,
-      name: basename(file).slice(0, 200),
-      sid,
-      fps: info.fps,
-      width,
-      height,
-    });
-    o.onOffered?.();
-    // ffmpeg starts now, paused: its first frame is ready when the answer comes (issue 75).
-    const ready = readyStream(file, info, { width, height }, o);
-    const failed = await keyed;
-    if (failed) {
-      this.#answers.delete(sid);
-      this.#stops.delete(sid);
-      await ready.stop();
-      await this.conn.request("stream.stop", { sid }).catch(() => {});
-      throw failed.e;
-    }
+    const ready = await this.#offer(sid, peer, file, info, { width, height }, keyed, o);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
       answered,
@@ -227,6 +209,40 @@ export class PeerStreams {
         resized: (to) => this.#panes.set(sid, to),
       },
     );
+  }
+
+  /**
+   * Offers `file` as `sid` to `peer` with its ffmpeg started, paused, before the offer goes: its
+   * first frame is ready when the answer comes, its start overlapping the offer's round trip and the
+   * viewer's accept (issue 75). An offer the server refuses, or a key that could not be sent, stops
+   * that ffmpeg (and withdraws the offer) and throws.
+   */
+  async #offer(
+    sid: string,
+    peer: string,
+    file: string,
+    info: Awaited<ReturnType<typeof probe>>,
+    size: Pixels,
+    keyed: Promise<{ e: unknown } | null>,
+    o: SendOptions & { onOffered?: () => void; signal?: AbortSignal },
+  ): Promise<VideoStream> {
+    const ready = readyStream(file, info, size, o);
+    let offered = false;
+    try {
+      const name = basename(file).slice(0, 200);
+      await this.conn.request("stream.offer", { to: peer, name, sid, fps: info.fps, ...size });
+      offered = true;
+      o.onOffered?.();
+      const failed = await keyed;
+      if (failed) throw failed.e;
+      return ready;
+    } catch (e) {
+      this.#answers.delete(sid);
+      this.#stops.delete(sid);
+      await ready.stop();
+      if (offered) await this.conn.request("stream.stop", { sid }).catch(() => {});
+      throw e;
+    }
   }
 
   #onPush(f: Frame): void {

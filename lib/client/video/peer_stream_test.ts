@@ -216,3 +216,38 @@ for (const viewer of [{ width: 80, height: 46 }, undefined]) {
     },
   });
 }
+
+Deno.test({
+  name: "PeerStreams.send: ffmpeg readied before the offer goes is stopped when the server refuses the offer",
+  ignore: TEST_FFMPEG === null,
+  async fn() {
+    const { conn } = fakeConn();
+    conn.request = ((t: string) =>
+      t === "stream.offer"
+        ? Promise.reject(new BackendError("no_such_user", "No such user"))
+        : Promise.resolve({ header: {}, body: new Uint8Array(), items: [] })) as unknown as Connection[
+        "request"
+      ];
+    const peers = new PeerStreams(conn, "alice", {
+      keyVia: () => ({
+        send: () =>
+          Promise.resolve(),
+        receive: () => Promise.reject(new Error("no")),
+      }),
+    });
+    const stopped: boolean[] = [];
+    const spawn = (o: MjpegOptions): MjpegSource => {
+      const i = stopped.push(false) - 1;
+      return {
+        pid: 0,
+        stop: () => (stopped[i] = true, Promise.resolve()),
+        async *[Symbol.asyncIterator]() {
+          await new Promise((r) => o.signal?.addEventListener("abort", r, { once: true }));
+        },
+      };
+    };
+    await assert.rejects(peers.send("bob", SAMPLE_VIDEO, { ffmpeg: TEST_FFMPEG!, spawn }), /No such user/);
+    assert.ok(stopped.every((s) => s), `every ffmpeg started is stopped: ${JSON.stringify(stopped)}`);
+    peers.close();
+  },
+});
