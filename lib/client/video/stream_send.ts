@@ -7,7 +7,7 @@
  * the figures go to the recipient with `stream.stop`.
  */
 import { encryptFile } from "../../crypto/file_aead.ts";
-import { type probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
+import { probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { frameCtx } from "./incoming_stream.ts";
@@ -100,6 +100,30 @@ export function readyStream(
     ...(o.spawn ? { spawn: o.spawn } : {}),
   };
   return new VideoStream(opts);
+}
+
+/** A local video probed, and its ffmpeg started paused at the size it is offered at (`readyFile`). */
+export interface ReadiedFile {
+  info: VideoInfo;
+  /** The size offered: the source's, no higher than `maxHeight` (default 720), even. */
+  offered: Pixels;
+  stream: VideoStream;
+}
+
+/**
+ * Probes `file` and starts its ffmpeg, paused, at the size it will be offered at: `PeerStreams.send`
+ * does this itself before its offer, and the `stream` command earlier still, while it logs in, so
+ * that the first frame is decoded before the viewer accepts (issue 75).
+ */
+export async function readyFile(
+  file: string,
+  o: SendOptions & { signal?: AbortSignal },
+): Promise<ReadiedFile> {
+  const info = await probe(o.ffmpeg, file);
+  const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
+  const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
+  const offered = { width, height };
+  return { info, offered, stream: readyStream(file, info, offered, o) };
 }
 
 /**
