@@ -5,6 +5,7 @@ import { BackendError } from "../backend.ts";
 import { PeerStreams } from "./peer_stream.ts";
 import { frameCtx } from "./incoming_stream.ts";
 import { decryptFile } from "../../crypto/file_aead.ts";
+import { readyFile } from "./stream_send.ts";
 import type { MjpegOptions, MjpegSource } from "../../media/ffmpeg.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "../../media/_testing.ts";
 
@@ -248,6 +249,50 @@ Deno.test({
     };
     await assert.rejects(peers.send("bob", SAMPLE_VIDEO, { ffmpeg: TEST_FFMPEG!, spawn }), /No such user/);
     assert.ok(stopped.every((s) => s), `every ffmpeg started is stopped: ${JSON.stringify(stopped)}`);
+    peers.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PeerStreams.send: a file the caller readied (`stream`, while logging in) is offered as is, and stopped when the send is refused before its offer",
+  ignore: TEST_FFMPEG === null,
+  async fn() {
+    const { conn, push } = fakeConn();
+    const offers: Record<string, unknown>[] = [];
+    conn.request = ((t: string, h: Record<string, unknown>) => {
+      if (t === "stream.offer") offers.push(h);
+      return Promise.resolve({ header: {}, body: new Uint8Array(), items: [] });
+    }) as unknown as Connection["request"];
+    const blocks = {
+      list: () => Promise.resolve(["mallory"]),
+      has: (u: string) => Promise.resolve(u === "mallory"),
+      set: () => Promise.resolve([]),
+    };
+    const peers = new PeerStreams(conn, "alice", {
+      keyVia: () => ({ send: () => Promise.resolve(), receive: () => Promise.reject(new Error("no")) }),
+      blocks: () => blocks,
+    });
+    const { starts, spawn } = countingSpawn();
+    const ffmpeg = TEST_FFMPEG!;
+    // Refused before any offer: the caller's ffmpeg is stopped.
+    const refused = readyFile(SAMPLE_VIDEO, { ffmpeg, spawn, maxHeight: 120 });
+    await assert.rejects(peers.send("mallory", SAMPLE_VIDEO, { ffmpeg, readied: refused }), /blocked/);
+    assert.equal((await refused).stream.state, "stopped");
+    assert.equal(offers.length, 0);
+    // Offered: the readied ffmpeg, at its size, and no second probe or start.
+    const readied = readyFile(SAMPLE_VIDEO, { ffmpeg, spawn, maxHeight: 120 });
+    let offered!: () => void;
+    const isOffered = new Promise<void>((r) => (offered = r));
+    const sending = peers.send("bob", SAMPLE_VIDEO, { ffmpeg, readied, onOffered: offered });
+    await isOffered;
+    const r = await readied;
+    assert.deepEqual([offers[0]!.width, offers[0]!.height], [r.offered.width, r.offered.height]);
+    assert.equal(r.offered.height, 120);
+    push({ t: "stream.answer", sid: offers[0]!.sid, accept: false });
+    assert.equal((await sending).reason, "refused");
+    assert.equal(r.stream.state, "stopped");
+    assert.ok(starts.length <= 2, `one start per readied file at most: ${JSON.stringify(starts)}`);
     peers.close();
   },
 });
