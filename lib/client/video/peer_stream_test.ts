@@ -244,6 +244,7 @@ Deno.test({
         stop: () => (stopped[i] = true, Promise.resolve()),
         async *[Symbol.asyncIterator]() {
           await new Promise((r) => o.signal?.addEventListener("abort", r, { once: true }));
+          if (!o.signal?.aborted) yield new Uint8Array(0); // never: the offer is refused
         },
       };
     };
