@@ -140,11 +140,19 @@ Deno.test({
       assert.equal(bodies.length, 0, "nothing before accept");
       const incoming = await receiver.accept(offer, { width: 80, height: 46 }); // drawn this small
       const frames = [];
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0, small = false; frames.length < 10; i++) {
         const f = await incoming.next();
-        assert.ok(f, "frame");
+        assert.ok(f && i < 100, "frame");
         assert.deepEqual([...f.data.subarray(0, 2)], [0xff, 0xd8], "decrypted to a JPEG");
         const size = jpegSize(f.data)!;
+        // The first frame is the one the sender readied at the offered size while the offer waited
+        // (issue 75); ffmpeg restarts at the viewer's size after it: once a frame came at that size,
+        // none larger.
+        if (size.height > 46 && !small) {
+          assert.ok(size.height <= 240 && size.width <= 426, JSON.stringify(size));
+          continue;
+        }
+        small = true;
         assert.ok(
           size.width <= 80 && size.height <= 46,
           `no larger than the viewer draws: ${JSON.stringify(size)}`,

@@ -116,7 +116,14 @@ async function inTmux(
 }
 
 export async function benchTerminalVideo(
-  o: { seconds?: number; renderers?: Kind[]; timg?: boolean; repeat?: number } = {},
+  o: {
+    seconds?: number;
+    renderers?: Kind[];
+    timg?: boolean;
+    repeat?: number;
+    /** Only the first frames after accepting a stream (`streamRows`), no plays. */
+    acceptOnly?: boolean;
+  } = {},
 ): Promise<Row[]> {
   const repeat = Math.max(1, Math.floor(o.repeat ?? 1));
   const ffmpeg = testFfmpeg();
@@ -127,7 +134,7 @@ export async function benchTerminalVideo(
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
   const rows: Row[] = [];
   const release = await readReleaseFigures();
-  if (!timg) {
+  if (!timg && !o.acceptOnly) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
   }
@@ -217,7 +224,7 @@ export async function benchTerminalVideo(
         unit,
         ...(samples.length > 1 ? { samples } : {}),
       });
-      for (const kind of o.renderers ?? KINDS) {
+      for (const kind of o.acceptOnly ? [] : o.renderers ?? KINDS) {
         for (const [cols, rowsN] of PANES) {
           const size = `${cols}x${rowsN}`, tag = `${kind}-${size}`;
           // The half-block 200x60 play is also made by a viewer who logs in with the password each

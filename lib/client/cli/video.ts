@@ -102,7 +102,14 @@ function registerStream(program: Command, io: VideoCliIo): void {
       "\nExamples:\n  parley stream bob ./holiday.mp4\n  parley stream bob ./talk.mkv --height 480 --frames 600 --wait 120",
     )
     .action(async (...a: unknown[]) => {
+      const cmd = a[a.length - 1] as Command;
       const [run, screen] = await work();
-      await screen.videoAction(io, (c, o, args) => run.streamVideo(io, c, o, args), true)(...a);
+      // The file's ffmpeg starts now, while the client logs in (issue 75).
+      const readied = run.readyEarly(io, cmd.optsWithGlobals(), String(cmd.args[1]));
+      try {
+        await screen.videoAction(io, (c, o, args) => run.streamVideo(io, c, o, args, readied), true)(...a);
+      } finally {
+        await readied?.then((r) => r.stream.stop(), () => {});
+      }
     });
 }

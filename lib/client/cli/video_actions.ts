@@ -20,6 +20,7 @@ import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";
 import { videoOf } from "../video/client_video.ts";
+import { type ReadiedFile, readyFile } from "../video/stream_send.ts";
 import { detectTerminal } from "../video/terminal.ts";
 import { denoTerminalIo } from "../term/terminal.ts";
 import type { FrameSource, VideoFrame } from "../video/video_client.ts";
@@ -141,12 +142,32 @@ export async function playVideo(
   io.out(RENDITIONS.map((r) => `${r}: ${counts[r]}`).join(" "));
 }
 
+/**
+ * `stream`'s file probed and its ffmpeg started, paused, while the client logs in, so that its first
+ * frame is decoded before the viewer accepts (issue 75); none when ffmpeg or `--height` is missing or
+ * wrong (`streamVideo` then says so). The caller stops it once the command ends (`ReadiedFile.stream`).
+ */
+export function readyEarly(io: VideoCliIo, o: VideoOpts, file: string): Promise<ReadiedFile> | undefined {
+  const ffmpeg = findFfmpeg(io.env);
+  let maxHeight: number | undefined;
+  try {
+    maxHeight = positiveInt(o.height, "--height");
+  } catch {
+    return undefined;
+  }
+  if (!ffmpeg) return undefined;
+  const r = readyFile(file, { ffmpeg, ...(maxHeight ? { maxHeight } : {}) });
+  r.catch(() => {}); // a file that is no video: streamVideo says so, or send throws this
+  return r;
+}
+
 /** `stream USER FILE`: offers the file, streams it once accepted, says how many frames went. */
 export async function streamVideo(
   io: VideoCliIo,
   c: ChatClient,
   o: VideoOpts,
   args: string[],
+  readied?: Promise<ReadiedFile>,
 ): Promise<void> {
   const [user, file] = [args[0]!, args[1]!];
   const ffmpeg = findFfmpeg(io.env);
@@ -164,6 +185,7 @@ export async function streamVideo(
       // Only once the file was read as a video and the offer is out (issue 14).
       onOffered: () => io.err(`Offered ${file} to ${user}; waiting for them to accept…`),
       signal: ac.signal,
+      ...(readied ? { readied } : {}),
     }));
   if (r.reason === "refused") throw new BackendError("refused", `${user} did not accept the stream`);
   const how = r.reason === "end" ? "" : r.by && r.by !== c.user ? ` (stopped by ${r.by})` : " (stopped)";

@@ -14,7 +14,6 @@
  * context) lives in incoming_stream.ts and is re-exported here; the sending loop in stream_send.ts.
  */
 import { randomId } from "../../common/random.ts";
-import { probe } from "../../media/mod.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { BackendError } from "../backend.ts";
@@ -24,7 +23,8 @@ import { IncomingStream, type StreamOffer } from "./incoming_stream.ts";
 import {
   basename,
   type Halt,
-  readyStream,
+  type ReadiedFile,
+  readyFile,
   relayFrames,
   type SendOptions,
   type SendResult,
@@ -158,46 +158,36 @@ export class PeerStreams {
       /** Runs once the file was read as a video and the offer reached the server. */
       onOffered?: () => void;
       signal?: AbortSignal;
+      /** `file` probed and its ffmpeg started by the caller (`readyFile`); stopped here if refused. */
+      readied?: Promise<ReadiedFile>;
     },
   ): Promise<SendResult> {
-    await refuseBlocked(this.opts.blocks?.(), { kind: "user", name: normalizeName(to) ?? to });
+    const peer = normalizeName(to);
     const channel = this.opts.keyVia?.() ?? null;
-    if (!channel) throw noKeys(); // end to end only: the frame key never travels in clear
-    const info = await probe(o.ffmpeg, file);
+    try {
+      await refuseBlocked(this.opts.blocks?.(), { kind: "user", name: peer ?? to });
+      if (!channel) throw noKeys(); // end to end only: the frame key never travels in clear
+      if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
+    } catch (e) {
+      await o.readied?.then((r) => r.stream.stop(), () => {}); // the caller's ffmpeg, if it started one
+      throw e;
+    }
+    // Readied by the caller (the `stream` command, while it logged in), or now: either way before the
+    // offer goes, its start overlapping the offer's round trip and the viewer's accept (issue 75).
+    const { info, offered, stream: ready } = await (o.readied ?? readyFile(file, o));
+    const { width, height } = offered;
     const sid = randomId(undefined, 12);
     const key = crypto.getRandomValues(new Uint8Array(32));
-    const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
-    const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
     let viewer: Pixels | undefined;
     const answered = new Promise<boolean>((r) => this.#answers.set(sid, (a, v) => (viewer = v, r(a))));
     const halt: Halt = {};
     const stopped = new Promise<void>((r) =>
       this.#stops.set(sid, (by, reason) => (halt.by = { by, reason }, r()))
     );
-    const peer = normalizeName(to);
-    if (!peer) throw new BackendError("usage", `"${to}" is not a valid user name`);
     // The key goes out with the offer, not one round trip after it: the viewer's accept does not
     // wait for it (issue 75). An offer the server refuses still says its own error.
     const keyed = channel.send(peer, sid, key).then(() => null, (e: unknown) => ({ e }));
-    await this.conn.request("stream.offer", {
-      to: peer,
-      name: basename(file).slice(0, 200),
-      sid,
-      fps: info.fps,
-      width,
-      height,
-    });
-    o.onOffered?.();
-    // ffmpeg starts now, paused: its first frame is ready when the answer comes (issue 75).
-    const ready = readyStream(file, info, { width, height }, o);
-    const failed = await keyed;
-    if (failed) {
-      this.#answers.delete(sid);
-      this.#stops.delete(sid);
-      await ready.stop();
-      await this.conn.request("stream.stop", { sid }).catch(() => {});
-      throw failed.e;
-    }
+    await this.#offer(sid, peer, file, { info, offered, stream: ready }, keyed, o);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const accepted = await Promise.race([
       answered,
@@ -227,6 +217,36 @@ export class PeerStreams {
         resized: (to) => this.#panes.set(sid, to),
       },
     );
+  }
+
+  /**
+   * Offers `file` as `sid` to `peer`, its ffmpeg readied (started, paused) already. An offer the
+   * server refuses, or a key that could not be sent, stops that ffmpeg (and withdraws the offer) and
+   * throws.
+   */
+  async #offer(
+    sid: string,
+    peer: string,
+    file: string,
+    { info, offered: size, stream: ready }: ReadiedFile,
+    keyed: Promise<{ e: unknown } | null>,
+    o: { onOffered?: () => void },
+  ): Promise<void> {
+    let offered = false;
+    try {
+      const name = basename(file).slice(0, 200);
+      await this.conn.request("stream.offer", { to: peer, name, sid, fps: info.fps, ...size });
+      offered = true;
+      o.onOffered?.();
+      const failed = await keyed;
+      if (failed) throw failed.e;
+    } catch (e) {
+      this.#answers.delete(sid);
+      this.#stops.delete(sid);
+      await ready.stop();
+      if (offered) await this.conn.request("stream.stop", { sid }).catch(() => {});
+      throw e;
+    }
   }
 
   #onPush(f: Frame): void {

@@ -3,6 +3,9 @@ import type { Connection } from "../session/connection.ts";
 import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import { PeerStreams } from "./peer_stream.ts";
+import { frameCtx } from "./incoming_stream.ts";
+import { decryptFile } from "../../crypto/file_aead.ts";
+import { readyFile } from "./stream_send.ts";
 import type { MjpegOptions, MjpegSource } from "../../media/ffmpeg.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "../../media/_testing.ts";
 
@@ -136,6 +139,161 @@ Deno.test({
     push({ t: "stream.answer", sid, accept: false });
     assert.equal((await sending).reason, "refused");
     assert.ok(spawned.every((s) => s.stopped), "a refused offer's ffmpeg is stopped");
+    peers.close();
+  },
+});
+
+/** A fake ffmpeg: each start recorded with its size; its frames say which start made them (1, 2…). */
+function countingSpawn() {
+  const starts: { width: number; height: number }[] = [];
+  const spawn = (o: MjpegOptions): MjpegSource => {
+    const width = o.width ?? 0, height = o.height ?? 0;
+    const start = starts.push({ width, height });
+    return {
+      pid: 0,
+      stop: () => Promise.resolve(),
+      async *[Symbol.asyncIterator]() {
+        while (!o.signal?.aborted) {
+          yield new Uint8Array([0xff, 0xd8, start]);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      },
+    };
+  };
+  return { starts, spawn };
+}
+
+for (const viewer of [{ width: 80, height: 46 }, undefined]) {
+  Deno.test({
+    name:
+      `PeerStreams.send: the first frame is the one readied while the offer waited, no ffmpeg restart before it (${
+        viewer ? "a viewer telling its smaller size with the accept" : "an older viewer telling no size"
+      }; issue 75)`,
+    ignore: TEST_FFMPEG === null,
+    async fn() {
+      const { conn, push } = fakeConn();
+      let sid = "";
+      const sent: Promise<Uint8Array>[] = [];
+      const { starts, spawn } = countingSpawn();
+      let third!: () => void, key: Uint8Array = new Uint8Array();
+      const thirdFrame = new Promise<void>((r) => (third = r));
+      conn.request = ((t: string, h: Record<string, unknown>, body?: Uint8Array) => {
+        if (t === "stream.offer") sid = String(h.sid);
+        const ctx = () => frameCtx(sid, Number(h.index), "alice", "bob");
+        if (t === "stream.frame" && sent.push(decryptFile(key, ctx(), body!)) === 3) third();
+        return Promise.resolve({ header: { delivered: true }, body: new Uint8Array(), items: [] });
+      }) as unknown as Connection["request"];
+      const peers = new PeerStreams(conn, "alice", {
+        keyVia: () => ({
+          send: (_to, _sid, k) => (key = k, Promise.resolve()),
+          receive: () => Promise.reject(new Error("no")),
+        }),
+      });
+      const ac = new AbortController();
+      let offered!: () => void;
+      const isOffered = new Promise<void>((r) => (offered = r));
+      const sending = peers.send("bob", SAMPLE_VIDEO, {
+        ffmpeg: TEST_FFMPEG!,
+        spawn,
+        maxHeight: 240,
+        onOffered: offered,
+        signal: ac.signal,
+      });
+      await isOffered;
+      await new Promise((r) => setTimeout(r, 0)); // VideoStream spawns one microtask after it is made
+      push({ t: "stream.answer", sid, accept: true, ...viewer });
+      await thirdFrame;
+      ac.abort();
+      await sending;
+      // The old code restarted ffmpeg at the viewer's size before the first frame: it came from start 2.
+      assert.equal((await sent[0]!)[2], 1, "the ready ffmpeg's frame went first, unrestarted");
+      if (viewer) assert.equal((await sent[2]!)[2], 2, "later frames from the restart at the viewer's size");
+      assert.ok(starts[0]!.height > 200, `readied at the offered size: ${JSON.stringify(starts)}`);
+      if (viewer) {
+        assert.equal(starts.length, 2, "then one start at the viewer's size");
+        assert.ok(starts[1]!.width <= 80 && starts[1]!.height <= 46, JSON.stringify(starts));
+      } else assert.equal(starts.length, 1, "no size told: never restarted");
+      peers.close();
+    },
+  });
+}
+
+Deno.test({
+  name: "PeerStreams.send: ffmpeg readied before the offer goes is stopped when the server refuses the offer",
+  ignore: TEST_FFMPEG === null,
+  async fn() {
+    const { conn } = fakeConn();
+    conn.request = ((t: string) =>
+      t === "stream.offer"
+        ? Promise.reject(new BackendError("no_such_user", "No such user"))
+        : Promise.resolve({ header: {}, body: new Uint8Array(), items: [] })) as unknown as Connection[
+        "request"
+      ];
+    const peers = new PeerStreams(conn, "alice", {
+      keyVia: () => ({
+        send: () =>
+          Promise.resolve(),
+        receive: () => Promise.reject(new Error("no")),
+      }),
+    });
+    const stopped: boolean[] = [];
+    const spawn = (o: MjpegOptions): MjpegSource => {
+      const i = stopped.push(false) - 1;
+      return {
+        pid: 0,
+        stop: () => (stopped[i] = true, Promise.resolve()),
+        async *[Symbol.asyncIterator]() {
+          await new Promise((r) => o.signal?.addEventListener("abort", r, { once: true }));
+          if (!o.signal?.aborted) yield new Uint8Array(0); // never: the offer is refused
+        },
+      };
+    };
+    await assert.rejects(peers.send("bob", SAMPLE_VIDEO, { ffmpeg: TEST_FFMPEG!, spawn }), /No such user/);
+    assert.ok(stopped.every((s) => s), `every ffmpeg started is stopped: ${JSON.stringify(stopped)}`);
+    peers.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PeerStreams.send: a file the caller readied (`stream`, while logging in) is offered as is, and stopped when the send is refused before its offer",
+  ignore: TEST_FFMPEG === null,
+  async fn() {
+    const { conn, push } = fakeConn();
+    const offers: Record<string, unknown>[] = [];
+    conn.request = ((t: string, h: Record<string, unknown>) => {
+      if (t === "stream.offer") offers.push(h);
+      return Promise.resolve({ header: {}, body: new Uint8Array(), items: [] });
+    }) as unknown as Connection["request"];
+    const blocks = {
+      list: () => Promise.resolve(["mallory"]),
+      has: (u: string) => Promise.resolve(u === "mallory"),
+      set: () => Promise.resolve([]),
+    };
+    const peers = new PeerStreams(conn, "alice", {
+      keyVia: () => ({ send: () => Promise.resolve(), receive: () => Promise.reject(new Error("no")) }),
+      blocks: () => blocks,
+    });
+    const { starts, spawn } = countingSpawn();
+    const ffmpeg = TEST_FFMPEG!;
+    // Refused before any offer: the caller's ffmpeg is stopped.
+    const refused = readyFile(SAMPLE_VIDEO, { ffmpeg, spawn, maxHeight: 120 });
+    await assert.rejects(peers.send("mallory", SAMPLE_VIDEO, { ffmpeg, readied: refused }), /blocked/);
+    assert.equal((await refused).stream.state, "stopped");
+    assert.equal(offers.length, 0);
+    // Offered: the readied ffmpeg, at its size, and no second probe or start.
+    const readied = readyFile(SAMPLE_VIDEO, { ffmpeg, spawn, maxHeight: 120 });
+    let offered!: () => void;
+    const isOffered = new Promise<void>((r) => (offered = r));
+    const sending = peers.send("bob", SAMPLE_VIDEO, { ffmpeg, readied, onOffered: offered });
+    await isOffered;
+    const r = await readied;
+    assert.deepEqual([offers[0]!.width, offers[0]!.height], [r.offered.width, r.offered.height]);
+    assert.equal(r.offered.height, 120);
+    push({ t: "stream.answer", sid: offers[0]!.sid, accept: false });
+    assert.equal((await sending).reason, "refused");
+    assert.equal(r.stream.state, "stopped");
+    assert.ok(starts.length <= 2, `one start per readied file at most: ${JSON.stringify(starts)}`);
     peers.close();
   },
 });

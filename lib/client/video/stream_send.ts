@@ -1,13 +1,13 @@
 /**
  * The sending half of a user-to-user stream once the recipient accepted (PeerStreams.send in
  * peer_stream.ts offers it and waits for the answer): the local file read by ffmpeg into a
- * latest-frame slot at the offered size or, smaller, the size the viewer draws (again when it
- * changes), each JPEG sealed with the chunked file AEAD under the stream's key (bound to stream id,
+ * latest-frame slot at the offered size or, smaller, the size the viewer draws (from the second
+ * frame on: the first is the one readied while the offer waited; again when it changes), each JPEG sealed with the chunked file AEAD under the stream's key (bound to stream id,
  * frame index, sender and recipient) and sent as `stream.frame` with one frame in flight; at the end
  * the figures go to the recipient with `stream.stop`.
  */
 import { encryptFile } from "../../crypto/file_aead.ts";
-import { type probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
+import { probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { frameCtx } from "./incoming_stream.ts";
@@ -102,11 +102,35 @@ export function readyStream(
   return new VideoStream(opts);
 }
 
+/** A local video probed, and its ffmpeg started paused at the size it is offered at (`readyFile`). */
+export interface ReadiedFile {
+  info: VideoInfo;
+  /** The size offered: the source's, no higher than `maxHeight` (default 720), even. */
+  offered: Pixels;
+  stream: VideoStream;
+}
+
+/**
+ * Probes `file` and starts its ffmpeg, paused, at the size it will be offered at: `PeerStreams.send`
+ * does this itself before its offer, and the `stream` command earlier still, while it logs in, so
+ * that the first frame is decoded before the viewer accepts (issue 75).
+ */
+export async function readyFile(
+  file: string,
+  o: SendOptions & { signal?: AbortSignal },
+): Promise<ReadiedFile> {
+  const info = await probe(o.ffmpeg, file);
+  const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
+  const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
+  const offered = { width, height };
+  return { info, offered, stream: readyStream(file, info, offered, o) };
+}
+
 /**
  * Streams the accepted file from `stream` (readyStream's, paused until now) until its end, a stop
  * (`end.stopped`, who in `end.halt`), the signal or `maxFrames`; `end.forget` runs once the stream
- * stopped, before the figures are counted. A viewer drawing fewer pixels than offered restarts
- * ffmpeg at its size before the first frame.
+ * stopped, before the figures are counted. A viewer drawing fewer pixels than offered gets the
+ * ready first frame at the offered size, and the rest from ffmpeg restarted at its size.
  */
 export async function relayFrames(
   conn: Connection,
@@ -123,11 +147,15 @@ export async function relayFrames(
 ): Promise<SendResult> {
   const { sid, key, me, peer, width, height } = s;
   const { stopped, halt } = end;
+  // The ready ffmpeg's first frame goes as it is (the viewer scales it down while drawing): ffmpeg
+  // restarts at the viewer's size after it, not before it (issue 75). No later frame is larger.
+  let viewer = s.viewer, first = true;
   const fit = (v: Pixels | undefined) => {
+    viewer = v;
+    if (first) return;
     const p = sendPane({ width, height }, v);
     stream.setPane(p.width, p.height); // ffmpeg restarts only when the frame size really changes
   };
-  fit(s.viewer); // no frame larger than the viewer draws, the first one included
   end.resized?.(fit);
   const res: SendResult = { sent: 0, relayed: 0, dropped: 0, reason: "end" };
   stopped.then(() => stream.stop());
@@ -136,6 +164,7 @@ export async function relayFrames(
     for (;;) {
       const f = await stream.nextFrame();
       if (!f || halt.by) break;
+      if (first) (first = false, fit(viewer)); // the restart overlaps this frame's sending
       const body = await encryptFile(key, frameCtx(sid, f.index, me, peer), f.data);
       const rep = await conn.request(
         "stream.frame",
