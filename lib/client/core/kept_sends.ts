@@ -1,6 +1,9 @@
 /**
- * `KeptSends`: a UI's sends (the engine's `sendRequest` chose "kept" or "queued": a UI follows and there is
- * an outbox), run as one lane of core/send_lanes.ts with a window of 1 over the current connection: a
+ * `KeptSends`: the send runner of both modes over core/send_lanes.ts. Peer mode (peer/outbox.ts) runs a
+ * lane per peer (`lane`), a generation per channel (`connected`, `lost`), any number unacknowledged
+ * (`window`), each hand-over answered by the peer's ack later (`Handed.taken`, settled by its `settle`).
+ * Client mode runs a UI's sends (the engine's `sendRequest` chose "kept" or "queued": a UI follows and
+ * there is an outbox) as one lane with a window of 1 over the current connection: a
  * text is written to the outbox first (core/outbox.ts) and leaves in order behind whatever the outbox
  * still holds, one at a time, each waiting for the server's answer. A catch-up after a connect
  * (`resume`, the engine's `resend`) brings the lane up as a new generation with what the outbox holds
