@@ -6,7 +6,7 @@
  * a decoder's planar YUV 4:4:4 (JPEG's full-range YCbCr) into RGBA.
  */
 
-import jsquashDecode from "@jsquash/jpeg/decode.js";
+import jsquashDecode, { init as jsquashInit } from "@jsquash/jpeg/decode.js";
 
 /**
  * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB: from a decoder asked for
@@ -25,6 +25,14 @@ export interface RgbaImage {
 }
 
 let wasmBroken = false;
+let started = false;
+
+/**
+ * What libjpeg last said of a damaged frame ("Corrupt JPEG data: …", "Premature end of JPEG file"):
+ * kept here, never printed — a player draws over the terminal, and a warning on stderr would tear
+ * the picture (the frame decodes, or fails with a SyntaxError, as before).
+ */
+export let lastJpegWarning: string | null = null;
 
 /**
  * A decode error about the data, not the module: libjpeg's "Decoding error", or its fatal-error
@@ -43,6 +51,7 @@ export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
   if (!wasmBroken) {
     try {
       const ab = jpeg.buffer.slice(jpeg.byteOffset, jpeg.byteOffset + jpeg.byteLength) as ArrayBuffer;
+      if (!started) (started = true, jsquashInit({ printErr: (m: string) => void (lastJpegWarning = m) }));
       const img = await jsquashDecode(ab);
       lastDecoder = "jsquash";
       return { width: img.width, height: img.height, data: img.data as Uint8ClampedArray };

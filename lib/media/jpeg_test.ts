@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
+import * as jpeg from "./jpeg.ts";
 import { decodeJpeg, fitInto, lastDecoder, scaleBox, scaleNearest, yuvToRgba } from "./jpeg.ts";
 import { goldenImage } from "./_testing.ts";
 
@@ -23,6 +24,19 @@ Deno.test("decodeJpeg() rejects garbage with SyntaxError and keeps the WASM deco
     assert.equal(lastDecoder, "jsquash", `after ${bad.length} bad bytes`);
     assert.equal(img.width, 48);
   }
+});
+
+Deno.test("decodeJpeg(): libjpeg's warnings on a damaged frame are kept, never printed (a player draws over the terminal)", async () => {
+  const printed: unknown[] = [];
+  const error = console.error, warn = console.warn, log = console.log;
+  console.error = console.warn = console.log = (...a: unknown[]) => void printed.push(a);
+  try {
+    await assert.rejects(decodeJpeg(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);
+  } finally {
+    Object.assign(console, { error, warn, log });
+  }
+  assert.deepEqual(printed, []);
+  assert.match(jpeg.lastJpegWarning ?? "", /JPEG/);
 });
 
 Deno.test("fitInto() keeps the aspect ratio inside the box", () => {
