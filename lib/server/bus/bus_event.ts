@@ -39,17 +39,7 @@ export interface BusRow {
 }
 
 /** A stored message as bus protocol 3 carries it (bus_rows.ts): its row, the body as bytes. */
-export interface PackedRow {
-  seq: number;
-  mid: string;
-  sender: string;
-  kind: "user" | "room" | "broadcast";
-  target: string;
-  conv: string;
-  ts: number;
-  body: Uint8Array;
-  expires?: number;
-}
+export type PackedRow = Omit<BusRow, "body"> & { body: Uint8Array };
 
 export type BusEvent =
   /**
