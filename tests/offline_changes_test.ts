@@ -135,3 +135,31 @@ Deno.test("offline outbox (client mode): a text keeps the disappearing time and 
     await t.stop();
   }
 });
+
+Deno.test("offline changes (client mode): a queued change refused at the reconnect is said and leaves; what follows still goes", async () => {
+  const t = await startTestServer();
+  try {
+    const { alice, bob, bobEv } = await pair(t);
+    await bob.rooms!.create("dev", ["alice"]);
+    const dev = { kind: "room" as const, name: "dev" };
+    await eventually(async () => (await alice.rooms!.list()).some((r) => r.name === "dev"), 5000, "in dev");
+    const line = await alice.send(dev, "a line in dev");
+    await eventually(() => bob.store!.byMid("alice", line.mid) !== undefined, 5000, "bob has it");
+    const g = gated(t, alice);
+    await alice.conn.close();
+    await alice.changes.changeMessage(line.mid, { kind: "edit", text: "edited while away" });
+    await bob.rooms!.kick("dev", "alice"); // she is no member any more when it goes
+    g.open();
+    await eventually(
+      () => g.ev.some((e) => e.type === "notice" && /Not sent: "edit of your message/.test(e.text)),
+      10_000,
+      "the refusal is said",
+    );
+    void alice.send(toBob, "still here"); // (answered once taken: not awaited, the lane may be stuck)
+    const got = () => bobEv.some((e) => e.type === "message" && e.message.text === "still here");
+    await eventually(got, 10_000, "the next text goes");
+    assert.deepEqual(alice.outgoing!.list(), [], "the refused change left the outbox");
+  } finally {
+    await t.stop();
+  }
+});

@@ -200,9 +200,9 @@ export class KeptSends {
       if (answer === "pending") w.resolve(w.queued);
       else w.reject(answer);
     } else {
-      const listed = outbox.list().find((x) => x.mid === mid); // a change says what it does
+      const listed = outbox.list().find((x) => x.mid === mid); // (gone when the failure removed it)
       const why = e instanceof Error ? e.message : String(e);
-      const entry = { mid, ts: p.ts, to: p.to, text: listed?.text ?? p.text };
+      const entry = { mid, ts: p.ts, to: p.to, text: outbox.shown(p) }; // a change says what it does
       const input = { kind: "resendFailed", me: this.ports.me, entry, offline, refusal, why, later } as const;
       for (const f of outboxStep(listed ? { ...input, n: listed.n } : input)) {
         // A change has no line of its own to show failed: the notice says it.

@@ -141,9 +141,15 @@ export class MessageChanges {
   }
 
   /** A change queued offline (`#queue`), sent now by the outbox's lane: applied here once the server took it. */
-  sendQueued(p: PendingMessage): Promise<ChatMessage> {
-    const q = JSON.parse(p.text) as ChangePayload;
-    return this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? this.host.user, p.mid);
+  async sendQueued(p: PendingMessage): Promise<ChatMessage> {
+    const q = JSON.parse(p.text) as ChangePayload, { host } = this;
+    try {
+      return await this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? host.user, p.mid);
+    } catch (e) {
+      // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
+      const how = { kept: true, offline: host.conn.closed, maxFrame: host.maxFrame };
+      throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
+    }
   }
 
   /** The message `ref`, when this user may make change `c` to it (`changeable`; a room's admin may delete); else the refusal. */

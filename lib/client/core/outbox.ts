@@ -97,6 +97,10 @@ export class Outbox {
       e.kind === "change" ? { ...e, text: describe(this.store, e.text) } : e
     );
   }
+  /** What entry `p` says when listed or told of: its text, or what a change does. */
+  shown(p: PendingMessage): string {
+    return p.change ? describe(this.store, p.text) : p.text;
+  }
   /** How many entries can never go. */
   failedCount(): number {
     return this.list().filter((e) => e.failed !== undefined).length;
