@@ -102,11 +102,15 @@ test({
       );
       assert.doesNotMatch(failed, /⋯ (lorem|ipsum)/, failed);
       const logins = () => t.lines.filter((l) => / INFO login user=alice /.test(l)).length;
-      // One login, or two when the client's own backoff had already reconnected before /reconnect
-      // (a loaded machine restarts the server slower); what must not happen is a loop (below).
+      // A first line settles the client: typed after /reconnect, it goes once that is done (the
+      // client's own backoff may have logged in already, and /reconnect then starts a session of its
+      // own: one login or two, as a loaded machine restarts the server slower).
+      await tm.type("alice", "settled");
+      await tm.waitFor("alice", (s) => /alice │ settled/.test(s), "a first line sent");
       const before = logins();
       assert.ok(before === 1 || before === 2, `${before} logins after the restart`);
-      // Fence: a later line goes on the same session, after anything the outbox sends again there.
+      // Fence: a later line goes on the same session, after anything the outbox sends again there;
+      // what must not happen is a loop (the ✗ message sent again, the connection reset, again).
       await tm.type("alice", "after the failed one");
       await tm.waitFor("alice", (s) => /alice │ after the failed one/.test(s), "a later line sent");
       assert.equal(logins(), before, "no reconnect loop");
