@@ -29,7 +29,7 @@ import type { Outbox } from "./outbox.ts";
 import { sendInitial, type SendInput, type SendState, sendStep, type Waiting } from "./send_lanes.ts";
 
 /** The relay's one lane (client mode): every message goes through the one connection. */
-export const RELAY = "relay";
+const RELAY = "relay";
 
 /** What a hand-over answers: the other end's answer to come, or null when the entry cannot go (the port said why). */
 export type Handed = { taken: Promise<ChatMessage | null> } | null;

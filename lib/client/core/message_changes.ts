@@ -112,7 +112,7 @@ export class MessageChanges {
   ): Promise<ChatMessage> {
     const { host } = this, codec = host.codec;
     const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c, by), "", mid);
-    host.outgoing?.remove(sent.mid); // a queued one leaves the outbox (none when it was sent at once)
+    if (mid) host.outgoing?.remove(mid); // a queued one leaves the outbox
     const changed = await codec.changeSent!(sent, ref, c, by);
     host.notify({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A

@@ -93,9 +93,11 @@ export class Outbox {
   }
   /** Waiting and failed entries as `/outbox` lists them (a change says what it does). */
   list(): OutboxEntry[] {
-    return this.store.outbox().map((e) =>
-      e.kind === "change" ? { ...e, text: describe(this.store, e.text) } : e
-    );
+    return this.store.outbox().map((e) => this.#listed(e));
+  }
+  /** A listed entry as `/outbox` says it: a change by what it does. */
+  #listed(e: OutboxEntry): OutboxEntry {
+    return e.kind === "change" ? { ...e, text: describe(this.store, e.text) } : e;
   }
   /** What entry `p` says when listed or told of: its text, or what a change does. */
   shown(p: PendingMessage): string {
@@ -135,8 +137,8 @@ export class Outbox {
   }
   /** `/outbox drop N`: removes entry `n`, answering it as `list` does (null: none). */
   drop(n: number): OutboxEntry | null {
-    const e = this.list().find((x) => x.n === n);
-    return e && this.store.dropOutbox(n) ? e : null;
+    const e = this.store.dropOutbox(n);
+    return e && this.#listed(e);
   }
 
   /** Message `ref` is deleted: the edits of it still waiting are dropped (their texts never leave). */
