@@ -327,7 +327,7 @@ export class ChatClient implements B.ChatBackend {
         const m = await paced(() =>
           p.change
             ? this.changes.sendQueued(p)
-            : send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, ...re })
+            : send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, entry: p, ...re })
         );
         return { taken: Promise.resolve(m) }; // the server's answer: handed and taken at once
       },

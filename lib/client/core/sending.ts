@@ -19,6 +19,7 @@ import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e
 import { wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
+import type { PendingMessage } from "../session/local_store.ts";
 import { outboxStep } from "./engine_outbox.ts";
 import { checkFrameSize, checkTextSize } from "./message_size.ts";
 
@@ -49,7 +50,7 @@ export async function sendText(
   h: SendHost,
   target: Target,
   text: string,
-  o: { keep?: boolean; mid?: string; replyTo?: string } = {},
+  o: { keep?: boolean; mid?: string; replyTo?: string; entry?: PendingMessage } = {},
 ): Promise<ChatMessage> {
   const to = wire(target), codec = h.codec, outbox = h.outgoing;
   const mid = o.mid ?? randomId(undefined, 12);
@@ -59,8 +60,8 @@ export async function sendText(
   if (o.replyTo && !codec.sealChange) {
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
-  // A resend's entry is there already; a script's first send with its mid is not.
-  let entry = o.mid ? h.store?.pending(o.mid) : undefined;
+  // A resend's entry is there already (the kept sends hand it: `entry`); a script's first send with its mid is not.
+  let entry = o.entry ?? (o.mid ? h.store?.pending(o.mid) : undefined);
   if (!entry) {
     await checkSendable(h, to, text);
     entry = outbox?.create(to, text, { mid, ...re, resend: o.keep === true });
