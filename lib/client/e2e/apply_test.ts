@@ -6,7 +6,7 @@ import { convKey } from "../../protocol/names.ts";
 import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { LocalStore } from "../session/local_store.ts";
-import { HistoryApplier, NO_WRITES } from "./apply.ts";
+import { FolderApplier, NO_WRITES } from "./apply.ts";
 import { UnreadableError } from "./body_codec.ts";
 
 /** Cheap Argon2id for a test keystore. */
@@ -27,7 +27,7 @@ async function folder(admins: string[] = []) {
   local.unlock(cs.key);
   const events: BackendEvent[] = [];
   const logs = { state: () => Promise.resolve({ admins, members: [] } as never) };
-  const history = new HistoryApplier("alice", cs, local, clock, logs, (e) => void events.push(e));
+  const history = new FolderApplier("alice", cs, local, clock, logs, (e) => void events.push(e));
   const changed = () => events.flatMap((e) => e.type === "message.changed" ? [e.message] : []);
   return { history, local, cs, changed };
 }
@@ -47,7 +47,7 @@ Deno.test("HistoryApplier: a message stamped minutes ahead of this clock is cons
   await assert.rejects(history.save(NO_WRITES, ahead, conv), UnreadableError);
   assert.equal(local.get(7), undefined, "not in the history");
   assert.ok(cs.consumed(7), "consumed: a redelivery costs nothing");
-  assert.equal((await history.save(NO_WRITES, msg(8, "now00001", "bob", "now"), conv)).text, "now");
+  assert.equal((await history.save(NO_WRITES, msg(8, "now00001", "bob", "now"), conv))?.text, "now");
   assert.equal(local.get(8)?.text, "now");
 });
 
