@@ -21,7 +21,6 @@
  * result (`ownChangeSent` for the sender). A setting is filed the same way (`fileOwnSetting`, `ownSetting`).
  * Client mode only: `FolderApplier`.
  */
-import type { DatabaseSync } from "node:sqlite";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { BackendEvent, ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
@@ -95,6 +94,9 @@ export interface HeldChange {
 
 /** What taking an envelope found: new, taken before (a copy again: nothing to do), older than what is remembered (refused). */
 export type Taken = "new" | "again" | "stale";
+
+/** The database a ledger commits in (the history's). */
+type DatabaseSync = LocalStore["db"];
 
 /** What a ledger records of an envelope it takes. */
 export type Consumed = Pick<ChatMessage, "seq" | "from" | "mid" | "ts">;
