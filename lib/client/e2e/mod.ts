@@ -42,7 +42,7 @@ export {
   type Later,
 } from "./codec.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
-export { type Applied, HistoryApplier, type Ledger, opened, type Taken } from "./apply.ts";
+export { type Applied, HistoryApplier, type Ledger, type Taken } from "./apply.ts";
 export {
   type ControlContext,
   type ControlKind,

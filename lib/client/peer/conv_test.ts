@@ -242,6 +242,33 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
   }
 });
 
+Deno.test("peer conv: a text or a setting that comes again (same sender and id) is saved and told once", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const conv = linklessConv(store, { now: () => 1_000_000 }, []);
+  const NO_WRITES = { put: {}, del: [] };
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  try {
+    const [text, setting] = [newMid(), newMid()];
+    const both = [
+      () =>
+        conv.received("bob", text, 999_000, seal({ v: 1, k: "text", mid: text, text: "once" }), NO_WRITES),
+      () =>
+        conv.received(
+          "bob",
+          setting,
+          999_100,
+          seal({ v: 1, k: "expire", mid: setting, seconds: 60 }),
+          NO_WRITES,
+        ),
+    ];
+    for (const r of both) assert.deepEqual((await r()).map((e) => e.type), ["message"]);
+    for (const r of both) assert.deepEqual(await r(), [], "the copy is nothing");
+    assert.deepEqual(store.local.list("alice", 0).map((m) => m.text), ["once", expiryText(60)]);
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clock and to the sender's", async () => {
   const store = await PeerStore.open(null, "alice");
   const events: PeerEvent[] = [];

@@ -5,7 +5,7 @@
  * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). Strangers
  * (first contacts not accepted yet) are records in memory only: they never reach the file.
  *
- * One more table for message changes (issue 39, peer/conv.ts; the changes and settings written to a
+ * One more table for message changes (issue 39, taken by peer/codec.ts's ledger; the changes and settings written to a
  * peer wait in LocalStore's outbox with the texts — an earlier version's `peer_out` queue moves there
  * at open): `peer_seen`, the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
  * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
