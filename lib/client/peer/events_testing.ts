@@ -7,7 +7,7 @@
 import type { Clock } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
-import { peerLedger, takeOpened } from "./codec.ts";
+import { peerEvent, peerLedger, takeOpened } from "./codec.ts";
 import { PeerConv } from "./conv.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
 import type { PeerEvent } from "./events.ts";
@@ -65,8 +65,8 @@ export function linklessConv(
   const conv = new PeerConv(new PeerOutbox(core));
   let told: PeerEvent[] = [];
   const tell = (e: Applied) => {
-    if (e.type === "message.changed" && "by" in e) told.push(e);
-    else if (e.type === "notice") told.push({ type: "notice", text: e.text, level: e.level });
+    const pe = peerEvent(e);
+    if (pe) told.push(pe);
   };
   const ledger = peerLedger(store, clock, (peer, mid) => conv.out.acked(peer, mid));
   const history = new HistoryApplier("alice", ledger, store.local, clock, null, tell);

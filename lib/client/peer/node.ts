@@ -46,7 +46,7 @@ import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
 import { PeerWatch } from "./watch.ts";
-import { PeerCodec, peerLedger } from "./codec.ts";
+import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
 import { take } from "../core/receiving.ts";
 import { HeldBack } from "../core/link.ts";
@@ -197,8 +197,8 @@ export class PeerNode {
 
   /** What the history applier tells (a change, a notice), as the node's events. */
   #told(e: Applied): void {
-    if (e.type === "message.changed" && "by" in e) this.#emit(e);
-    else if (e.type === "notice") this.#emit({ type: "notice", text: e.text, level: e.level });
+    const pe = peerEvent(e);
+    if (pe) this.#emit(pe);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
