@@ -22,10 +22,10 @@
  * Client mode only: `FolderApplier`.
  */
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent, ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { setTopic } from "../session/local_topics.ts";
+import type { BackendEvent, ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { type Setting, UnreadableError } from "./body_codec.ts";
 import {
   applyChange,
@@ -43,7 +43,6 @@ import {
 import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
 import { FiledList } from "./controls.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { LocalStore } from "../session/local_store.ts";
 
 /** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
@@ -95,18 +94,15 @@ export interface HeldChange {
 /** What taking an envelope found: new, taken before (a copy again: nothing to do), older than what is remembered (refused). */
 export type Taken = "new" | "again" | "stale";
 
-/** The database a ledger commits in (the history's). */
-type DatabaseSync = LocalStore["db"];
-
 /** What a ledger records of an envelope it takes. */
 export type Consumed = Pick<ChatMessage, "seq" | "from" | "mid" | "ts">;
 
 /** Where the applier commits, and how each mode takes an envelope (see the module comment). */
 export interface Ledger {
   /** Commits the writes `w` (the ratchet or chain step) and runs `also` in the same transaction. */
-  commit(w: StoreWrites, also?: (db: DatabaseSync) => void): Promise<void>;
+  commit(w: StoreWrites, also?: (db: LocalStore["db"]) => void): Promise<void>;
   /** Records `m` of `conv` as taken, inside `commit`: never shown, never applied again. */
-  consume(db: DatabaseSync, m: Consumed, conv: string): Taken;
+  consume(db: LocalStore["db"], m: Consumed, conv: string): Taken;
   /** `m` as it is saved, with its number; null when it is saved already. Inside `commit`. */
   place(m: ChatMessage): ChatMessage | null;
   /**
@@ -125,6 +121,7 @@ export interface Ledger {
 
 /** Who administers a room, by its verified membership log (e2e/room_log.ts `RoomLogs`). */
 export interface AdminLogs {
+  /** The verified state of `room`'s log: its admins (rejects when it cannot be verified). */
   state(room: string): Promise<{ admins: string[] }>;
 }
 
@@ -156,6 +153,7 @@ export class HistoryApplier {
    */
   readonly held = new Map<string, HeldChange[]>();
 
+  /** `me`'s applier of `local`, committing through `ledger`; `logs` says who administers a room. */
   constructor(
     readonly me: string,
     readonly ledger: Ledger,

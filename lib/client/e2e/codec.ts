@@ -54,7 +54,16 @@ import {
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { type Later, seenSync } from "./seen_sync.ts";
-import { FolderApplier, NO_WRITES } from "./apply.ts";
+import {
+  type AdminLogs,
+  type Applied,
+  type Consumed,
+  FolderApplier,
+  HistoryApplier,
+  type Ledger,
+  NO_WRITES,
+  type Taken,
+} from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
 import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
 import { deviceOf, encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
@@ -64,8 +73,8 @@ import { BROADCAST_ROOM, errorText, RoomSealer } from "./room_seal.ts";
 import { paced } from "../session/rate_wait.ts";
 import type { Connection } from "../session/connection.ts";
 
-export { BROADCAST_ROOM };
-export type { Later };
+export { BROADCAST_ROOM, HistoryApplier };
+export type { AdminLogs, Applied, Consumed, Later, Ledger, Taken };
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {

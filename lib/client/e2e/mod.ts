@@ -34,15 +34,20 @@ export {
   UnreadableError,
 } from "./body_codec.ts";
 export {
+  type AdminLogs,
+  type Applied,
   type AttachClient,
   type AttachOptions,
   BROADCAST_ROOM,
+  type Consumed,
   E2eCodec,
+  HistoryApplier,
   type Host,
   type Later,
+  type Ledger,
+  type Taken,
 } from "./codec.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
-export { type Applied, HistoryApplier, type Ledger, type Taken } from "./apply.ts";
 export {
   type ControlContext,
   type ControlKind,
