@@ -82,3 +82,22 @@ Deno.test("HistoryApplier: a room admin by the verified log deletes anyone's mes
   await history.receiveChange(NO_WRITES, msg(3, "bob00001", "bob"), conv, del("bob00001"));
   assert.deepEqual(changed().map((m) => [m.mid, m.text]), [["carol001", ""]], "bob is");
 });
+
+Deno.test("HistoryApplier: a refused change commits the step that opened it with its consumption; it changes nothing", async () => {
+  const { history, local, cs, changed } = await folder();
+  local.insert([msg(1, "carol002", "carol", "mine to change")]);
+  const edit = {
+    v: 1 as const,
+    k: "edit" as const,
+    mid: "dave0002",
+    ref: "carol002",
+    by: "carol",
+    text: "forged",
+  };
+  const step = { put: { "test:step": 1 }, del: [] };
+  await assert.rejects(history.receiveChange(step, msg(2, "dave0002", "dave"), conv, edit), UnreadableError);
+  assert.equal(await cs.get("test:step"), 1, "the ratchet step stands");
+  assert.ok(cs.consumed(2), "consumed: never applied again");
+  assert.equal(local.get(1)?.text, "mine to change");
+  assert.deepEqual(changed(), []);
+});
