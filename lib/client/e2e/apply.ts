@@ -6,6 +6,12 @@
  * later shows only where it is news). A room admin (by the verified log) may delete
  * others' messages. Runs under the folder's lock.
  *
+ * Both modes apply through it (issue 70: one client core): what differs is its `Ledger`, where it
+ * commits and how an envelope is taken — client mode's keystore (the server numbers and stamps; a
+ * consumed seq is recorded: `FolderApplier`), peer mode's node store (peer/codec.ts: each message is
+ * numbered here, a change taken once by sender and id behind the peer's horizon, its time the time it
+ * arrives, my text whose ack was lost confirmed by a change of it).
+ *
  * My own changes (edit, deletion, reaction) and settings as the folder's other processes see them: a
  * change sealed by one process of a folder (`parley edit` beside the full-screen client) comes back to
  * the others sealed for every device but this one, so they cannot open it. The sending process files
@@ -13,12 +19,13 @@
  * seals the payload it answers); a process that gets the envelope back applies it from there
  * (`ownChange`) — whichever comes first applies it and records it consumed, the other only reads the
  * result (`ownChangeSent` for the sender). A setting is filed the same way (`fileOwnSetting`, `ownSetting`).
+ * Client mode only: `FolderApplier`.
  */
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import type { BackendEvent, ChatMessage, MessageChange } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { convOf } from "../session/wire_events.ts";
 import { setTopic } from "../session/local_topics.ts";
+import type { BackendEvent, ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { type Setting, UnreadableError } from "./body_codec.ts";
 import {
   applyChange,
@@ -35,9 +42,7 @@ import {
 } from "./changes.ts";
 import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
 import { FiledList } from "./controls.ts";
-import type { RoomLogs } from "./room_log.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { LocalStore } from "../session/local_store.ts";
 
 /** `m` with the id of the message it answers (and its sender, `by`), when it names one. */
 export const withReply = (m: ChatMessage, re: string | undefined, by?: string): ChatMessage =>
@@ -82,11 +87,64 @@ export interface HeldChange {
   by?: string;
   /** The time sealed in an edit (its edit window: e2e/changes.ts `editTooLate`). */
   at?: number;
+  /** The time it counts at (its envelope's stamp, or an edit's later sealed time). */
+  ts?: number;
+}
+
+/** What taking an envelope found: new, taken before (a copy again: nothing to do), older than what is remembered (refused). */
+export type Taken = "new" | "again" | "stale";
+
+/** What a ledger records of an envelope it takes. */
+export type Consumed = Pick<ChatMessage, "seq" | "from" | "mid" | "ts">;
+
+/** Where the applier commits, and how each mode takes an envelope (see the module comment). */
+export interface Ledger {
+  /** Commits the writes `w` (the ratchet or chain step) and runs `also` in the same transaction. */
+  commit(w: StoreWrites, also?: (db: LocalStore["db"]) => void): Promise<void>;
+  /** Records `m` of `conv` as taken, inside `commit`: never shown, never applied again. */
+  consume(db: LocalStore["db"], m: Consumed, conv: string): Taken;
+  /** `m` as it is saved, with its number; null when it is saved already. Inside `commit`. */
+  place(m: ChatMessage): ChatMessage | null;
+  /**
+   * The time envelope `m` counts at for the rules (the edit window, a stamp ahead of this clock): the
+   * server's stamp, or, where no server stamps it, the time it arrives (its sender's word is not taken).
+   */
+  stamp(m: ChatMessage): number;
+  /**
+   * My text `ref`, still in the outbox, that the sender of change `m` shows it holds: true when it is
+   * confirmed now (a peer's lost ack), false when the change waits for the outbox's resend (`held`).
+   */
+  confirmHeld(m: ChatMessage, ref: string): boolean;
+  /** A text may be taken back before it reaches here (a server deletes its copy): a deletion of one not held is nothing. */
+  readonly takenBack: boolean;
+}
+
+/** Who administers a room, by its verified membership log (e2e/room_log.ts `RoomLogs`). */
+export interface AdminLogs {
+  /** The verified state of `room`'s log: its admins (rejects when it cannot be verified). */
+  state(room: string): Promise<{ admins: string[] }>;
+}
+
+/** What the applier tells: a notice, or a message `by` changed (`change`). */
+export type Applied =
+  | BackendEvent
+  | { type: "message.changed"; message: ChatMessage; by: string; change: MessageChange };
+
+/** Client mode's ledger over the folder's keystore `cs`: the server numbers and stamps; a consumed seq is recorded. */
+function folderLedger(cs: SqliteCryptoStore): Ledger {
+  return {
+    commit: (w, also) => cs.commit(w, also),
+    consume: (db, m, conv) => (SqliteCryptoStore.markConsumed(db, m.seq, conv), "new"),
+    place: (m) => m,
+    stamp: (m) => m.ts,
+    confirmHeld: () => false,
+    takenBack: true,
+  };
 }
 
 /**
- * The history applier of one folder (see the module comment): what opened payloads do to the local
- * history `local`, committed with their steps in the keystore `cs`; a room admin as `logs` verifies.
+ * The history applier (see the module comment): what opened payloads do to the local history `local`,
+ * committed with their steps through `ledger`; a room admin as `logs` verifies (none: no rooms).
  */
 export class HistoryApplier {
   /**
@@ -95,14 +153,15 @@ export class HistoryApplier {
    */
   readonly held = new Map<string, HeldChange[]>();
 
+  /** `me`'s applier of `local`, committing through `ledger`; `logs` says who administers a room. */
   constructor(
     readonly me: string,
-    readonly cs: SqliteCryptoStore,
+    readonly ledger: Ledger,
     readonly local: LocalStore,
     readonly clock: Clock,
-    readonly logs: Pick<RoomLogs, "state">,
+    readonly logs: AdminLogs | null,
     /** Tells the surfaces. */
-    readonly notify: (e: BackendEvent) => void,
+    readonly notify: (e: Applied) => void,
   ) {}
 
   #notice(text: string): void {
@@ -110,22 +169,30 @@ export class HistoryApplier {
   }
 
   /**
-   * Saves message `m` of `conv` with the writes `w`; one whose id another sender's message holds here
-   * (e2e/changes.ts `idTaken`), or one stamped minutes ahead of this device's clock (issue 69 N4: its
-   * disappearing time and edit window would start there), is consumed, not stored, and refused (UnreadableError: said once).
+   * Saves message `m` of `conv` with the writes `w` (null: saved already); one whose id another sender's
+   * message holds here (e2e/changes.ts `idTaken`), or one stamped minutes ahead of this device's clock
+   * (issue 69 N4: its disappearing time and edit window would start there), is consumed, not stored,
+   * and refused (UnreadableError: said once).
    */
-  async save(w: StoreWrites, m: ChatMessage, conv: string): Promise<ChatMessage> {
-    await this.#refuseWith(w, m, conv, () => refuseFuture(m.ts, this.clock.now()));
-    await this.#refuseTaken(w, m, conv);
-    await this.cs.commit(w, () => this.local.insert([m]));
-    return m;
+  async save(w: StoreWrites, m: ChatMessage, conv: string): Promise<ChatMessage | null> {
+    await this.#refuseWith(w, m, conv, () => refuseFuture(this.ledger.stamp(m), this.clock.now()));
+    if (await this.#refuseTaken(w, m, conv)) return null;
+    let saved = null as ChatMessage | null;
+    await this.ledger.commit(w, () => {
+      saved = this.ledger.place(m);
+      if (saved) this.local.insert([saved]);
+    });
+    return saved;
   }
 
-  /** Refuses `m` when its id is another sender's here: the writes `w` committed, `m` consumed, not stored. */
-  async #refuseTaken(w: StoreWrites, m: ChatMessage, conv: string): Promise<void> {
+  /**
+   * Refuses `m` when its id is another sender's here: the writes `w` committed, `m` consumed, not
+   * stored; true when it was taken before (said once already: nothing to do).
+   */
+  async #refuseTaken(w: StoreWrites, m: ChatMessage, conv: string): Promise<boolean> {
     const taken = idTaken(this.local, m);
-    if (taken === null) return;
-    await this.commitConsumed(w, m.seq, conv);
+    if (taken === null) return false;
+    if (await this.consume(w, m, conv) === "again") return true;
     throw new UnreadableError(taken);
   }
 
@@ -134,41 +201,63 @@ export class HistoryApplier {
     try {
       check();
     } catch (e) {
-      await this.commitConsumed(w, m.seq, conv);
+      await this.consume(w, m, conv);
       throw e;
     }
   }
 
   /**
-   * Checks change `c` of `ref` that `env` carries (from its sender; `admin`: a room admin's deletion) and
-   * applies it with the writes `w`, recording `env` as consumed under `conv` (null: not stored).
+   * Checks change `c` of `ref` that `env` carries (from its sender; `admin`: a room admin's deletion; at
+   * `ts`, its envelope's by default) and applies it with the writes `w`, recording `env` as taken under
+   * `conv` (null: not recorded) — refused (UnreadableError), the writes and the record stand. Null when
+   * it was taken before.
    */
   async applyWith(
     w: StoreWrites,
     env: ChatMessage,
-    change: { ref: string; c: MessageChange; admin: boolean; by?: string; at?: number },
+    change: { ref: string; c: MessageChange; admin: boolean; by?: string; at?: number; ts?: number },
     conv: string | null,
-  ): Promise<ChatMessage> {
+  ): Promise<ChatMessage | null> {
     const { ref, c, admin, by, at } = change;
-    const orig = changeTarget(
-      this.local,
-      this.me,
-      at === undefined ? env : { ...env, at },
-      ref,
-      c,
-      admin,
-      by,
-    );
-    let changed!: ChatMessage;
-    await this.cs.commit(w, (db) => {
-      changed = applyChange(this.local, orig.seq, env.from, env.ts, c);
-      if (conv !== null) SqliteCryptoStore.markConsumed(db, env.seq, conv);
+    const ts = change.ts ?? env.ts;
+    let taken = "new" as Taken, changed = null as ChatMessage | null, refused: unknown = null;
+    await this.ledger.commit(w, (db) => {
+      if (conv !== null) taken = this.ledger.consume(db, env, conv);
+      if (taken !== "new") return;
+      try {
+        const orig = changeTarget(
+          this.local,
+          this.me,
+          { ...env, ts, ...(at === undefined ? {} : { at }) },
+          ref,
+          c,
+          admin,
+          by,
+        );
+        changed = applyChange(this.local, orig.seq, env.from, ts, c);
+      } catch (e) {
+        if (!(e instanceof UnreadableError)) throw e;
+        refused = e;
+      }
     });
+    // Sent before the changes remembered (peer mode: peer/store.ts's horizon): it may have been taken and pruned since.
+    if (taken === "stale") {
+      throw new UnreadableError("it is older than the changes this node remembers (replay)");
+    }
+    if (refused) throw refused;
     return changed;
+  }
+
+  /** Commits `w` and records `m` of `conv` as taken: it never shows as a line; what taking it found. */
+  async consume(w: StoreWrites, m: Consumed, conv: string): Promise<Taken> {
+    let taken = "new" as Taken;
+    await this.ledger.commit(w, (db) => void (taken = this.ledger.consume(db, m, conv)));
+    return taken;
   }
 
   /** Whether `user` is an admin of `room` by its verified membership log (false when it cannot be verified). */
   isAdmin(room: string, user: string): Promise<boolean> {
+    if (!this.logs) return Promise.resolve(false);
     return this.logs.state(room).then((s) => s.admins.includes(user), () => false);
   }
 
@@ -181,31 +270,34 @@ export class HistoryApplier {
   /** A received change: checked (UnreadableError when refused), applied with the ratchet step, announced. */
   async receiveChange(w: StoreWrites, m: ChatMessage, conv: string, cp: ChangePayload): Promise<null> {
     const c = changeOf(cp);
+    let ts = this.ledger.stamp(m);
     if (c.kind === "edit") {
       // The edit window (changes.ts `editTooLate`) from the sealed times, not the server's (issue 69
       // N4): a stamp ahead of this clock is refused; it is edited at its sealed time when later.
-      await this.#refuseWith(w, m, conv, () => refuseFuture(m.ts, this.clock.now()));
-      if (cp.k === "edit" && cp.at !== undefined && cp.at > m.ts) m = { ...m, ts: cp.at };
+      await this.#refuseWith(w, m, conv, () => refuseFuture(ts, this.clock.now()));
+      if (cp.k === "edit" && cp.at !== undefined && cp.at > ts) ts = cp.at;
     }
     const admin = await this.deletesAsAdmin(m, c);
     // The sender it names, and an edit's sealed time: held with it, or checked now.
     const named = {
       ...(cp.by === undefined ? {} : { by: cp.by }),
       ...(cp.k === "edit" && cp.at ? { at: cp.at } : {}),
+      ts,
     };
-    if (c.kind === "delete" && !targetOf(this.local, m, cp.ref, c, admin, cp.by)) {
+    if (this.ledger.takenBack && c.kind === "delete" && !targetOf(this.local, m, cp.ref, c, admin, cp.by)) {
       // Taken back before it reached this device (the server deleted its copy): nothing to show.
-      await this.commitConsumed(w, m.seq, conv);
+      await this.consume(w, m, conv);
       return null;
     }
     const held = this.held.get(cp.ref) ?? [];
-    if (held.length < HELD_PER_TEXT && this.#heldFor(m, cp.ref)) { // my text whose ok was lost: after its resend
-      await this.commitConsumed(w, m.seq, conv);
+    if (this.#heldFor(m, cp.ref) && !this.ledger.confirmHeld(m, cp.ref) && held.length < HELD_PER_TEXT) {
+      // My text whose ok was lost: after its resend.
+      await this.consume(w, m, conv);
       this.held.set(cp.ref, [...held, { m, c, admin, ...named }]);
       return null;
     }
     const message = await this.applyWith(w, m, { ref: cp.ref, c, admin, ...named }, conv);
-    this.notify({ type: "message.changed", message });
+    if (message) this.notify({ type: "message.changed", message, by: m.from, change: c });
     return null;
   }
 
@@ -230,7 +322,7 @@ export class HistoryApplier {
     for (const h of waiting) {
       try {
         const message = await this.applyWith(NO_WRITES, h.m, { ...h, ref: mid }, null);
-        this.notify({ type: "message.changed", message });
+        if (message) this.notify({ type: "message.changed", message, by: h.m.from, change: h.c });
       } catch (e) {
         this.#notice(`A change from ${h.m.from} could not be applied: ${(e as Error).message}`);
       }
@@ -253,7 +345,7 @@ export class HistoryApplier {
   /**
    * Keeps a setting `m` carries with `keep(conv, at)` (whether it is news here) in the ratchet step's
    * transaction, `at` its time (a re-send's `sentAt`: when first set, never after its envelope); `line`
-   * is saved and answered, unless it is a re-send that is no news here (consumed unseen: null).
+   * is saved and answered, unless it is a re-send that is no news here (consumed unseen: null) or saved already (null).
    */
   async #keepSetting(
     w: StoreWrites,
@@ -263,14 +355,16 @@ export class HistoryApplier {
     keep: (conv: string, at: number) => boolean,
   ): Promise<ChatMessage | null> {
     const conv = convOf(this.me, m);
-    await this.#refuseTaken(w, m, conv);
-    let shown = true;
-    await this.cs.commit(w, (db) => {
-      shown = keep(conv, Math.min(sentAt ?? m.ts, m.ts)) || sentAt === undefined;
-      if (shown) this.local.insert([line]);
-      else SqliteCryptoStore.markConsumed(db, m.seq, conv);
+    if (await this.#refuseTaken(w, m, conv)) return null;
+    let shown = null as ChatMessage | null;
+    await this.ledger.commit(w, (db) => {
+      const placed = this.ledger.place(line);
+      if (!placed) return; // had it
+      if (keep(conv, Math.min(sentAt ?? m.ts, m.ts)) || sentAt === undefined) {
+        this.local.insert([shown = placed]);
+      } else this.ledger.consume(db, m, conv);
     });
-    return shown ? line : null;
+    return shown;
   }
 
   /**
@@ -291,6 +385,35 @@ export class HistoryApplier {
       pl.at,
       (conv, at) => setTopic(this.local.db, conv, { text: pl.text, by: m.from, at }),
     );
+  }
+
+  /** A text or a change opened from `m`: saved, or checked and applied; undefined when `pl` is neither. */
+  receiveTextOrChange(
+    w: StoreWrites,
+    m: ChatMessage,
+    conv: string,
+    pl: Payload,
+  ): Promise<ChatMessage | null> | undefined {
+    if (pl.k === "text") return this.save(w, opened(m, pl), conv);
+    if (isChange(pl)) return this.receiveChange(w, m, conv, pl);
+    return undefined;
+  }
+}
+
+/**
+ * Client mode's applier of one folder, over its keystore `cs`: the history applier plus my own changes
+ * and settings as the folder's other processes get them back (see the module comment).
+ */
+export class FolderApplier extends HistoryApplier {
+  constructor(
+    me: string,
+    readonly cs: SqliteCryptoStore,
+    local: LocalStore,
+    clock: Clock,
+    logs: AdminLogs,
+    notify: (e: Applied) => void,
+  ) {
+    super(me, folderLedger(cs), local, clock, logs, notify);
   }
 
   /** Files my setting `s` (its disappearing time, a room's topic) like a change; the payload to seal for its conversation. */
@@ -328,7 +451,7 @@ export class HistoryApplier {
     if (!f) return undefined;
     if (this.cs.consumed(m.seq)) return this.#named(f.ref, f.by);
     const admin = await this.deletesAsAdmin(m, f.c);
-    return await this.applyWith(NO_WRITES, m, { ...f, admin }, conv);
+    return await this.applyWith(NO_WRITES, m, { ...f, admin }, conv) ?? undefined;
   }
 
   /** Message `ref` of `by` (none named: the one message holding `ref`). */
@@ -355,7 +478,7 @@ export class HistoryApplier {
     const admin = await this.deletesAsAdmin(sent, c);
     const at = (await MINE.get(this.cs, this.me, sent.mid))?.at; // the edit's sealed time, as filed
     const also = { ...(by === undefined ? {} : { by }), ...(at === undefined ? {} : { at }) };
-    return await this.applyWith(NO_WRITES, sent, { ref, c, admin, ...also }, conv);
+    return await this.applyWith(NO_WRITES, sent, { ref, c, admin, ...also }, conv) ?? sent;
   }
 
   /**
@@ -377,18 +500,6 @@ export class HistoryApplier {
     );
     this.local.confirm(mine);
     return mine;
-  }
-
-  /** A text or a change opened from `m`: saved, or checked and applied; undefined when `pl` is neither. */
-  receiveTextOrChange(
-    w: StoreWrites,
-    m: ChatMessage,
-    conv: string,
-    pl: Payload,
-  ): Promise<ChatMessage | null> | undefined {
-    if (pl.k === "text") return this.save(w, opened(m, pl), conv);
-    if (isChange(pl)) return this.receiveChange(w, m, conv, pl);
-    return undefined;
   }
 
   /** Commits `w` and records the message `seq` of `conv` as consumed: it never shows as a line. */

@@ -6,7 +6,7 @@ import { convKey } from "../../protocol/names.ts";
 import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { LocalStore } from "../session/local_store.ts";
-import { HistoryApplier, NO_WRITES } from "./apply.ts";
+import { FolderApplier, NO_WRITES } from "./apply.ts";
 import { UnreadableError } from "./body_codec.ts";
 
 /** Cheap Argon2id for a test keystore. */
@@ -27,7 +27,7 @@ async function folder(admins: string[] = []) {
   local.unlock(cs.key);
   const events: BackendEvent[] = [];
   const logs = { state: () => Promise.resolve({ admins, members: [] } as never) };
-  const history = new HistoryApplier("alice", cs, local, clock, logs, (e) => void events.push(e));
+  const history = new FolderApplier("alice", cs, local, clock, logs, (e) => void events.push(e));
   const changed = () => events.flatMap((e) => e.type === "message.changed" ? [e.message] : []);
   return { history, local, cs, changed };
 }
@@ -47,7 +47,7 @@ Deno.test("HistoryApplier: a message stamped minutes ahead of this clock is cons
   await assert.rejects(history.save(NO_WRITES, ahead, conv), UnreadableError);
   assert.equal(local.get(7), undefined, "not in the history");
   assert.ok(cs.consumed(7), "consumed: a redelivery costs nothing");
-  assert.equal((await history.save(NO_WRITES, msg(8, "now00001", "bob", "now"), conv)).text, "now");
+  assert.equal((await history.save(NO_WRITES, msg(8, "now00001", "bob", "now"), conv))?.text, "now");
   assert.equal(local.get(8)?.text, "now");
 });
 
@@ -81,4 +81,23 @@ Deno.test("HistoryApplier: a room admin by the verified log deletes anyone's mes
   assert.equal(local.get(1)?.text, "oops", "dave is no admin");
   await history.receiveChange(NO_WRITES, msg(3, "bob00001", "bob"), conv, del("bob00001"));
   assert.deepEqual(changed().map((m) => [m.mid, m.text]), [["carol001", ""]], "bob is");
+});
+
+Deno.test("HistoryApplier: a refused change commits the step that opened it with its consumption; it changes nothing", async () => {
+  const { history, local, cs, changed } = await folder();
+  local.insert([msg(1, "carol002", "carol", "mine to change")]);
+  const edit = {
+    v: 1 as const,
+    k: "edit" as const,
+    mid: "dave0002",
+    ref: "carol002",
+    by: "carol",
+    text: "forged",
+  };
+  const step = { put: { "test:step": 1 }, del: [] };
+  await assert.rejects(history.receiveChange(step, msg(2, "dave0002", "dave"), conv, edit), UnreadableError);
+  assert.equal(await cs.get("test:step"), 1, "the ratchet step stands");
+  assert.ok(cs.consumed(2), "consumed: never applied again");
+  assert.equal(local.get(1)?.text, "mine to change");
+  assert.deepEqual(changed(), []);
 });

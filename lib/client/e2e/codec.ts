@@ -54,7 +54,16 @@ import {
 } from "./body_codec.ts";
 import { blockOps, isBlocked } from "./blocks.ts";
 import { type Later, seenSync } from "./seen_sync.ts";
-import { HistoryApplier, NO_WRITES } from "./apply.ts";
+import {
+  type AdminLogs,
+  type Applied,
+  type Consumed,
+  FolderApplier,
+  HistoryApplier,
+  type Ledger,
+  NO_WRITES,
+  type Taken,
+} from "./apply.ts";
 import { type ControlKind, ControlRegistry, payloadKind, type SealedChannel } from "./controls.ts";
 import { DeviceLists, DmSealer, E2eDirectory, type Request } from "./dm_seal.ts";
 import { deviceOf, encodePayload, keyOps, publishKeys, refillPrekeys, textPayload } from "./keys.ts";
@@ -64,8 +73,8 @@ import { BROADCAST_ROOM, errorText, RoomSealer } from "./room_seal.ts";
 import { paced } from "../session/rate_wait.ts";
 import type { Connection } from "../session/connection.ts";
 
-export { BROADCAST_ROOM };
-export type { Later };
+export { BROADCAST_ROOM, HistoryApplier };
+export type { AdminLogs, Applied, Consumed, Later, Ledger, Taken };
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {
@@ -132,7 +141,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
   /** My sender keys, their handouts, held 0.1.0 keys, room pushes (e2e/room_seal.ts). */
   readonly #sealer: RoomSealer;
   /** What opened payloads do to the history (e2e/apply.ts). */
-  readonly #history: HistoryApplier;
+  readonly #history: FolderApplier;
   /** The receive path (e2e/receive.ts). */
   readonly #receiver: Receiver;
   /** What a control's send uses (`sendControl`). */
@@ -167,7 +176,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     const dms = this.#dms = new DmSealer(this.dm, this.devices, dir, cs);
     this.#logs = logs;
     this.#sealer = new RoomSealer(cs, this.rooms, dms, this.devices, logs, dir, notice);
-    this.#history = new HistoryApplier(me, cs, local, clock, logs, (e) => host.notify(e));
+    this.#history = new FolderApplier(me, cs, local, clock, logs, (e) => host.notify(e));
     const verified = async (u: string) => (await this.dm.contact(u))?.verified === true;
     this.#receiver = new Receiver(this.#history, this.#sealer, dms, this.controls, verified);
     const { devices, controls } = this;
@@ -401,7 +410,7 @@ export interface ControlSend {
   readonly link: SealedSender;
   readonly dms: Pick<DmSealer, "encrypt">;
   readonly sealer: Pick<RoomSealer, "seal">;
-  readonly history: Pick<HistoryApplier, "commitConsumed">;
+  readonly history: Pick<FolderApplier, "commitConsumed">;
 }
 
 /** Runs a step under the folder's lock. */

@@ -12,7 +12,8 @@
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
  *   `waitFiled`: e2e/controls.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
- *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode.
+ *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode;
+ *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger`.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
@@ -33,12 +34,18 @@ export {
   UnreadableError,
 } from "./body_codec.ts";
 export {
+  type AdminLogs,
+  type Applied,
   type AttachClient,
   type AttachOptions,
   BROADCAST_ROOM,
+  type Consumed,
   E2eCodec,
+  HistoryApplier,
   type Host,
   type Later,
+  type Ledger,
+  type Taken,
 } from "./codec.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export {

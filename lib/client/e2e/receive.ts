@@ -35,7 +35,7 @@ import { fromBase64, toBase64 } from "../../common/bytes.ts";
 import { LruMap } from "../../common/lru.ts";
 import type { ChatMessage, Target } from "../backend.ts";
 import { type ControlRegistry, FiledList } from "./controls.ts";
-import { type HistoryApplier, NO_WRITES } from "./apply.ts";
+import { type FolderApplier, NO_WRITES } from "./apply.ts";
 import { BROADCAST_ROOM, type RoomSealer } from "./room_seal.ts";
 import { UnreadableError } from "./body_codec.ts";
 import { decodeMultiBody, type DmSealer, keyChangedError, type OpenedDm } from "./dm_seal.ts";
@@ -52,7 +52,7 @@ const taken = new WeakMap<object, LruMap<string, true>>();
  */
 export class Receiver {
   constructor(
-    readonly history: HistoryApplier,
+    readonly history: FolderApplier,
     readonly sealer: Pick<RoomSealer, "isOwnHandout" | "releaseHeld" | "open" | "takeKey">,
     readonly dms: Pick<DmSealer, "openPart">,
     readonly controls: Pick<ControlRegistry, "lookup">,

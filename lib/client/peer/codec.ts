@@ -3,18 +3,107 @@
  * core's receive path (core/receiving.ts `take`, core/engine.ts: opened, saved, then told) as one from
  * the relay does. Bodies are sealed and opened by the Double Ratchet of the node's `DmManager`
  * (crypto/dm.ts), one crypto step at a time (the node's lock). `receive` opens a `msg` and hands its
- * plaintext to peer/conv.ts in the same transaction as the ratchet step (saved there: `stored`); a
- * change, a setting or a refusal comes back as an event told at once. A changed key holds the message
- * back (`HeldBack`: not acknowledged, the peer writes it again later) and says `key-changed`. `seal`
- * and `sealBody` seal for a peer with the prekey bundle its hello brought (peer/outbox.ts writes them).
+ * payload to client mode's history applier (e2e/apply.ts `HistoryApplier`, `takeOpened`), committed
+ * with the ratchet step over the node's store (`peerLedger`): a text comes back saved (`stored`), a
+ * change is told through the applier's notify. A peer of an earlier version sends the bare text
+ * (`bodyOf`); a room's key or topic has no place here. A refused message commits its ratchet step,
+ * changes nothing and is said once as a warning. A changed key holds the message back (`HeldBack`:
+ * not acknowledged, the peer writes it again later) and says `key-changed`. `seal` and `sealBody`
+ * seal for a peer with the prekey bundle its hello brought (peer/outbox.ts writes them).
+ *
+ * The node's ledger: each message is numbered here and saved once (by sender and id); a change is
+ * taken once (peer/store.ts `takeOnce`: one re-sent after a lost ack applies once, one older than
+ * the peer's horizon is refused); its time is the time it arrives (a peer's word on its time is not
+ * taken; an edit's sealed time counts for its window); a change of my text still in the outbox to
+ * that peer shows the peer holds it: confirmed at once (`acked`), not held. No server takes a text
+ * back, so a deletion of a message not held is refused as any change of one.
  */
 import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
+import { utf8Strict } from "../../common/bytes.ts";
+import type { Clock } from "../../common/clock.ts";
 import type { ChatMessage, Target } from "../backend.ts";
 import { HeldBack } from "../core/link.ts";
-import { type BodyCodec, encodePayload, type Sealed, type TextOptions, textPayload } from "../e2e/mod.ts";
+import { convOf } from "../session/wire_events.ts";
+import {
+  type Applied,
+  type BodyCodec,
+  decodePayload,
+  encodePayload,
+  type HistoryApplier,
+  type Ledger,
+  type Payload,
+  type Sealed,
+  type TextOptions,
+  textPayload,
+  UnreadableError,
+} from "../e2e/mod.ts";
 import type { PeerEvent } from "./events.ts";
+import type { PeerStore } from "./store.ts";
+
+/** The payload a peer sealed under `mid`; a peer of an earlier version sends the bare text. */
+export function bodyOf(plaintext: Uint8Array, mid: string): Payload {
+  const text = utf8Strict.decode(plaintext);
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    j = null;
+  }
+  if (typeof j !== "object" || j === null || !("v" in j)) return { v: 1, k: "text", mid, text };
+  return decodePayload(plaintext, mid);
+}
+
+/** The node's ledger over its store (see the module comment); `acked`: the peer holds my text `mid`. */
+export function peerLedger(
+  store: PeerStore,
+  clock: Clock,
+  acked: (peer: string, mid: string) => void,
+): Ledger {
+  return {
+    // Committed at once (the promise's executor runs now; a throw rejects it).
+    commit: (w, also) => new Promise((done) => done(store.withWrites(w, () => also?.(store.db)))),
+    consume: (_db, m) => store.takeOnce(m.from, m.mid, m.ts, clock.now()),
+    place: (m) => store.local.byMid(m.from, m.mid) ? null : { ...m, seq: store.nextSeq() },
+    stamp: () => clock.now(),
+    confirmHeld: (m, ref) => (acked(m.from, ref), true),
+    takenBack: false,
+  };
+}
+
+/** What the history applier tells (a change by its maker, a notice) as the node's event; null: nothing of peer mode's. */
+export function peerEvent(e: Applied): PeerEvent | null {
+  if (e.type === "message.changed" && "by" in e) return e;
+  return e.type === "notice" ? { type: "notice", text: e.text, level: e.level } : null;
+}
+
+/**
+ * Saves or applies what `m.from` sealed (opened with the ratchet's writes `writes`) through `history`;
+ * one refused commits the step, changes nothing and is said once. The text saved, or null.
+ */
+export async function takeOpened(
+  history: HistoryApplier,
+  m: ChatMessage,
+  plaintext: Uint8Array,
+  writes: StoreWrites,
+): Promise<ChatMessage | null> {
+  const conv = convOf(history.me, m);
+  try {
+    const p = bodyOf(plaintext, m.mid);
+    if (p.k === "skd" || p.k === "topic") {
+      throw new SyntaxError("A room's key or topic has no place in peer mode");
+    }
+    if (p.k === "expire") return await history.receiveExpiry(writes, m, p);
+    return await history.receiveTextOrChange(writes, m, conv, p)!;
+  } catch (e) {
+    if (e instanceof SyntaxError) await history.consume(writes, m, conv); // the ratchet step stands
+    else if (!(e instanceof UnreadableError)) throw e;
+    const text = `${m.from}: a message was refused (${e.message}); nothing changed`;
+    history.notify({ type: "notice", level: "warn", text });
+    return null;
+  }
+}
 
 /** What the codec needs of its node. */
 export interface PeerCodecPorts {
@@ -23,8 +112,8 @@ export interface PeerCodecPorts {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** The prekey bundle `peer`'s hello brought on its current channel (null: none, or not connected). */
   bundle(peer: string): PrekeyBundle | null;
-  /** Saves or applies an opened payload with the ratchet's writes (peer/conv.ts `received`); its events. */
-  received(from: string, mid: string, ts: number, plaintext: Uint8Array, writes: StoreWrites): PeerEvent[];
+  /** Saves or applies an opened payload with the ratchet's writes (`takeOpened`). */
+  readonly history: HistoryApplier;
   emit(e: PeerEvent): void;
 }
 
@@ -47,22 +136,16 @@ export class PeerCodec implements BodyCodec {
     return Promise.reject(new Error("A peer's message is opened by receive (peer/codec.ts)"));
   }
 
-  /** Opens `m`'s body and saves or applies it (peer/conv.ts); the text saved, or null when it was a change or refused. */
-  async receive(m: ChatMessage, _conv: string, body: Uint8Array): Promise<ChatMessage | null> {
+  /** Opens `m`'s body and saves or applies it (`takeOpened`); the text saved, or null when it was a change or refused. */
+  receive(m: ChatMessage, _conv: string, body: Uint8Array): Promise<ChatMessage | null> {
     const { ports } = this;
-    const events = await ports.serial(async () => {
+    return ports.serial(async () => {
       const opened = await ports.dm.openDm(m.from, body);
-      return ports.received(m.from, m.mid, m.ts, opened.plaintext, opened.writes);
+      return await takeOpened(ports.history, m, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (!(e instanceof KeyChangedError)) throw e;
       ports.emit({ type: "key-changed", peer: m.from });
       throw new HeldBack(e.message);
     });
-    let saved: ChatMessage | null = null;
-    for (const e of events) {
-      if (e.type === "message" && saved === null) saved = e.message;
-      else ports.emit(e);
-    }
-    return saved;
   }
 }

@@ -227,16 +227,43 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
   try {
     const ref = newMid();
-    const [got] = conv.received("bob", ref, 999_000, utf8.encode("from 0.2, no payload"), NO_WRITES);
+    const [got] = await conv.received("bob", ref, 999_000, utf8.encode("from 0.2, no payload"), NO_WRITES);
     assert.equal(got?.type === "message" && got.message.text, "from 0.2, no payload");
     const mid = newMid();
     const edit = (text: string) =>
       conv.received("bob", mid, 999_500, seal({ v: 1, k: "edit", mid, ref, text }), NO_WRITES);
-    assert.equal(edit("edited").length, 1);
-    assert.deepEqual(edit("edited again"), []);
+    assert.equal((await edit("edited")).length, 1);
+    assert.deepEqual(await edit("edited again"), []);
     assert.equal(store.local.byMid("bob", ref)!.text, "edited");
     assert.deepEqual(conv.editsOf(ref).map((e) => e.text), ["from 0.2, no payload"]);
     assert.deepEqual(events, []);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("peer conv: a text or a setting that comes again (same sender and id) is saved and told once", async () => {
+  const store = await PeerStore.open(null, "alice");
+  const conv = linklessConv(store, { now: () => 1_000_000 }, []);
+  const NO_WRITES = { put: {}, del: [] };
+  const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
+  try {
+    const [text, setting] = [newMid(), newMid()];
+    const both = [
+      () =>
+        conv.received("bob", text, 999_000, seal({ v: 1, k: "text", mid: text, text: "once" }), NO_WRITES),
+      () =>
+        conv.received(
+          "bob",
+          setting,
+          999_100,
+          seal({ v: 1, k: "expire", mid: setting, seconds: 60 }),
+          NO_WRITES,
+        ),
+    ];
+    for (const r of both) assert.deepEqual((await r()).map((e) => e.type), ["message"]);
+    for (const r of both) assert.deepEqual(await r(), [], "the copy is nothing");
+    assert.deepEqual(store.local.list("alice", 0).map((m) => m.text), ["once", expiryText(60)]);
   } finally {
     store.close();
   }
@@ -255,15 +282,19 @@ Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clo
     // the text (a peer's word on its time is not taken).
     const ref = newMid(), sent = clock.now();
     const text = seal({ v: 1, k: "text", mid: ref, text: "lunch at noon?" });
-    conv.received("bob", ref, sent, text, NO_WRITES);
+    await conv.received("bob", ref, sent, text, NO_WRITES);
     const edit = (text: string) => {
       const mid = newMid();
       return conv.received("bob", mid, sent, seal({ v: 1, k: "edit", mid, ref, text }), NO_WRITES);
     };
     clock.advance(DAY);
-    assert.deepEqual(edit("lunch at one?").map((e) => e.type), ["message.changed"], "at the window's end");
+    assert.deepEqual(
+      (await edit("lunch at one?")).map((e) => e.type),
+      ["message.changed"],
+      "at the window's end",
+    );
     clock.advance(1);
-    const [late] = edit("lunch at two?");
+    const [late] = await edit("lunch at two?");
     assert.ok(late?.type === "notice" && /edit window/.test(late.text), JSON.stringify(late));
     assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?", "the late edit changed nothing");
     // Made here: alice's own text to bob, edited by her node at the window's end and a millisecond after.
@@ -289,7 +320,7 @@ Deno.test("peer conv: the edit window runs between the sealed times — an edit 
   const H = 3600_000;
   try {
     const ref = newMid(), sent = clock.now();
-    conv.received(
+    await conv.received(
       "bob",
       ref,
       sent,
@@ -301,8 +332,8 @@ Deno.test("peer conv: the edit window runs between the sealed times — an edit 
       return conv.received("bob", mid, at, seal({ v: 1, k: "edit", mid, ref, text, at }), NO_WRITES);
     };
     clock.advance(30 * H); // bob was away: his edit, sealed 23 h after his text, arrives 30 h after it
-    assert.deepEqual(edit("lunch at one?", sent + 23 * H).map((e) => e.type), ["message.changed"]);
-    const [late] = edit("lunch at two?", sent + 25 * H);
+    assert.deepEqual((await edit("lunch at one?", sent + 23 * H)).map((e) => e.type), ["message.changed"]);
+    const [late] = await edit("lunch at two?", sent + 25 * H);
     assert.ok(late?.type === "notice" && /edit window/.test(late.text), JSON.stringify(late));
     assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?");
     // Made here: the edit carries the time it was made, the text the time it was written.
@@ -376,7 +407,7 @@ Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox
     );
     const mid = newMid();
     const react = seal({ v: 1, k: "react", mid, ref, emoji: "👍", on: true });
-    const got = conv.received("bob", mid, 999_000, react, { put: {}, del: [] });
+    const got = await conv.received("bob", mid, 999_000, react, { put: {}, del: [] });
     assert.deepEqual(events.filter((e) => e.type === "notice"), [], "not refused");
     assert.equal(got[0]?.type, "message.changed");
     const held = store.local.byMid("alice", ref)!;
@@ -390,7 +421,7 @@ Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox
       true,
     );
     const m2 = newMid();
-    conv.received(
+    await conv.received(
       "carol",
       m2,
       999_100,
@@ -413,7 +444,7 @@ Deno.test("peer conv: a room's topic (or key) from a peer is refused with a warn
   try {
     const mid = newMid();
     const body = utf8.encode(JSON.stringify({ v: 1, k: "topic", mid, text: "a topic in a DM" }));
-    const got = conv.received("bob", mid, 999_000, body, NO_WRITES);
+    const got = await conv.received("bob", mid, 999_000, body, NO_WRITES);
     assert.equal(got.length, 1);
     assert.notEqual(got[0]!.type, "message", JSON.stringify(got));
     assert.match(JSON.stringify(got), /no place in peer mode/);

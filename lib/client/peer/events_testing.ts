@@ -1,9 +1,13 @@
 /**
  * Test helpers for peer mode: the next event of a node that `pred` accepts, or a rejection naming the
  * node after `ms`; a node on loopback with an in-memory store (`testNode`); a conversation whose
- * node has no link at all, to hand it payloads directly (`linklessConv`).
+ * node has no link at all, to hand it payloads directly (`linklessConv`: its `received` takes them as
+ * the node's codec does, through the history applier, and answers what that told).
  */
 import type { Clock } from "../../common/clock.ts";
+import type { StoreWrites } from "../../crypto/state_store.ts";
+import { type Applied, HistoryApplier } from "../e2e/mod.ts";
+import { peerEvent, peerLedger, takeOpened } from "./codec.ts";
 import { PeerConv } from "./conv.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
 import type { PeerEvent } from "./events.ts";
@@ -31,8 +35,21 @@ export async function testNode(
   });
 }
 
+/** A payload of `from`'s (id `mid`, sent at `ts`) opened with the ratchet writes `writes`: the events it makes. */
+type Received = (
+  from: string,
+  mid: string,
+  ts: number,
+  plaintext: Uint8Array,
+  writes: StoreWrites,
+) => Promise<PeerEvent[]>;
+
 /** The conversation of `store`'s node (named "alice"), which has no link: payloads are handed to `received`. */
-export function linklessConv(store: PeerStore, clock: Clock, events: PeerEvent[]): PeerConv {
+export function linklessConv(
+  store: PeerStore,
+  clock: Clock,
+  events: PeerEvent[],
+): PeerConv & { received: Received } {
   const core = {
     me: "alice",
     store,
@@ -45,7 +62,21 @@ export function linklessConv(store: PeerStore, clock: Clock, events: PeerEvent[]
     codec: undefined as never,
     emit: (e: PeerEvent) => events.push(e),
   };
-  return new PeerConv(new PeerOutbox(core));
+  const conv = new PeerConv(new PeerOutbox(core));
+  let told: PeerEvent[] = [];
+  const tell = (e: Applied) => {
+    const pe = peerEvent(e);
+    if (pe) told.push(pe);
+  };
+  const ledger = peerLedger(store, clock, (peer, mid) => conv.out.acked(peer, mid));
+  const history = new HistoryApplier("alice", ledger, store.local, clock, null, tell);
+  const received: Received = async (from, mid, ts, plaintext, writes) => {
+    told = [];
+    const m = { seq: 0, mid, ts, from, to: { kind: "user" as const, name: "alice" }, text: "" };
+    const saved = await takeOpened(history, m, plaintext, writes);
+    return saved ? [{ type: "message", message: saved }, ...told] : told;
+  };
+  return Object.assign(conv, { received });
 }
 
 /** Resolves with the first event of `n` from now on that `pred` accepts; rejects after `ms`. */

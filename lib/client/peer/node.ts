@@ -14,7 +14,8 @@
  * acknowledges it (saved on its side, deduplicated by id): peer/outbox.ts, through the node's `Link` (core/link.ts)
  * (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and
  * disappearing messages (issue 39) travel the same way as client mode's payloads, under client mode's one
- * rule: peer/conv.ts. A dropped peer is dialled again at its last known address with back-off (redial.ts);
+ * rule: made in peer/conv.ts, received by client mode's history applier (e2e/apply.ts, over the node's
+ * ledger: peer/codec.ts). A dropped peer is dialled again at its last known address with back-off (redial.ts);
  * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
  * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over sealed signals:
  * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
@@ -45,7 +46,8 @@ import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
 import { PeerWatch } from "./watch.ts";
-import { PeerCodec } from "./codec.ts";
+import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
+import { type Applied, HistoryApplier } from "../e2e/mod.ts";
 import { take } from "../core/receiving.ts";
 import { HeldBack } from "../core/link.ts";
 import { Driver, intervalTimer } from "../core/driver.ts";
@@ -119,11 +121,12 @@ export class PeerNode {
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
     this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
+    const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.#out.acked(peer, mid));
     this.codec = new PeerCodec({
       dm: this.dm,
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
-      received: (...a) => this.conv.received(...a),
+      history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => this.#told(e)),
       emit: (e) => this.#emit(e),
     });
     this.engine = peerEngine(o.name, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
@@ -190,6 +193,12 @@ export class PeerNode {
 
   #emit(e: PeerEvent): void {
     for (const l of this.#listeners) l(e);
+  }
+
+  /** What the history applier tells (a change, a notice), as the node's events. */
+  #told(e: Applied): void {
+    const pe = peerEvent(e);
+    if (pe) this.#emit(pe);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -15,7 +15,7 @@ import { linklessConv } from "./events_testing.ts";
 const NO_WRITES = { put: {}, del: [] };
 const DAY = 86_400_000;
 
-/** A PeerConv over a memory store with `bounds`, the events it emits and its clock. */
+/** A linkless conversation over a memory store with `bounds`, the events it emits and its clock. */
 async function conv(bounds: SeenBounds) {
   const clock = new ManualClock();
   const store = await PeerStore.open(null, "alice", { ...bounds, clock });
@@ -23,7 +23,7 @@ async function conv(bounds: SeenBounds) {
   const c = linklessConv(store, clock, events);
   // A message of bob's to react to.
   const ref = newMid();
-  c.received("bob", ref, clock.now(), utf8.encode("hi alice"), NO_WRITES);
+  await c.received("bob", ref, clock.now(), utf8.encode("hi alice"), NO_WRITES);
   /** Bob's reaction `on` under `mid`, sent at `ts`: the events it makes. */
   const react = (mid: string, ts: number, on: boolean) => {
     const p: Payload = { v: 1, k: "react", mid, ref, emoji: "👍", on };
@@ -44,19 +44,19 @@ Deno.test("peer_seen: past its count bound the oldest ids go; a pruned change re
     for (let i = 0; i < 6; i++) {
       const s = { mid: newMid(), ts: clock.now(), on: i % 2 === 0 };
       sent.push(s);
-      assert.equal(react(s.mid, s.ts, s.on).length, 1, `change ${i} applies`);
+      assert.equal((await react(s.mid, s.ts, s.on)).length, 1, `change ${i} applies`);
       clock.advance(1000);
     }
     assert.equal(store.seenCount("bob"), 3, "bounded by count");
     assert.equal(store.seenHorizon("bob"), sent[2]!.ts);
     assert.equal(reactions(), undefined, "the last change took the reaction off");
     // The first change (on) again, as it was sent: its id was pruned, its time is under the horizon.
-    assert.ok(refused(react(sent[0]!.mid, sent[0]!.ts, true)));
+    assert.ok(refused(await react(sent[0]!.mid, sent[0]!.ts, true)));
     assert.equal(reactions(), undefined, "nothing changed");
     // A kept id again is a re-sent copy: nothing, silently.
-    assert.deepEqual(react(sent[5]!.mid, sent[5]!.ts, false), []);
+    assert.deepEqual(await react(sent[5]!.mid, sent[5]!.ts, false), []);
     // A new change applies.
-    assert.equal(react(newMid(), clock.now(), true).length, 1);
+    assert.equal((await react(newMid(), clock.now(), true)).length, 1);
     assert.deepEqual(reactions(), { "👍": ["bob"] });
   } finally {
     store.close();
@@ -67,12 +67,12 @@ Deno.test("peer_seen: ids older than the age bound go; a change sent before them
   const { clock, store, react, reactions } = await conv({ seenAgeMs: 30 * DAY });
   try {
     const old = { mid: newMid(), ts: clock.now() };
-    assert.equal(react(old.mid, old.ts, true).length, 1);
+    assert.equal((await react(old.mid, old.ts, true)).length, 1);
     clock.advance(31 * DAY);
-    assert.equal(react(newMid(), clock.now(), false).length, 1);
+    assert.equal((await react(newMid(), clock.now(), false)).length, 1);
     assert.equal(store.seenCount("bob"), 1, "the old id went");
     assert.equal(store.seenHorizon("bob"), old.ts);
-    assert.ok(refused(react(old.mid, old.ts, true)));
+    assert.ok(refused(await react(old.mid, old.ts, true)));
     assert.equal(reactions(), undefined, "the old reaction did not come back");
   } finally {
     store.close();

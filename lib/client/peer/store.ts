@@ -5,7 +5,7 @@
  * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). Strangers
  * (first contacts not accepted yet) are records in memory only: they never reach the file.
  *
- * One more table for message changes (issue 39, peer/conv.ts; the changes and settings written to a
+ * One more table for message changes (issue 39, taken by peer/codec.ts's ledger; the changes and settings written to a
  * peer wait in LocalStore's outbox with the texts — an earlier version's `peer_out` queue moves there
  * at open): `peer_seen`, the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
  * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
@@ -15,8 +15,8 @@
  * its changes oldest first (peer/outbox.ts), so a new change is always past its horizon.
  *
  * `openPeerStore(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
- * `saveReceived` and `withWrites` commit what a decrypted message brings together with the ratchet
- * writes that opened it (one transaction), so a crash never keeps one without the other. There is no password in peer mode,
+ * `withWrites` commits what a decrypted message brings together with the ratchet writes that
+ * opened it (one transaction), so a crash never keeps one without the other. There is no password in peer mode,
  * so nothing is sealed at rest: the file is 0600 in the 0700 client folder (LocalStore, home_dir).
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -170,16 +170,6 @@ export class PeerStore implements CryptoStateStore {
   nextSeq(): number {
     const r = this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM messages").get() as { n: number };
     return Number(r.n);
-  }
-
-  /** Saves a decrypted message and the crypto writes that opened it, atomically; null if already saved. */
-  saveReceived(m: Omit<ChatMessage, "seq">, writes: StoreWrites): ChatMessage | null {
-    return this.withWrites(writes, () => {
-      if (this.local.byMid(m.from, m.mid)) return null;
-      const saved = { ...m, seq: this.nextSeq() };
-      this.local.insert([saved], false);
-      return saved;
-    });
   }
 
   /** Runs `fn` (history changes) in one transaction with the crypto writes `writes`. */
