@@ -164,11 +164,18 @@ Deno.test({
       bob.on((e) => {
         if (e.type === "disconnected") bye = e;
       });
-      const t0 = Date.now();
+      // The fence: node 1 publishes the kick before it answers, and a DM sent after the answer is its
+      // next event; node 2 reads the bus in order, so once the DM reached erin there, the kick was
+      // taken from the bus (not from the controls a heartbeat applies later).
+      const erin = await n2.client("erin");
+      await erin.sync();
+      const ie = inbox(erin);
       await alice.commands.kick("bob");
-      await eventually(() => bye, 1000, "kick on node 1 ends bob's session on node 2 within a second");
+      await alice.send({ kind: "user", name: "erin" }, "after the kick");
+      await eventually(() => ie.some((m) => m.text === "after the kick"), 5000, "the fence on node 2");
+      assert.deepEqual([...n2.srv.hub.sessionsOf("bob")], [], "node 2 closed bob's session before the fence");
+      await eventually(() => bye, 5000, "bob's client told");
       assert.equal((bye as unknown as { code: string }).code, "kicked");
-      assert.ok(Date.now() - t0 < 1000);
       await eventually(async () => !(await carol.who()).some((p) => p.user === "bob"), 3000, "bob offline");
 
       await n3.client("dave");
