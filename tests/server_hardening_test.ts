@@ -62,9 +62,9 @@ Deno.test({
         `round ${round}: every bare socket was closed by the server`,
       );
       for (const c of bare) c.close();
-      const t0 = performance.now();
+      // The server still serves its logged-in user once the round is closed: the answer is the event
+      // (no duration bound across processes; a frozen server is item 3's, measured against the flood).
       await bob.ok("ping");
-      assert.ok(performance.now() - t0 < 200, `round ${round}: bob's ping answered in time`);
     }
     // The server's descriptors are back where they were (a few for timers and the store at most).
     let fds = await fdCount(srv.pid);

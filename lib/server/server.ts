@@ -108,7 +108,8 @@ export class ParleyServer {
   #opened = 0;
   #closingStep: string | null = null;
   #closing: Promise<void> | null = null;
-  readonly #readers = new Set<Promise<void>>();
+  /** Each connection's reading, its requests run, by session (gone once it ended). */
+  readonly #readers = new Map<Session, Promise<void>>();
   /** One connection's run of requests before other work gets a turn. */
   readonly #slice = new Slice(SLICE_MS, SLICE_CHECK, () => performance.now(), yieldToIo);
   /** Set while this node is one of several (deps.bus). */
@@ -301,8 +302,7 @@ export class ParleyServer {
     this.hub.add(session);
     this.#conns.set(session, conn);
     log.info("conn.open", { addr });
-    const p = this.#read(session, conn).finally(() => this.#readers.delete(p));
-    this.#readers.add(p);
+    this.#readers.set(session, this.#read(session, conn).finally(() => this.#readers.delete(session)));
   }
 
   async #read(s: Session, conn: ServerConn): Promise<void> {
@@ -491,6 +491,15 @@ export class ParleyServer {
     if (wasReady && last) this.hub.presence({ user: s.user, online: false });
   }
 
+  /**
+   * Settles once session `s`'s connection is read no more and every request it sent has run (at once
+   * when it is gone already). Its session may leave the hub before that (a write that failed closes it):
+   * only then can nothing more of it land.
+   */
+  requestsDone(s: Session): Promise<void> {
+    return this.#readers.get(s) ?? Promise.resolve();
+  }
+
   /** The gauges of `--metrics`, read at each scrape. */
   snapshot(): MetricsSnapshot {
     const outboxBytes: number[] = [];
@@ -545,7 +554,7 @@ export class ParleyServer {
         } catch { /* gone */ }
       }
       step("connection readers");
-      await Promise.allSettled([...this.#readers]);
+      await Promise.allSettled([...this.#readers.values()]);
       this.hub.close();
       step("cluster close (bus)");
       await this.cluster?.close();

@@ -1,7 +1,8 @@
 /**
  * Whether a node takes a new authenticated channel (peer/node.ts `#adopt`): the name it claims must
  * be a valid name other than mine, its key is pinned or checked (peer/keys.ts `pinPeerKey`), and the
- * refusals and a first contact are told as events. Pure decisions over the store; no sockets.
+ * refusals and a first contact are told as events; so is a channel its dialler hung up on before its hello
+ * (`hungUp`: the dialler refused me). Pure decisions over the store; no sockets.
  */
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -42,4 +43,17 @@ export function admitPeer(
     emit({ type: "notice", text, level: "info" });
   }
   return name;
+}
+
+/**
+ * What a node says when a peer that dialled it ends the channel before its hello: the dialler refused
+ * it after the handshake (its pin holds another key for this name, or it was stopping). The event a
+ * refused incoming channel gives; a channel I dialled that my peer drops is no refusal (two channels
+ * at once: it keeps the other one).
+ */
+export function hungUp(name: string): PeerEvent {
+  const text =
+    `${name} reached this node and hung up before its hello: it may have refused this node's key ` +
+    `(compare safety numbers: /fingerprint ${name})`;
+  return { type: "notice", text, level: "warn" };
 }

@@ -41,7 +41,7 @@ import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
 import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
-import { admitPeer } from "./admit.ts";
+import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
@@ -254,6 +254,7 @@ export class PeerNode {
     if (this.#links.get(name) !== link) return;
     this.#links.delete(name);
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
+    else if (!link.outgoing && !this.#closing) this.#emit(hungUp(name));
     if (!this.#closing) this.#schedule(name);
   }
 

@@ -5,6 +5,7 @@
  * replayed and misdirected controls refused, and a peer that does not know the signal.
  */
 import assert from "node:assert/strict";
+import { type Clock, ManualClock, systemClock } from "../../common/clock.ts";
 import { convKey } from "../../protocol/names.ts";
 import { encodeWatch, type Followed, type WatchState } from "../video/watch_together.ts";
 import { Playhead } from "../video/watch_viewer.ts";
@@ -35,15 +36,15 @@ class Recorder extends Playhead {
 }
 
 /**
- * Two connected nodes (alice, bob), each recording its players; bob's clock `skew` ms ahead; with
- * `out`, bob saves what he receives in `dir`/out. `dir` holds the pair's videos; `close` removes it.
+ * Two connected nodes (alice, bob), each recording its players; alice on `clock`, bob's `skew` ms ahead of
+ * it; with `out`, bob saves what he receives in `dir`/out. `dir` holds the pair's videos; `close` removes it.
  */
-async function pair(skew = 0, out = false) {
+async function pair(skew = 0, out = false, clock: Clock = systemClock) {
   const dir = await Deno.makeTempDir({ prefix: "parley-watch-" });
   if (out) await Deno.mkdir(`${dir}/out`);
-  const a = await node("alice");
+  const a = await node("alice", { clock });
   const b = await node("bob", {
-    clock: { now: () => Date.now() + skew },
+    clock: { now: () => clock.now() + skew },
     ...(out ? { out: `${dir}/out` } : {}),
   });
   const players = new Map<string, Recorder>();
@@ -126,7 +127,8 @@ Deno.test("peer watch: the copy is offered first; pause, seek and play by either
 });
 
 Deno.test("peer watch: a late start begins at the current position, on the starter's clock though the joiner's is 7 s off", async () => {
-  const { a, b, dir, close } = await pair(7000, true);
+  const clock = new ManualClock(Date.now()); // both players' time: it moves when the test says
+  const { a, b, dir, close } = await pair(7000, true, clock);
   try {
     const path = await video(dir);
     const bobs = events(b);
@@ -135,18 +137,22 @@ Deno.test("peer watch: a late start begins at the current position, on the start
     await until(() => bobs.some((e) => e.type === "invited"), "bob is told alice plays");
     await a.watch.control("bob", { pause: true });
     await a.watch.control("bob", { play: true });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The fence: a text sent after the controls is opened after them (one ratchet, one lock, in the
+    // order they came), so an invitation either made comes before it.
+    const fence = nextEvent(b, (e) => e.type === "message" && e.message.text === "after the controls");
+    a.send("bob", "after the controls");
+    await fence;
     assert.equal(
       bobs.filter((e) => e.type === "invited").length,
       1,
       "told once a video, not at every control",
     );
+    clock.advance(1500); // alice plays on for 1.5 s before bob joins
     await b.watch.join("alice");
     await until(() => bobs.some((e) => e.type === "video" && e.path !== null), "bob plays his copy");
-    await new Promise((r) => setTimeout(r, 200));
     const [pa, pb] = [a.watch.position("bob"), b.watch.position("alice")];
-    assert.ok(pa > 1500, `alice played on: ${pa}`);
-    assert.ok(Math.abs(pa - pb) < 150, `bob starts where alice is: ${pa} vs ${pb}`);
+    assert.ok(pa >= 1500, `alice played on: ${pa}`);
+    assert.equal(pb, pa, "bob starts where alice is");
     assert.equal((await a.watch.start("bob", path)).n, 3, "a second start of the same video joins it");
     assert.equal(b.watch.session("alice")!.session.state!.n, 3);
   } finally {

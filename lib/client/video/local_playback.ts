@@ -6,9 +6,10 @@
  * it is at most `lead` ms ahead of the playhead, so the player (video/player.ts) paces it. `pause`
  * holds the reading (ffmpeg then blocks on its pipe), `resume` goes on, `seek` and `setPane`
  * restart ffmpeg at the playhead; `next()` resolves null at the end of the file or after `stop`.
- * Time comes from the injected `now`.
+ * Time comes from the injected `now`, and the waits for it from the injected `timers` (default the runtime's).
  */
 import { type MjpegSource, probe, spawnMjpeg } from "../../media/mod.ts";
+import { systemTimers, type Timers } from "../../common/clock.ts";
 import type { VideoHandle } from "../backend.ts";
 import type { VideoFrame } from "./video_client.ts";
 
@@ -27,6 +28,8 @@ export interface LocalPlaybackOptions {
   /** Start position, ms. */
   start?: number;
   now: () => number;
+  /** What a wait for a frame's time, or for a poke while paused, is set on (tests: `ManualTimers`). */
+  timers?: Timers;
 }
 
 /** `w`×`h` scaled to fit `box` (never up), even sizes. */
@@ -89,9 +92,10 @@ export class LocalPlayback implements VideoHandle {
 
   /** Waits for a poke (pause, resume, seek, stop) or `ms`. */
   #nap(ms: number): Promise<void> {
+    const timers = this.o.timers ?? systemTimers;
     return new Promise((r) => {
-      const t = setTimeout(r, Math.max(0, ms));
-      this.#wake.push(() => (clearTimeout(t), r()));
+      const t = timers.set(r, Math.max(0, ms));
+      this.#wake.push(() => (timers.clear(t), r()));
     });
   }
 
@@ -158,6 +162,7 @@ export async function openLocalPlayback(
   start: number,
   pane: { width: number; height: number },
   now: () => number,
+  timers?: Timers,
 ): Promise<LocalPlayback> {
   const i = await probe(ffmpeg, path);
   return new LocalPlayback({
@@ -169,5 +174,6 @@ export async function openLocalPlayback(
     pane,
     start,
     now,
+    ...(timers ? { timers } : {}),
   });
 }
