@@ -5,9 +5,18 @@
  * This entry holds what callers outside lib/media import through it (and the types those name).
  */
 
-export { FFMPEG_HINT, findFfmpeg, imageThumbnail, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
+export {
+  FFMPEG_HINT,
+  findFfmpeg,
+  imageThumbnail,
+  isVideoFile,
+  probe,
+  spawnEarly,
+  spawnMjpeg,
+} from "./ffmpeg.ts";
 export type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 export type {
+  EarlyMjpeg,
   EnvReader,
   FrameFormat,
   ImageThumbnail,

@@ -6,9 +6,10 @@
  * it is at most `lead` ms ahead of the playhead, so the player (video/player.ts) paces it. `pause`
  * holds the reading (ffmpeg then blocks on its pipe), `resume` goes on, `seek` and `setPane`
  * restart ffmpeg at the playhead; `next()` resolves null at the end of the file or after `stop`.
- * Time comes from the injected `now`.
+ * `openLocalPlayback` runs no probe first: its ffmpeg starts at once and its own header says the
+ * file's rate and size (`spawnEarly`, issue 75). Time comes from the injected `now`.
  */
-import { type MjpegSource, probe, spawnMjpeg } from "../../media/mod.ts";
+import { type EarlyMjpeg, type MjpegSource, spawnEarly, spawnMjpeg } from "../../media/mod.ts";
 import type { VideoHandle } from "../backend.ts";
 import type { VideoFrame } from "./video_client.ts";
 
@@ -18,7 +19,7 @@ export const LOCAL_LEAD_MS = 200;
 export interface LocalPlaybackOptions {
   ffmpeg: string;
   path: string;
-  /** The file's frame rate and size (ffmpeg's probe). */
+  /** The file's frame rate and size (from its ffmpeg's header). */
   fps: number;
   width: number;
   height: number;
@@ -53,8 +54,11 @@ export class LocalPlayback implements VideoHandle {
   #count = 0;
   #size: { width: number; height: number };
   #wake: (() => void)[] = [];
+  /** The ffmpeg already started on the file (`openLocalPlayback`'s), taken by the first start. */
+  #early: EarlyMjpeg | null;
 
-  constructor(readonly o: LocalPlaybackOptions) {
+  constructor(readonly o: LocalPlaybackOptions, early?: EarlyMjpeg) {
+    this.#early = early ?? null;
     this.#pos = Math.max(0, o.start ?? 0);
     this.#since = o.now();
     this.#size = fitSize(o.width, o.height, o.pane);
@@ -71,13 +75,11 @@ export class LocalPlayback implements VideoHandle {
     this.#gen++;
     this.#from = this.position;
     this.#count = 0;
-    const src = spawnMjpeg({
-      ffmpeg: this.o.ffmpeg,
-      input: this.o.path,
-      startSec: this.#from / 1000,
-      fps: this.o.fps,
-      ...this.#size,
-    });
+    const opts = { ffmpeg: this.o.ffmpeg, input: this.o.path, startSec: this.#from / 1000, fps: this.o.fps };
+    const src = this.#early
+      ? this.#early.bind({ ...opts, ...this.#size })
+      : spawnMjpeg({ ...opts, ...this.#size });
+    this.#early = null;
     this.#src = src;
     this.#it = src[Symbol.asyncIterator]();
     this.#poke();
@@ -151,7 +153,14 @@ export class LocalPlayback implements VideoHandle {
   }
 }
 
-/** Probes `path` (ffmpeg at `ffmpeg`) and plays it from `start` ms, fitting a pane of `pane` pixels. */
+/** What a start is guessed to be before the file's header came: its arguments then fit most files. */
+const GUESS = { fps: 24, width: 1920, height: 1080 };
+
+/**
+ * Plays `path` (ffmpeg at `ffmpeg`) from `start` ms, fitting a pane of `pane` pixels: its ffmpeg
+ * starts at once and says the file's rate and size in its header; a file that is no video rejects
+ * with FfmpegError, its ffmpeg gone.
+ */
 export async function openLocalPlayback(
   ffmpeg: string,
   path: string,
@@ -159,15 +168,28 @@ export async function openLocalPlayback(
   pane: { width: number; height: number },
   now: () => number,
 ): Promise<LocalPlayback> {
-  const i = await probe(ffmpeg, path);
-  return new LocalPlayback({
+  const startSec = Math.max(0, start) / 1000;
+  const early = spawnEarly({
     ffmpeg,
-    path,
-    fps: i.fps || 24,
-    width: i.width,
-    height: i.height,
-    pane,
-    start,
-    now,
+    input: path,
+    startSec,
+    fps: GUESS.fps,
+    ...fitSize(GUESS.width, GUESS.height, pane),
   });
+  const i = await early.info;
+  try {
+    return new LocalPlayback({
+      ffmpeg,
+      path,
+      fps: i.fps || 24,
+      width: i.width,
+      height: i.height,
+      pane,
+      start,
+      now,
+    }, early);
+  } catch (e) {
+    await early.stop();
+    throw e;
+  }
 }
