@@ -367,6 +367,8 @@ function frameSource(child: Deno.ChildProcess, opts: MjpegOptions, errText: Prom
  * `parseProbe`) and waits. `bind` gives it the options chosen from them.
  */
 export interface EarlyMjpeg {
+  /** Process id of the ffmpeg started early. */
+  readonly pid: number;
   /**
    * The file's facts from this ffmpeg's header. When it printed none (the file is no video, or this
    * ffmpeg reads no filters from stdin) they come from `probe`, whose FfmpegError says why.
@@ -439,7 +441,7 @@ export function spawnEarly(guess: MjpegOptions): EarlyMjpeg {
     );
     return frameSource(child, opts, read.all);
   };
-  return { info, bind, stop };
+  return { pid: child.pid, info, bind, stop };
 }
 
 function sameArgs(a: string[] | null, b: string[]): boolean {
