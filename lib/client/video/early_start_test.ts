@@ -35,7 +35,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function assertNoneLeft(starts: string[]): Promise<void> {
+function assertNoneLeft(starts: string[]): void {
   for (const line of starts) assert.ok(!alive(Number(line.split(" ")[0])), `ffmpeg left running: ${line}`);
 }
 
@@ -68,7 +68,7 @@ Deno.test({
           await p.stop();
         }
       }
-      await assertNoneLeft(await w.starts());
+      assertNoneLeft(await w.starts());
     } finally {
       await Deno.remove(w.dir, { recursive: true });
     }
@@ -94,7 +94,7 @@ Deno.test({
       } finally {
         await r.stream.stop();
       }
-      await assertNoneLeft(await w.starts());
+      assertNoneLeft(await w.starts());
     } finally {
       await Deno.remove(w.dir, { recursive: true });
     }
@@ -118,7 +118,7 @@ Deno.test({
       await assert.rejects(readyFile(notes, { ffmpeg: w.path }), (e: Error) => why.test(e.message));
       const starts = await w.starts();
       assert.ok(starts.length >= 2, starts.join(" | "));
-      await assertNoneLeft(starts);
+      assertNoneLeft(starts);
     } finally {
       await Deno.remove(w.dir, { recursive: true });
     }
