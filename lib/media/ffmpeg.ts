@@ -3,7 +3,8 @@
  * of that rule — `PARLEY_FFMPEG`, then `PATH`; the caller passes the environment in, nothing here
  * reads `Deno.env`; a system ffmpeg is expected, see README), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
  * makes H.264 renditions, and streams frames: MJPEG from `image2pipe`, or raw RGB24 of a known size
- * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer). Every spawned ffmpeg is
+ * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer); `spawnEarly` starts
+ * such a stream before the file's facts are known, read from its own header (no probe first). Every spawned ffmpeg is
  * killed and awaited when its consumer stops, aborts, returns early or hits an error. `imageThumbnail`
  * scales a received picture's first frame after its header passed the caps (image_header.ts), the
  * decoder under a memory limit where `prlimit` exists (`pictureDecoder`: DECODER_DATA_BYTES).
@@ -410,6 +411,7 @@ export function spawnEarly(guess: MjpegOptions): EarlyMjpeg {
     try {
       if (h) return parseProbe(h);
     } catch { /* a video stream without a size: probe's own error */ }
+    if (state.stopped) throw new FfmpegError(`Stopped before reading ${guess.input}`);
     await stop();
     return await probe(guess.ffmpeg, guess.input); // its error (or an ffmpeg without the early form)
   });
@@ -450,8 +452,8 @@ function sameArgs(a: string[] | null, b: string[]): boolean {
 
 /**
  * Reads an ffmpeg's stderr: `header` is the text up to the first video stream's line once it came
- * (null when the stream ended, or 64 KiB came, without one); `all` the stderr's first 8 KiB after
- * it (the header's part dropped from what errors quote: their last line is ffmpeg's own).
+ * (null when the stream ended, or 64 KiB came, without one); `all` the stderr's last 8 KiB after it
+ * (what errors quote: their last line is ffmpeg's own; this ffmpeg says more than errors).
  */
 function readHeader(
   stderr: ReadableStream<Uint8Array>,
@@ -464,7 +466,7 @@ function readHeader(
     for await (const c of stderr) {
       const t = dec.decode(c, { stream: true });
       if (head === null) {
-        if (s.length < 8192) s += t;
+        s = (s + t).slice(-8192);
         continue;
       }
       head += t;

@@ -245,3 +245,14 @@ Deno.test({
     assert.equal(processAlive(early.pid), false);
   },
 });
+
+Deno.test({
+  name: "spawnEarly(): stopped before its header came, it rejects at once (no probe after it) and is gone",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const early = spawnEarly({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 160, height: 90 });
+    await early.stop();
+    await assert.rejects(early.info, /Stopped before reading/);
+    assert.equal(processAlive(early.pid), false);
+  },
+});

@@ -147,9 +147,7 @@ export async function readyFile(
     fps: GUESS.fps,
     ...offerSize(GUESS, o.maxHeight),
   });
-  const abort = () => void early.stop();
-  o.signal?.addEventListener("abort", abort, { once: true });
-  const info = await early.info.finally(() => o.signal?.removeEventListener("abort", abort));
+  const info = await early.info; // as a probe was: the signal stops the stream made next
   const offered = offerSize(info, o.maxHeight);
   let pending: EarlyMjpeg | null = early; // the first start takes it (an injected spawn: stopped)
   const spawn = (s: MjpegOptions): MjpegSource => {
