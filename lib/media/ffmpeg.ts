@@ -384,6 +384,16 @@ export interface EarlyMjpeg {
   stop(): Promise<void>;
 }
 
+/**
+ * What a file is guessed to be before its early ffmpeg's header came (`spawnEarly`'s callers make
+ * their guess's options from it): most videos then need the arguments it starts with.
+ */
+export const GUESSED_VIDEO: Readonly<{ fps: number; width: number; height: number }> = {
+  fps: 24,
+  width: 1920,
+  height: 1080,
+};
+
 /** `args` (`mjpegArgs`') with its filters read from stdin and the header printed; null without filters. */
 function earlyArgs(args: string[]): string[] | null {
   const vf = args.indexOf("-vf"), level = args.indexOf("-loglevel");

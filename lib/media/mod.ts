@@ -8,6 +8,7 @@
 export {
   FFMPEG_HINT,
   findFfmpeg,
+  GUESSED_VIDEO,
   imageThumbnail,
   isVideoFile,
   probe,

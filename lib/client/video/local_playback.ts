@@ -9,7 +9,7 @@
  * `openLocalPlayback` runs no probe first: its ffmpeg starts at once and its own header says the
  * file's rate and size (`spawnEarly`, issue 75). Time comes from the injected `now`.
  */
-import { type EarlyMjpeg, type MjpegSource, spawnEarly, spawnMjpeg } from "../../media/mod.ts";
+import { type EarlyMjpeg, GUESSED_VIDEO, type MjpegSource, spawnEarly, spawnMjpeg } from "../../media/mod.ts";
 import type { VideoHandle } from "../backend.ts";
 import type { VideoFrame } from "./video_client.ts";
 
@@ -153,9 +153,6 @@ export class LocalPlayback implements VideoHandle {
   }
 }
 
-/** What a start is guessed to be before the file's header came: its arguments then fit most files. */
-const GUESS = { fps: 24, width: 1920, height: 1080 };
-
 /**
  * Plays `path` (ffmpeg at `ffmpeg`) from `start` ms, fitting a pane of `pane` pixels: its ffmpeg
  * starts at once and says the file's rate and size in its header; a file that is no video rejects
@@ -173,8 +170,8 @@ export async function openLocalPlayback(
     ffmpeg,
     input: path,
     startSec,
-    fps: GUESS.fps,
-    ...fitSize(GUESS.width, GUESS.height, pane),
+    fps: GUESSED_VIDEO.fps,
+    ...fitSize(GUESSED_VIDEO.width, GUESSED_VIDEO.height, pane),
   });
   const i = await early.info;
   try {

@@ -9,6 +9,7 @@
 import { encryptFile } from "../../crypto/file_aead.ts";
 import {
   type EarlyMjpeg,
+  GUESSED_VIDEO,
   type MjpegOptions,
   type MjpegSource,
   type ProbeInfo,
@@ -127,9 +128,6 @@ export function offerSize(info: Pixels, maxHeight?: number): Pixels {
   return { width, height };
 }
 
-/** What a file is guessed to be before its ffmpeg's header came: the early start's arguments fit most. */
-const GUESS = { fps: 24, width: 1920, height: 1080 };
-
 /**
  * Starts `file`'s ffmpeg, which says the file's facts in its own header (no separate probe: issue
  * 75), and keeps it, paused, at the size it will be offered at: `PeerStreams.send` does this itself
@@ -144,8 +142,8 @@ export async function readyFile(
   const early = spawnEarly({
     ffmpeg: o.ffmpeg,
     input: file,
-    fps: GUESS.fps,
-    ...offerSize(GUESS, o.maxHeight),
+    fps: GUESSED_VIDEO.fps,
+    ...offerSize(GUESSED_VIDEO, o.maxHeight),
   });
   const info = await early.info; // as a probe was: the signal stops the stream made next
   const offered = offerSize(info, o.maxHeight);
