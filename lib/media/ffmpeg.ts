@@ -3,7 +3,8 @@
  * of that rule — `PARLEY_FFMPEG`, then `PATH`; the caller passes the environment in, nothing here
  * reads `Deno.env`; a system ffmpeg is expected, see README), probes a video by parsing `ffmpeg -i` stderr (no ffprobe),
  * makes H.264 renditions, and streams frames: MJPEG from `image2pipe`, or raw RGB24 of a known size
- * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer). Every spawned ffmpeg is
+ * (`format: "rgb"`, for small frames: no encode here, no decode in the viewer); `spawnEarly` starts
+ * such a stream before the file's facts are known, read from its own header (no probe first). Every spawned ffmpeg is
  * killed and awaited when its consumer stops, aborts, returns early or hits an error. `imageThumbnail`
  * scales a received picture's first frame after its header passed the caps (image_header.ts), the
  * decoder under a memory limit where `prlimit` exists (`pictureDecoder`: DECODER_DATA_BYTES).
@@ -279,30 +280,32 @@ export function mjpegArgs(o: MjpegOptions): string[] {
 
 /** Starts ffmpeg streaming frames; throws FfmpegError if it cannot be started. */
 export function spawnMjpeg(opts: MjpegOptions): MjpegSource {
-  const args = mjpegArgs(opts); // checks the options before anything starts
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(opts.ffmpeg, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    throw spawnError(opts.ffmpeg, e);
-  }
-  let stopping = false;
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const child = startFfmpeg(opts.ffmpeg, mjpegArgs(opts), "null"); // the options are checked first
   const errText = (async () => {
     const dec = new TextDecoder();
     let s = "";
     for await (const c of child.stderr) if (s.length < 8192) s += dec.decode(c, { stream: true });
     return s;
   })();
+  return frameSource(child, opts, errText);
+}
+
+function startFfmpeg(ffmpeg: string, args: string[], stdin: "null" | "piped"): Deno.ChildProcess {
+  try {
+    return new Deno.Command(ffmpeg, { args, stdin, stdout: "piped", stderr: "piped" }).spawn();
+  } catch (e) {
+    throw spawnError(ffmpeg, e);
+  }
+}
+
+/** The frames of a started ffmpeg (`opts` as it was started with; `errText`: its stderr, whole). */
+function frameSource(child: Deno.ChildProcess, opts: MjpegOptions, errText: Promise<string>): MjpegSource {
+  let stopping = false;
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
   const reader = child.stdout.getReader();
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -356,6 +359,139 @@ export function spawnMjpeg(opts: MjpegOptions): MjpegSource {
       return frames();
     },
   };
+}
+
+/**
+ * An ffmpeg started before its file's facts are known (issue 75: no separate probe before the first
+ * frame). It opens the file at once with the arguments of a `guess` — all but the filters, which it
+ * then reads from its stdin —, says the file's facts in its own header on stderr (`info`, read by
+ * `parseProbe`) and waits. `bind` gives it the options chosen from them.
+ */
+export interface EarlyMjpeg {
+  /** Process id of the ffmpeg started early. */
+  readonly pid: number;
+  /**
+   * The file's facts from this ffmpeg's header. When it printed none (the file is no video, or this
+   * ffmpeg reads no filters from stdin) they come from `probe`, whose FfmpegError says why.
+   */
+  readonly info: Promise<ProbeInfo>;
+  /**
+   * The frames for `opts` (once): this ffmpeg, given `opts`' filters, when its other arguments are
+   * `opts`' own; else it is stopped and `spawn` (default `spawnMjpeg`) starts one for `opts`.
+   */
+  bind(opts: MjpegOptions, spawn?: (o: MjpegOptions) => MjpegSource): MjpegSource;
+  /** Kills ffmpeg unless `bind` took it, and waits for it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What a file is guessed to be before its early ffmpeg's header came (`spawnEarly`'s callers make
+ * their guess's options from it): most videos then need the arguments it starts with.
+ */
+export const GUESSED_VIDEO: Readonly<{ fps: number; width: number; height: number }> = {
+  fps: 24,
+  width: 1920,
+  height: 1080,
+};
+
+/** `args` (`mjpegArgs`') with its filters read from stdin and the header printed; null without filters. */
+function earlyArgs(args: string[]): string[] | null {
+  const vf = args.indexOf("-vf"), level = args.indexOf("-loglevel");
+  if (vf < 0 || level < 0) return null;
+  const a = [...args];
+  a.splice(vf, 2, "-filter_script:v", "pipe:0");
+  a.splice(level, 2, "-loglevel", "info", "-nostats");
+  return a;
+}
+
+/** The end of the first video stream's line in an ffmpeg header, or -1 while it has not come whole. */
+function headerEnd(text: string): number {
+  const m = /Stream #[^\n]*Video:[^\n]*\n/.exec(text);
+  return m ? m.index + m[0].length : -1;
+}
+
+/** Starts ffmpeg on `guess.input` before its facts are known (see `EarlyMjpeg`). */
+export function spawnEarly(guess: MjpegOptions): EarlyMjpeg {
+  const args = mjpegArgs(guess);
+  const early = earlyArgs(args)!;
+  const child = startFfmpeg(guess.ffmpeg, early, "piped");
+  const state = { taken: false, stopped: null as Promise<void> | null };
+  const read = readHeader(child.stderr);
+  const info = read.header.then(async (h) => {
+    try {
+      if (h) return parseProbe(h);
+    } catch { /* a video stream without a size: probe's own error */ }
+    if (state.stopped) throw new FfmpegError(`Stopped before reading ${guess.input}`);
+    await stop();
+    return await probe(guess.ffmpeg, guess.input); // its error (or an ffmpeg without the early form)
+  });
+  info.catch(() => {});
+  const stop = (): Promise<void> => {
+    if (state.taken) return Promise.resolve();
+    state.stopped ??= (async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.stdin.close().catch(() => {});
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+      await read.all;
+    })();
+    return state.stopped;
+  };
+  const bind = (opts: MjpegOptions, spawn = spawnMjpeg): MjpegSource => {
+    const want = mjpegArgs(opts);
+    const same = opts.ffmpeg === guess.ffmpeg && sameArgs(earlyArgs(want), early);
+    if (state.taken || state.stopped || !same) {
+      void stop();
+      return spawn(opts);
+    }
+    state.taken = true;
+    const w = child.stdin.getWriter();
+    void w.write(new TextEncoder().encode(want[want.indexOf("-vf") + 1]!)).then(() => w.close()).catch(
+      () => {},
+    );
+    return frameSource(child, opts, read.all);
+  };
+  return { pid: child.pid, info, bind, stop };
+}
+
+function sameArgs(a: string[] | null, b: string[]): boolean {
+  return !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Reads an ffmpeg's stderr: `header` is the text up to the first video stream's line once it came
+ * (null when the stream ended, or 64 KiB came, without one); `all` the stderr's last 8 KiB after it
+ * (what errors quote: their last line is ffmpeg's own; this ffmpeg says more than errors).
+ */
+function readHeader(
+  stderr: ReadableStream<Uint8Array>,
+): { header: Promise<string | null>; all: Promise<string> } {
+  let found!: (h: string | null) => void;
+  const header = new Promise<string | null>((r) => (found = r));
+  const all = (async () => {
+    const dec = new TextDecoder();
+    let head: string | null = "", s = "";
+    for await (const c of stderr) {
+      const t = dec.decode(c, { stream: true });
+      if (head === null) {
+        s = (s + t).slice(-8192);
+        continue;
+      }
+      head += t;
+      const end = headerEnd(head);
+      if (end >= 0 || head.length > 65536) {
+        found(end >= 0 ? head.slice(0, end) : null);
+        s = end >= 0 ? head.slice(end) : "";
+        head = null;
+      }
+    }
+    if (head !== null) (found(null), s = head.slice(-8192));
+    return s;
+  })();
+  all.catch(() => found(null));
+  return { header, all };
 }
 
 /**

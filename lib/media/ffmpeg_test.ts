@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FfmpegError, findFfmpeg, mjpegArgs, parseProbe, probe, spawnMjpeg } from "./ffmpeg.ts";
+import { FfmpegError, findFfmpeg, mjpegArgs, parseProbe, probe, spawnEarly, spawnMjpeg } from "./ffmpeg.ts";
 import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
 import { decodeJpeg } from "./jpeg.ts";
 
@@ -189,5 +189,70 @@ Deno.test({
     await assert.rejects(async () => {
       for await (const _ of src) { /* none */ }
     }, FfmpegError);
+  },
+});
+
+Deno.test({
+  name:
+    "spawnEarly(): its own header says what probe() says; bound to its guess it is the stream, one frame in",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const guess = { ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 160, height: 90, maxFrames: 3 };
+    const early = spawnEarly(guess);
+    assert.deepEqual(await early.info, await probe(ff, SAMPLE_VIDEO));
+    // Another size of the same kind (small frames): the filters differ, the rest does not.
+    const src = early.bind({ ...guess, width: 120, height: 68 });
+    assert.equal(src.pid, early.pid, "the early ffmpeg itself");
+    const frames = await Array.fromAsync(src);
+    assert.equal(frames.length, 3);
+    const img = await decodeJpeg(frames[0]!);
+    assert.deepEqual([img.width, img.height], [120, 68], "scaled as bound, not as guessed");
+    assert.equal(processAlive(early.pid), false);
+  },
+});
+
+Deno.test({
+  name:
+    "spawnEarly(): bound to other arguments than its guess it stops and a new ffmpeg starts; stopped unbound, gone",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const guess = { ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 160, height: 90, maxFrames: 2 };
+    const early = spawnEarly(guess);
+    await early.info;
+    // 640×360 is no small frame: other decoder and encoder settings than the guess's.
+    const src = early.bind({ ...guess, width: 640, height: 360 });
+    assert.notEqual(src.pid, early.pid);
+    const frames = await Array.fromAsync(src);
+    const img = await decodeJpeg(frames[0]!);
+    assert.deepEqual([frames.length, img.width, img.height], [2, 640, 360]);
+    await early.stop();
+    assert.equal(processAlive(early.pid), false);
+    const idle = spawnEarly(guess);
+    await idle.info; // waiting for its filters
+    assert.equal(processAlive(idle.pid), true);
+    await idle.stop();
+    assert.equal(processAlive(idle.pid), false);
+  },
+});
+
+Deno.test({
+  name: "spawnEarly(): a file that is no video rejects with probe()'s error, its ffmpeg gone",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const early = spawnEarly({ ffmpeg: ff, input: "/nonexistent.mp4", fps: 24, width: 160, height: 90 });
+    const old = await probe(ff, "/nonexistent.mp4").catch((e: Error) => e.message);
+    await assert.rejects(early.info, (e: Error) => e instanceof FfmpegError && e.message === old);
+    assert.equal(processAlive(early.pid), false);
+  },
+});
+
+Deno.test({
+  name: "spawnEarly(): stopped before its header came, it rejects at once (no probe after it) and is gone",
+  ignore: noFfmpeg,
+  fn: async () => {
+    const early = spawnEarly({ ffmpeg: ff, input: SAMPLE_VIDEO, fps: 24, width: 160, height: 90 });
+    await early.stop();
+    await assert.rejects(early.info, /Stopped before reading/);
+    assert.equal(processAlive(early.pid), false);
   },
 });

@@ -5,9 +5,19 @@
  * This entry holds what callers outside lib/media import through it (and the types those name).
  */
 
-export { FFMPEG_HINT, findFfmpeg, imageThumbnail, isVideoFile, probe, spawnMjpeg } from "./ffmpeg.ts";
+export {
+  FFMPEG_HINT,
+  findFfmpeg,
+  GUESSED_VIDEO,
+  imageThumbnail,
+  isVideoFile,
+  probe,
+  spawnEarly,
+  spawnMjpeg,
+} from "./ffmpeg.ts";
 export type { ImageCaps, ImageFormat, ImageHeader, ImageRefusal } from "./image_header.ts";
 export type {
+  EarlyMjpeg,
   EnvReader,
   FrameFormat,
   ImageThumbnail,

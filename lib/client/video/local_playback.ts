@@ -6,9 +6,11 @@
  * it is at most `lead` ms ahead of the playhead, so the player (video/player.ts) paces it. `pause`
  * holds the reading (ffmpeg then blocks on its pipe), `resume` goes on, `seek` and `setPane`
  * restart ffmpeg at the playhead; `next()` resolves null at the end of the file or after `stop`.
- * Time comes from the injected `now`, and the waits for it from the injected `timers` (default the runtime's).
+ * `openLocalPlayback` runs no probe first: its ffmpeg starts at once and its own header says the
+ * file's rate and size (`spawnEarly`, issue 75). Time comes from the injected `now`, and the waits for
+ * it from the injected `timers` (default the runtime's).
  */
-import { type MjpegSource, probe, spawnMjpeg } from "../../media/mod.ts";
+import { type EarlyMjpeg, GUESSED_VIDEO, type MjpegSource, spawnEarly, spawnMjpeg } from "../../media/mod.ts";
 import { systemTimers, type Timers } from "../../common/clock.ts";
 import type { VideoHandle } from "../backend.ts";
 import type { VideoFrame } from "./video_client.ts";
@@ -19,7 +21,7 @@ export const LOCAL_LEAD_MS = 200;
 export interface LocalPlaybackOptions {
   ffmpeg: string;
   path: string;
-  /** The file's frame rate and size (ffmpeg's probe). */
+  /** The file's frame rate and size (from its ffmpeg's header). */
   fps: number;
   width: number;
   height: number;
@@ -56,8 +58,11 @@ export class LocalPlayback implements VideoHandle {
   #count = 0;
   #size: { width: number; height: number };
   #wake: (() => void)[] = [];
+  /** The ffmpeg already started on the file (`openLocalPlayback`'s), taken by the first start. */
+  #early: EarlyMjpeg | null;
 
-  constructor(readonly o: LocalPlaybackOptions) {
+  constructor(readonly o: LocalPlaybackOptions, early?: EarlyMjpeg) {
+    this.#early = early ?? null;
     this.#pos = Math.max(0, o.start ?? 0);
     this.#since = o.now();
     this.#size = fitSize(o.width, o.height, o.pane);
@@ -74,13 +79,11 @@ export class LocalPlayback implements VideoHandle {
     this.#gen++;
     this.#from = this.position;
     this.#count = 0;
-    const src = spawnMjpeg({
-      ffmpeg: this.o.ffmpeg,
-      input: this.o.path,
-      startSec: this.#from / 1000,
-      fps: this.o.fps,
-      ...this.#size,
-    });
+    const opts = { ffmpeg: this.o.ffmpeg, input: this.o.path, startSec: this.#from / 1000, fps: this.o.fps };
+    const src = this.#early
+      ? this.#early.bind({ ...opts, ...this.#size })
+      : spawnMjpeg({ ...opts, ...this.#size });
+    this.#early = null;
     this.#src = src;
     this.#it = src[Symbol.asyncIterator]();
     this.#poke();
@@ -155,7 +158,11 @@ export class LocalPlayback implements VideoHandle {
   }
 }
 
-/** Probes `path` (ffmpeg at `ffmpeg`) and plays it from `start` ms, fitting a pane of `pane` pixels. */
+/**
+ * Plays `path` (ffmpeg at `ffmpeg`) from `start` ms, fitting a pane of `pane` pixels: its ffmpeg
+ * starts at once and says the file's rate and size in its header; a file that is no video rejects
+ * with FfmpegError, its ffmpeg gone.
+ */
 export async function openLocalPlayback(
   ffmpeg: string,
   path: string,
@@ -164,16 +171,29 @@ export async function openLocalPlayback(
   now: () => number,
   timers?: Timers,
 ): Promise<LocalPlayback> {
-  const i = await probe(ffmpeg, path);
-  return new LocalPlayback({
+  const startSec = Math.max(0, start) / 1000;
+  const early = spawnEarly({
     ffmpeg,
-    path,
-    fps: i.fps || 24,
-    width: i.width,
-    height: i.height,
-    pane,
-    start,
-    now,
-    ...(timers ? { timers } : {}),
+    input: path,
+    startSec,
+    fps: GUESSED_VIDEO.fps,
+    ...fitSize(GUESSED_VIDEO.width, GUESSED_VIDEO.height, pane),
   });
+  const i = await early.info;
+  try {
+    return new LocalPlayback({
+      ffmpeg,
+      path,
+      fps: i.fps || 24,
+      width: i.width,
+      height: i.height,
+      pane,
+      start,
+      now,
+      ...(timers ? { timers } : {}),
+    }, early);
+  } catch (e) {
+    await early.stop();
+    throw e;
+  }
 }

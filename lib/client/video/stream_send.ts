@@ -7,7 +7,18 @@
  * the figures go to the recipient with `stream.stop`.
  */
 import { encryptFile } from "../../crypto/file_aead.ts";
-import { probe, type Rendition, VideoStream, type VideoStreamOptions } from "../../media/mod.ts";
+import {
+  type EarlyMjpeg,
+  GUESSED_VIDEO,
+  type MjpegOptions,
+  type MjpegSource,
+  type ProbeInfo,
+  type Rendition,
+  spawnEarly,
+  spawnMjpeg,
+  VideoStream,
+  type VideoStreamOptions,
+} from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { frameCtx } from "./incoming_stream.ts";
@@ -43,8 +54,8 @@ export interface Halt {
   by?: { by: string; reason: string };
 }
 
-/** What ffmpeg's probe tells of a local video. */
-type VideoInfo = Awaited<ReturnType<typeof probe>>;
+/** What ffmpeg's header tells of a local video. */
+type VideoInfo = ProbeInfo;
 
 /** The last part of a path (either slash). */
 export function basename(path: string): string {
@@ -102,7 +113,7 @@ export function readyStream(
   return new VideoStream(opts);
 }
 
-/** A local video probed, and its ffmpeg started paused at the size it is offered at (`readyFile`). */
+/** A local video read by its ffmpeg, started paused at the size it is offered at (`readyFile`). */
 export interface ReadiedFile {
   info: VideoInfo;
   /** The size offered: the source's, no higher than `maxHeight` (default 720), even. */
@@ -110,20 +121,42 @@ export interface ReadiedFile {
   stream: VideoStream;
 }
 
+/** The size a video of `info`'s size is offered at: its own, no higher than `maxHeight` (default 720), even. */
+export function offerSize(info: Pixels, maxHeight?: number): Pixels {
+  const height = Math.min(info.height, maxHeight ?? 720) & ~1;
+  const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
+  return { width, height };
+}
+
 /**
- * Probes `file` and starts its ffmpeg, paused, at the size it will be offered at: `PeerStreams.send`
- * does this itself before its offer, and the `stream` command earlier still, while it logs in, so
- * that the first frame is decoded before the viewer accepts (issue 75).
+ * Starts `file`'s ffmpeg, which says the file's facts in its own header (no separate probe: issue
+ * 75), and keeps it, paused, at the size it will be offered at: `PeerStreams.send` does this itself
+ * before its offer, and the `stream` command earlier still, while it logs in, so that the first
+ * frame is decoded before the viewer accepts. A file that is no video rejects (FfmpegError), its
+ * ffmpeg gone.
  */
 export async function readyFile(
   file: string,
   o: SendOptions & { signal?: AbortSignal },
 ): Promise<ReadiedFile> {
-  const info = await probe(o.ffmpeg, file);
-  const height = Math.min(info.height, o.maxHeight ?? 720) & ~1;
-  const width = Math.max(2, Math.round((info.width * height) / info.height / 2) * 2);
-  const offered = { width, height };
-  return { info, offered, stream: readyStream(file, info, offered, o) };
+  const early = spawnEarly({
+    ffmpeg: o.ffmpeg,
+    input: file,
+    fps: GUESSED_VIDEO.fps,
+    ...offerSize(GUESSED_VIDEO, o.maxHeight),
+  });
+  const info = await early.info; // as a probe was: the signal stops the stream made next
+  const offered = offerSize(info, o.maxHeight);
+  let pending: EarlyMjpeg | null = early; // the first start takes it (an injected spawn: stopped)
+  const spawn = (s: MjpegOptions): MjpegSource => {
+    const e = pending;
+    pending = null;
+    if (!e) return (o.spawn ?? spawnMjpeg)(s);
+    return o.spawn ? (void e.stop(), o.spawn(s)) : e.bind(s);
+  };
+  const stream = readyStream(file, info, offered, { ...o, spawn });
+  void stream.done.then(() => early.stop()); // stopped before its first start: not left waiting
+  return { info, offered, stream };
 }
 
 /**
