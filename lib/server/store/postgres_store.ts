@@ -188,11 +188,15 @@ export class PostgresStore extends PgAccounts implements Store {
     keys.forEach((k, i) => first.has(k) || first.set(k, i));
     const rows = first.size === batch.length ? batch : [...first.values()].map((i) => batch[i]!);
     const seqs = await this.#insert(rows, acks);
+    // A row is the message itself given its seq once committed (no copy per message, as table_messages.ts).
     let j = 0; // rows[j] is batch[i] when batch[i] is the first of its key
     return batch.map((m, i) => {
       if (first.get(keys[i]!) !== i) return null;
       const seq = seqs[j++];
-      return seq === undefined ? null : { ...m, seq };
+      if (seq === undefined) return null;
+      const row = m as StoredMessage;
+      row.seq = seq;
+      return row;
     });
   }
 
