@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL store's writes of messages and acks (postgres_store.ts runs them inside its
  * transactions): a batch's messages in one statement under the seq lock, with dense seqs in the
- * batch's order (written again with resends left out when one was stored before); a batch's acks in one statement; the seq floor a deletion raises;
- * the one read of a history page (`HISTORY_SQL`).
+ * batch's order (written again with resends left out when one was stored before); a batch's acks
+ * in one statement; the seq floor a deletion raises; the one read of a history page (`HISTORY_SQL`).
  */
 import { toBase64 } from "../../common/bytes.ts";
 import type { AckSet, NewMessage } from "./store.ts";
@@ -55,8 +55,9 @@ export const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid
 
 /**
  * A batch holding a resend (`freshInsertQuery` failed on it): inserts `rows` (no two with the same
- * sender and mid) in one statement, under the seq lock: those not stored yet get the next seqs, dense and in the batch's order; RETURNING names them. Run after
- * `seqLockGeneric`: planning it afresh cost ~180 µs a batch. The stored-already test is a scalar
+ * sender and mid) in one statement, under the seq lock: those not stored yet get the next seqs,
+ * dense and in the batch's order; RETURNING names them. Run after `seqLockGeneric`: planning it
+ * afresh cost ~180 µs a batch. The stored-already test is a scalar
  * subquery, an index probe per row whatever the plan: as NOT EXISTS, the generic plan made while
  * the table was small kept a hash anti join over all of it (2.9 ms for 50 rows at 20,000 stored).
  */
@@ -81,8 +82,10 @@ export function insertQuery(tx: Tx, rows: readonly NewMessage[]) {
  * seqs `top + 1 …` in the batch's order, answered by one row — the first seq and the count — rather
  * than a row each (parsed on the node). No probe of (sender, mid) before inserting: a resend among
  * the rows fails the statement on that unique index (`isResend`), the transaction rolls back, and
- * the batch is written again by `insertQuery`. A third of the backend's CPU per DM went to the
- * probe, ON CONFLICT's own check and the window over the rows (issue 73). Run after `seqLockGeneric`.
+ * the batch is written again by `insertQuery`. The probe, ON CONFLICT's own check and the window over
+ * the rows took over a quarter of the backend's CPU per DM (`bench cluster` B: 20 → 14 µs, issue
+ * 73); a resend costs its batch a second insert (and a line in PostgreSQL's log). Run after
+ * `seqLockGeneric`.
  */
 export function freshInsertQuery(tx: Tx, rows: readonly NewMessage[]) {
   const [mid, sender, kind, target, conv, ts, body, expires] = columns(rows);
