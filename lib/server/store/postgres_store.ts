@@ -18,8 +18,10 @@ import { backoffDelay, STORE_RECONNECT } from "../../common/backoff.ts";
 import { classifyPgError, guardCalls, methodNames } from "./pg_errors.ts";
 import {
   acksQuery,
+  freshInsertQuery,
   HISTORY_SQL,
   insertQuery,
+  isResend,
   key,
   raiseSeqFloor,
   seqLockGeneric,
@@ -185,18 +187,44 @@ export class PostgresStore extends PgAccounts implements Store {
     const keys = batch.map(key), first = new Map<string, number>();
     keys.forEach((k, i) => first.has(k) || first.set(k, i));
     const rows = first.size === batch.length ? batch : [...first.values()].map((i) => batch[i]!);
-    // One round trip after BEGIN: the lock with the plan mode, the batch's insert and the acks,
-    // pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
-    const put = await this.sql.begin((tx) => [
-      seqLockGeneric(tx, SEQ_LOCK),
-      insertQuery(tx, rows),
-      ...(acks.some((a) => a.acks.length) ? [acksQuery(tx, acks)] : []),
-    ]) as unknown as Row[][];
-    const seqs = new Map(put[1]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
+    const seqs = await this.#insert(rows, acks);
+    // A row is the message itself given its seq once committed (no copy per message, as table_messages.ts).
+    let j = 0; // rows[j] is batch[i] when batch[i] is the first of its key
     return batch.map((m, i) => {
-      const seq = first.get(keys[i]!) === i ? seqs.get(keys[i]!) : undefined;
-      return seq === undefined ? null : { ...m, seq };
+      if (first.get(keys[i]!) !== i) return null;
+      const seq = seqs[j++];
+      if (seq === undefined) return null;
+      const row = m as StoredMessage;
+      row.seq = seq;
+      return row;
     });
+  }
+
+  /**
+   * Inserts `rows` (no two alike) with the acks in one transaction; the seq of each row (undefined:
+   * stored before). One round trip after BEGIN: the lock with the plan mode, the insert and the acks,
+   * pipelined (each statement starts after the one before it: the insert reads seqs under the lock).
+   * A row stored before fails the common insert and rolls it back; the batch is then written again
+   * leaving resends out (pg_messages.ts `freshInsertQuery`, `insertQuery`).
+   */
+  async #insert(rows: readonly NewMessage[], acks: readonly AckSet[]): Promise<(number | undefined)[]> {
+    const acking = acks.some((a) => a.acks.length);
+    const write = (insert: (tx: Tx) => unknown) =>
+      this.sql.begin((tx) => [
+        seqLockGeneric(tx, SEQ_LOCK),
+        insert(tx),
+        ...(acking ? [acksQuery(tx, acks)] : []),
+      ]) as unknown as Promise<Row[][]>;
+    try {
+      const [r] = (await write((tx) => freshInsertQuery(tx, rows)))[1]!;
+      if (n(r!.n) !== rows.length) throw new Error(`${n(r!.n)} of ${rows.length} rows inserted`);
+      return rows.map((_, i) => n(r!.first) + i);
+    } catch (e) {
+      if (!isResend(e)) throw e;
+    }
+    const put = await write((tx) => insertQuery(tx, rows));
+    const seqs = new Map(put[1]!.map((r) => [key(r as { sender: string; mid: string }), n(r.seq)]));
+    return rows.map((m) => seqs.get(key(m)));
   }
   async lastSeq(): Promise<number> {
     return await seqTop(this.sql);
