@@ -65,16 +65,12 @@ export class RawIrc {
   /** The first line from index `from` on that matches, waited for up to `ms`. */
   async waitFor(re: RegExp, ms = 10_000, from = 0): Promise<string> {
     const end = Date.now() + ms;
-    let last = false;
     for (;;) {
       const hit = this.lines.slice(from).find((l) => re.test(l));
       if (hit) return hit;
       if (this.closed) throw new Error(`closed before ${re}:\n${this.lines.join("\n")}`);
-      if (last) throw new Error(`no line ${re} in:\n${this.lines.join("\n")}`);
-      let left = end - Date.now();
-      // Time is up: one more turn reads what a stalled process has waiting on its socket (the timer
-      // fires first after a stall of the whole process, before the lines that came meanwhile are read).
-      if (left <= 0) (last = true, left = 50);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`no line ${re} in:\n${this.lines.join("\n")}`);
       let id: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((r) => {
         this.#waiters.push(r);

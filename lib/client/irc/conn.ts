@@ -90,12 +90,32 @@ export class IrcConn {
     return this.registered ? this.host.nick : "*";
   }
 
-  /** Sends a message with the tags this connection negotiated; TAGMSG only with message-tags. */
+  /**
+   * Sends a message with the tags this connection negotiated; TAGMSG only with message-tags. While a
+   * labeled command runs, what it sends is its answer (#labeled); a line this client does not take is
+   * no part of it (an answer of only such lines is an ACK).
+   */
   send(m: IrcMessage): void {
-    if (this.closed) return;
+    if (this.closed || !this.#takes(m)) return;
     if (this.#capture) return void this.#capture.push(m); // a labeled command's answer (#labeled)
-    if (m.command === "TAGMSG" && !this.caps.has("message-tags")) return;
-    if ((m.cap && !this.caps.has(m.cap)) || (m.without && this.caps.has(m.without))) return;
+    this.#write(m);
+  }
+
+  /**
+   * Sends a line of the face's own (an event: a message, a presence, a marker; a replay): never part
+   * of the answer of a labeled command running meanwhile.
+   */
+  push(m: IrcMessage): void {
+    if (!this.closed && this.#takes(m)) this.#write(m);
+  }
+
+  /** Whether this client takes `m` (TAGMSG only with message-tags; a line of a capability only with it). */
+  #takes(m: IrcMessage): boolean {
+    if (m.command === "TAGMSG" && !this.caps.has("message-tags")) return false;
+    return !((m.cap && !this.caps.has(m.cap)) || (m.without && this.caps.has(m.without)));
+  }
+
+  #write(m: IrcMessage): void {
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(m.tags)) if (tagAllowed(k, this.caps)) tags[k] = v;
     this.t.write(
@@ -205,7 +225,7 @@ export class IrcConn {
     await this.host.attach(this);
   }
 
-  #cap(params: string[]): void {
+  #cap(params: string[]): Promise<void> | void {
     const sub = (params[0] ?? "").toUpperCase();
     const capLine = (verb: string, text: string) =>
       this.send({ tags: {}, source: SERVER, command: "CAP", params: [this.me, verb, text] });
@@ -225,7 +245,7 @@ export class IrcConn {
     }
     if (sub === "END") {
       this.#capPending = false;
-      return void this.#maybeWelcome();
+      return this.#maybeWelcome(); // the next line is handled once the welcome and its joins are out
     }
     this.reply(ERR.INVALIDCAPCMD, sub || "*", "Invalid CAP command");
   }

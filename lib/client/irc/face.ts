@@ -81,7 +81,7 @@ export class IrcFace implements ConnHost, FaceHost {
   async attach(c: IrcConn): Promise<void> {
     this.conns.add(c);
     await joinAll(this, c);
-    for (const [where, iso] of this.markers.all()) c.send(markLine(where, iso));
+    for (const [where, iso] of this.markers.all()) c.push(markLine(where, iso));
     this.#playback(c);
   }
 
@@ -125,8 +125,8 @@ export class IrcFace implements ConnHost, FaceHost {
   #sendTo(c: IrcConn, l: IrcMessage): void {
     if (l.command === "TAGMSG" && !c.caps.has("message-tags")) {
       const f = tagFallback(l);
-      if (f) c.send(f);
-    } else c.send(l);
+      if (f) c.push(f);
+    } else c.push(l);
   }
 
   #keep(lines: IrcMessage[]): void {
@@ -145,17 +145,17 @@ export class IrcFace implements ConnHost, FaceHost {
       return;
     }
     if (this.#dropped) {
-      for (const l of controlNotice(this.nick, `${this.#dropped} older lines were not kept`)) c.send(l);
+      for (const l of controlNotice(this.nick, `${this.#dropped} older lines were not kept`)) c.push(l);
     }
     const id = c.caps.has("batch") && this.#missed.length ? `p${++this.#batch}` : null;
     if (id) {
-      c.send({ tags: {}, source: "parley", command: "BATCH", params: [`+${id}`, "chathistory", this.nick] });
+      c.push({ tags: {}, source: "parley", command: "BATCH", params: [`+${id}`, "chathistory", this.nick] });
     }
     for (const l of this.#missed) {
       const timed = c.caps.has("server-time") ? l : withTimeText(l);
       this.#sendTo(c, id ? { ...timed, tags: { ...timed.tags, batch: id } } : timed);
     }
-    if (id) c.send({ tags: {}, source: "parley", command: "BATCH", params: [`-${id}`] });
+    if (id) c.push({ tags: {}, source: "parley", command: "BATCH", params: [`-${id}`] });
     this.#missed = [];
     this.#dropped = 0;
   }
@@ -213,7 +213,7 @@ export class IrcFace implements ConnHost, FaceHost {
     const line: IrcMessage = online
       ? { tags: { account: user }, source: sourceOf(user), command: "JOIN", params: [BROADCAST_CHANNEL] }
       : { tags: {}, source: sourceOf(user), command: "PART", params: [BROADCAST_CHANNEL, "offline"] };
-    for (const c of this.conns) for (const l of change ? [line, ...away] : away) c.send(l);
+    for (const c of this.conns) for (const l of change ? [line, ...away] : away) c.push(l);
   }
 
   /** The user is in room `name` now: every client joins its channel (names, topic). */
@@ -232,7 +232,7 @@ export class IrcFace implements ConnHost, FaceHost {
     if (e.type === "message.changed") return this.#changed(e.message);
     if (e.type === "seen") { // read on another device of the account
       const where = ircTarget(e.target), iso = this.markers.timeOf(where, e.upTo);
-      if (iso && this.markers.set(where, iso)) { for (const c of this.conns) c.send(markLine(where, iso)); }
+      if (iso && this.markers.set(where, iso)) { for (const c of this.conns) c.push(markLine(where, iso)); }
       return;
     }
     if (e.type === "presence" && e.user === this.account) return;
