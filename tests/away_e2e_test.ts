@@ -22,11 +22,19 @@ function live(c: ChatClient) {
   return { c, ev };
 }
 
-/** Waits until everything `c` sent so far reached the server and back (a ping after it). */
+/**
+ * Fences (no wall time): everything `cs` sent so far (each send awaited) was relayed and opened by its
+ * receivers among them, and every away reply that opening began was relayed back and opened too.
+ */
 const settle = async (...cs: ChatClient[]) => {
-  for (const c of cs) await c.conn.request("ping", {});
-  await new Promise((r) => setTimeout(r, 150));
-  for (const c of cs) await c.opened();
+  // A ping's answer follows what the server put before it on that connection; opened: acted on.
+  const round = async () => {
+    for (const c of cs) await c.conn.request("ping", {});
+    for (const c of cs) await c.opened();
+  };
+  await round(); // the texts and signals sent are opened: any away reply is begun
+  for (const c of cs) await c.away.idle(); // …and relayed
+  await round(); // …and opened by its asker
 };
 
 Deno.test("away: a live DM is answered once per sender and reason, end to end; rooms, blocks and a cleared reason get none", async () => {

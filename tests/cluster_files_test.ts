@@ -22,6 +22,18 @@ async function source(t: TestServer, name: string, data: Uint8Array): Promise<st
   return `${t.dir}/src/${name}`;
 }
 
+/**
+ * Until node `i` holds a `file.wait` for `fid` (the change that follows must wake it there; made
+ * before it, the wait would answer at once and prove nothing).
+ */
+async function held(t: TestServer, i: number, fid: string): Promise<void> {
+  await eventually(
+    () => t.nodes[i]!.files.watch.waiting(fid) || null,
+    5000,
+    `a wait for ${fid} on node ${i + 1}`,
+  );
+}
+
 Deno.test({ name: "cluster files: a relayed DM file between users on two nodes", ignore }, async () => {
   const t = await startTestCluster();
   try {
@@ -39,7 +51,7 @@ Deno.test({ name: "cluster files: a relayed DM file between users on two nodes",
       "offer",
     ))!;
     const delivered = fa.delivered(sent.fid, 20_000); // alice's file.wait, held on node 1
-    await new Promise((r) => setTimeout(r, 300));
+    await held(t, 0, sent.fid);
     const got = await fb.accept(rec, `${t.dir}/down`);
     const taken = performance.now();
     assert.deepEqual(await Deno.readFile(got.path), data);
@@ -149,7 +161,7 @@ Deno.test(
       const fid = "cluster-wait-0001";
       await put(fid, 0);
       const body = wait(b, fid, 100_000, "uploading"); // bob, ahead of alice, on node 2
-      await new Promise((r) => setTimeout(r, 300));
+      await held(t, 1, fid);
       await put(fid, 100_000);
       const w1 = await body;
       assert.equal(w1.have, 200_000, "woken by the body stored on node 1");
@@ -157,7 +169,7 @@ Deno.test(
       assert.ok(w1.ms < 2000, `woke after ${w1.ms.toFixed(0)} ms`);
 
       const taken = wait(a, fid, 200_000, "ready"); // alice, waiting for delivery on node 1
-      await new Promise((r) => setTimeout(r, 300));
+      await held(t, 0, fid);
       await b.request("file.done", { fid });
       const w2 = await taken;
       assert.equal(w2.state, "done", "woken by bob taking it on node 2");
@@ -167,7 +179,7 @@ Deno.test(
       await put(gone, 0);
       const t0 = performance.now();
       const withdrawn = b.request("file.wait", { fid: gone, have: 100_000, state: "uploading", ms: 20_000 });
-      await new Promise((r) => setTimeout(r, 300));
+      await held(t, 1, gone);
       await a.request("file.abort", { fid: gone });
       await assert.rejects(withdrawn, (e) => e instanceof BackendError && e.code === "no_such_file");
       const ms = performance.now() - t0;
@@ -178,7 +190,7 @@ Deno.test(
       const lost = "cluster-wait-0003";
       await put(lost, 0);
       const late = wait(b, lost, 100_000, "uploading", 1500);
-      await new Promise((r) => setTimeout(r, 300));
+      await held(t, 1, lost);
       await put(lost, 100_000);
       const w3 = await late;
       assert.deepEqual(

@@ -233,7 +233,7 @@ Deno.test({
     // Heartbeats far apart: what crosses nodes below must not wait for one.
     const c = await cluster(3, undefined, { heartbeatMs: 20_000, presenceTimeoutMs: 60_000 });
     try {
-      const { n1, n2, alice, bob } = await pair(c);
+      const { n1, n2, alice, bob, ib } = await pair(c);
       const n3 = c.nodes[2]!;
       const carol = await n3.client("carol");
       await carol.sync();
@@ -292,19 +292,29 @@ Deno.test({
         approval,
       });
       assert.equal(added.header.device, 2);
-      await eventually(
-        () => JSON.stringify(pushes.at(-1)) === "[1,2]",
-        1500,
-        "devices [1, 2] pushed on node 3",
-      );
+      // The fence: node 2 pushes the lists before it answers; bob's DM after the answer follows on the bus.
+      await bob.send({ kind: "user", name: "carol" }, "after device 2");
+      await eventually(() => ic.some((m) => m.text === "after device 2"), 5000, "the fence on node 3");
+      assert.deepEqual(pushes.at(-1), [1, 2], "devices [1, 2] pushed on node 3 before the fence");
       let bye: BackendEvent | null = null;
       alice2.on((e) => {
         if (e.type === "disconnected") bye = e;
       });
       await alice.conn.request("device.remove", { device: 2 });
-      await eventually(() => bye, 1500, "removing device 2 on node 1 ends its session on node 2");
+      // The fences: node 1 tells the removal (the kick, the lists) before it answers; alice's DMs after
+      // the answer follow on the bus, which nodes 2 and 3 read in order.
+      await alice.send({ kind: "user", name: "bob" }, "after the removal");
+      await alice.send({ kind: "user", name: "carol" }, "after the removal");
+      await eventually(() => ib.some((m) => m.text === "after the removal"), 5000, "the fence on node 2");
+      assert.deepEqual(
+        [...n2.srv.hub.sessionsOf("alice")].map((x) => x.device),
+        [],
+        "node 2 ended device 2's session before the fence",
+      );
+      await eventually(() => bye, 5000, "alice2's client told");
       assert.equal((bye as unknown as { code: string }).code, "device_removed");
-      await eventually(() => JSON.stringify(pushes.at(-1)) === "[1]", 1500, "devices [1] on node 3");
+      await eventually(() => ic.some((m) => m.text === "after the removal"), 5000, "the fence on node 3");
+      assert.deepEqual(pushes.at(-1), [1], "devices [1] on node 3 before the fence");
       assert.deepEqual(bobHears, [], "no device push to a user who shares no conversation");
 
       // A device link channel opened on node 1 and joined from node 3: bodies relayed both ways.

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { hashFile } from "../lib/client/files/disk.ts";
-import { skipWithout, testFfmpeg } from "./helpers.ts";
+import { eventually, skipWithout, testFfmpeg } from "./helpers.ts";
 import { ScriptPeer } from "./peer_harness.ts";
 import { skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
@@ -54,7 +54,13 @@ test({
         (s) => s.includes("alice plays a video to watch together"),
         "the line in alice's buffer",
       );
-      await new Promise((r) => setTimeout(r, 1500)); // bob joins late
+      // bob joins late: once alice says she is past a second (the event), not after a sleep.
+      const where = () =>
+        alice.send("watch bob where").then(() =>
+          alice.waitLine(/^together bob position /, 5000, alice.lines.length)
+        );
+      const secs = (l: string) => Number(l.split(" ").pop()!.replace("s", ""));
+      await eventually(async () => secs(await where()) >= 1.5, 20_000, "alice past a second");
       await tm.type("bob", "/watch-together @alice");
       const joined = await status((m) => m[1] === "playing" && m[3] === "alice", "bob watching");
       assert.ok(Number(joined[2]) >= 1, `bob starts where alice is, not at 0: ${joined[0]}`);

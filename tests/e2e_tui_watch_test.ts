@@ -85,7 +85,8 @@ test({
         (s) => s.includes("alice started watching clip together in #movie"),
         "the line",
       );
-      await new Promise((r) => setTimeout(r, 1000)); // bob joins late
+      // bob joins late: once alice's player shows a second played (the event), not after a sleep.
+      await tm.waitFor("alice", (s) => /▶ (\d+:[1-9]\d|\d+:0[1-9]) \//.test(s), "alice a second in");
       await tm.type("bob", "/watch-together #movie");
       const joined = await status("bob", (m) => m[1] === "playing" && m[3] === "alice", "bob watching");
       assert.ok(Number(joined[2]) >= 1, `bob starts where alice is, not at 0: ${joined[0]}`);
@@ -106,8 +107,11 @@ test({
 
       await tm.keys("bob", "Space"); // bob is no admin
       await tm.waitFor("bob", (s) => s.includes("only the admins of #movie play, pause and seek"), "refused");
-      await new Promise((r) => setTimeout(r, 300));
-      const a = (await tm.screen("alice")).match(STATUS)!;
+      // The fence: a DM bob sends after the refused key reaches alice after any control it sent
+      // would have (his connection, then her opening, keep their order); it shows in her bar.
+      await tm.type("bob", "/msg alice said after the refused key");
+      const a = (await tm.waitFor("alice", (s) => /\[Act: /.test(s), "bob's DM after the refusal"))
+        .match(STATUS)!;
       assert.deepEqual([a[1], a[2]], ["paused", sought[2]], "alice's state unchanged");
 
       await tm.keys("bob", "q");

@@ -399,8 +399,11 @@ Deno.test("direct files, scripted: a file too big for the relay to someone away:
     assert.match(r1.err, /alice's Parley is not sending it now \(offline\?\); it stays accepted/);
     await Deno.remove(down, { recursive: true });
     // A receive that may wait waits for her; she sends it again: it goes straight, into the folder made again.
-    const r2 = cli("bob", "receive", "--from", "alice", "--out", down, "--timeout", "60");
-    await new Promise((r) => setTimeout(r, 3000)); // bob's receive tried it and waits
+    let said = "";
+    const args = ["receive", "--from", "alice", "--out", down, "--timeout", "60"];
+    const r2 = runAs(t, "bob", args, undefined, (err) => said = err);
+    // The event: bob's receive tried it (alice is away) and says it waits for her.
+    await eventually(() => /waiting for them/.test(said), 30_000, "bob's receive to wait");
     const s2 = await cli("alice", "send-file", "bob", p, "--wait", "30");
     const got = await r2;
     assert.equal(s2.code, 0, s2.err);

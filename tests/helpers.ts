@@ -226,6 +226,7 @@ export const rootFile = (name: string): string =>
 /**
  * Runs a program of this repository (`server.ts`, `client.ts`) as the tasks do, with the same
  * permissions, no stdin, and the given extra environment; returns its exit code and output.
+ * `onErr` is told its standard error so far each time more comes (a test awaits a line said on the way).
  */
 export async function runProgram(
   name: string,
@@ -233,6 +234,7 @@ export async function runProgram(
   env: Record<string, string> = {},
   /** Standard input (none by default). */
   input?: string,
+  onErr?: (soFar: string) => void,
 ): Promise<{ code: number; out: string; err: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...PROGRAM_PERMS, rootFile(name), ...args],
@@ -246,6 +248,12 @@ export async function runProgram(
     await w.write(new TextEncoder().encode(input));
     await w.close();
   }
+  if (onErr) {
+    const out = new Response(child.stdout).text();
+    let err = "";
+    for await (const piece of child.stderr.pipeThrough(new TextDecoderStream())) onErr(err += piece);
+    return { code: (await child.status).code, out: await out, err };
+  }
   const o = await child.output();
   const d = new TextDecoder();
   return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
@@ -253,18 +261,26 @@ export async function runProgram(
 
 /**
  * `parley ARGS…` (client.ts) as `user` of test server `t`, with the folder `t.dir/home-USER`, the
- * password `pw-USER-secret` in the environment and `input` on standard input (none by default).
+ * password `pw-USER-secret` in the environment and `input` on standard input (none by default);
+ * `onErr` as runProgram's.
  */
 export function runAs(
   t: { port: number; dir: string },
   user: string,
   args: string[],
   input?: string,
+  onErr?: (soFar: string) => void,
 ): Promise<{ code: number; out: string; err: string }> {
   const at = ["--server", `127.0.0.1:${t.port}`, "--user", user, "--home", `${t.dir}/home-${user}`];
-  return runProgram("client.ts", [...args, ...at, "--trust-on-first-use"], {
-    PARLEY_PASSWORD: `pw-${user}-secret`,
-  }, input);
+  return runProgram(
+    "client.ts",
+    [...args, ...at, "--trust-on-first-use"],
+    {
+      PARLEY_PASSWORD: `pw-${user}-secret`,
+    },
+    input,
+    onErr,
+  );
 }
 
 /** Waits until `fn` returns a truthy value, polling; fails after `ms`. */

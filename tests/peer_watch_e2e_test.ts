@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { hashFile } from "../lib/client/files/disk.ts";
 import { ScriptPeer } from "./peer_harness.ts";
-import { rootFile } from "./helpers.ts";
+import { eventually, rootFile } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 test("peer watch together, scripted: copy offered, late join in step, controls of either peer within 250 ms", async () => {
@@ -25,13 +25,14 @@ test("peer watch together, scripted: copy offered, late join in step, controls o
     await alice.waitLine(new RegExp(`^together bob playing ${sha} at 0\\.000s by alice \\(n 1\\)$`));
     await bob.waitLine(/^saved /);
     await bob.waitLine(new RegExp(`^together alice invited ${sha}$`));
-    await new Promise((r) => setTimeout(r, 1000));
-    await bob.send("watch-together alice");
-    await bob.waitLine(new RegExp(`^together alice playing ${sha} at 0\\.000s by alice \\(n 1\\)$`));
     const at = (p: ScriptPeer, peer: string) =>
       p.send(`watch ${peer} where`).then(() => p.waitLine(/^together \w+ position /, 5000, p.lines.length));
-    const [pb, pa] = [await at(bob, "alice"), await at(alice, "bob")];
     const secs = (l: string) => Number(l.split(" ").pop()!.replace("s", ""));
+    // bob joins late: once alice says she is a second in (the event), not after a sleep.
+    await eventually(async () => secs(await at(alice, "bob")) >= 1, 20_000, "alice a second in");
+    await bob.send("watch-together alice");
+    await bob.waitLine(new RegExp(`^together alice playing ${sha} at 0\\.000s by alice \\(n 1\\)$`));
+    const [pb, pa] = [await at(bob, "alice"), await at(alice, "bob")];
     assert.ok(secs(pa) > 0.9 && Math.abs(secs(pa) - secs(pb)) < 0.25, `late join in step: ${pa} / ${pb}`);
     let worst = 0, n = 1;
     const steps: Array<[ScriptPeer, ScriptPeer, string, RegExp]> = [

@@ -95,12 +95,16 @@ test({
         (s) => !/Esc: back/.test(s) && /🖼 pic\.png/.test(s),
         "the conversation back",
       );
-      await new Promise((r) => setTimeout(r, 300));
+      // The fence: text typed after Esc is drawn after everything Esc drew (one process, in order).
+      await tm.run("send-keys", "-t", "bob", "-l", "typed-after-esc");
+      await tm.waitFor("bob", (s) => s.includes("typed-after-esc"), "the text typed after Esc");
       assert.equal(
         await pictureRows(tm, "bob"),
         thumbRows,
         "the thumbnail again, nothing of the full view left",
       );
+      await tm.keys("bob", "C-u");
+      await tm.waitFor("bob", (s) => !s.includes("typed-after-esc"), "the input line emptied");
       // A decompression bomb: saved, refused with a line, nothing decoded.
       await tm.type("alice", `/send bob ${src}/bomb.png`);
       await tm.waitFor("bob", (s) => /alice offers bomb\.png/.test(s), "the bomb offer");

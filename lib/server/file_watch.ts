@@ -3,7 +3,8 @@
  * when a file grows, completes, is taken or goes, and every waiter of that file is called once, then
  * forgotten. No I/O, no timers: the handler bounds each wait. In a cluster a change made on
  * this node is also handed to `onChange` (file_share.ts tells the other nodes), and one another node
- * made, seen by re-reading the shared folder, only `wake`s the waiters here.
+ * made, seen by re-reading the shared folder, only `wake`s the waiters here. `waiting` tells whether
+ * a file has a waiter now: the event a test awaits before making the change a wait is held for.
  */
 export class FileWatch {
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -39,6 +40,11 @@ export class FileWatch {
   /** Tells every waiter (the store is closing). */
   all(): void {
     for (const fid of [...this.#waiters.keys()]) this.wake(fid);
+  }
+
+  /** Whether someone waits here for the next change of `fid`. */
+  waiting(fid: string): boolean {
+    return this.#waiters.has(fid);
   }
 
   /** How many files have someone waiting for their change. */

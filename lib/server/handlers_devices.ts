@@ -212,11 +212,7 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
     target: s.user,
     detail: `${m.device}`,
   });
-  s.reply(m.id, { removed: m.device });
   const why = "This device was removed from the account";
-  for (const x of [...c.hub.sessionsOf(s.user)]) {
-    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, why);
-  }
   c.hub.link?.publish({
     t: "kick",
     user: s.user,
@@ -225,6 +221,11 @@ export async function deviceRemove(c: Core, s: Session, m: Request<"device.remov
     device: m.device,
   });
   await pushDevices(c, s.user, await activeDevices(c, s.user));
+  // Answered once the other nodes were told (the kick, the lists): what this session sends next follows.
+  s.reply(m.id, { removed: m.device });
+  for (const x of [...c.hub.sessionsOf(s.user)]) {
+    if (x.device === m.device) x.bye(ErrorCode.DeviceRemoved, why);
+  }
 }
 
 /**

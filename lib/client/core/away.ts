@@ -9,6 +9,7 @@
  * An away reply received is shown only when this user asked for it (issue 69 A1): a direct text of
  * theirs to that person (from this client, or one of their devices: `sent`) within AWAY_ASKED_MS and
  * since the last reply shown (`expects`); anyone else's is dropped (receiving.ts).
+ * `idle` settles once every reply begun so far was handed to the link or given up (a test's fence).
  */
 import { utf8, utf8Strict } from "../../common/bytes.ts";
 import { type AwayControl, BackendError, type ChatMessage } from "../backend.ts";
@@ -46,6 +47,8 @@ export class AwayReplies implements AwayControl {
   readonly #told = new Set<string>();
   /** Who was sent a direct text, and when: their away reply is expected (issue 69 A1). */
   readonly #asked = new Map<string, number>();
+  /** Replies begun and not yet handed to the link nor given up. */
+  readonly #sending = new Set<Promise<unknown>>();
 
   constructor(readonly h: SendHost) {}
 
@@ -60,6 +63,11 @@ export class AwayReplies implements AwayControl {
     if (problem) throw new BackendError("usage", problem);
     if (r !== this.#reason) this.#told.clear();
     this.#reason = r;
+  }
+
+  /** Settles once every reply begun so far was taken by the link (the server relayed it) or given up. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#sending]);
   }
 
   /** Notes a direct text sent to `to` (here or by another device of this user): their away reply is expected. */
@@ -90,11 +98,15 @@ export class AwayReplies implements AwayControl {
     const k = normalizeName(m.from) ?? m.from, text = this.#reason;
     if (this.#told.has(k)) return;
     this.#told.add(k);
+    const sending = sendSignal(h, { kind: "user", name: m.from }, (mid) => encodeAway(mid, text));
+    this.#sending.add(sending);
     try {
-      await sendSignal(h, { kind: "user", name: m.from }, (mid) => encodeAway(mid, text));
+      await sending;
     } catch (e) {
       this.#told.delete(k); // not sent (the connection went): their next message is answered
       throw e;
+    } finally {
+      this.#sending.delete(sending);
     }
   }
 }

@@ -2,7 +2,7 @@
  * What a peer-mode node tells its surfaces (the full-screen client through peer/backend.ts, the
  * script through cli/peer.ts), and what it needs to start. Types only.
  */
-import type { Clock } from "../../common/clock.ts";
+import type { Clock, Timers } from "../../common/clock.ts";
 import type { Backoff } from "../../common/backoff.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
@@ -35,6 +35,8 @@ export interface PeerNodeOptions {
   hostname: string;
   port: number;
   clock?: Clock;
+  /** what watch together's drift tick waits on (default the runtime's timers) */
+  timers?: Timers;
   limits?: PeerLimits;
   /** reconnect delays (default 500 ms doubling to 30 s) */
   backoff?: Backoff;

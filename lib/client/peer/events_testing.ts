@@ -4,7 +4,7 @@
  * node has no link at all, to hand it payloads directly (`linklessConv`: its `received` takes them as
  * the node's codec does, through the history applier, and answers what that told).
  */
-import type { Clock } from "../../common/clock.ts";
+import type { Clock, Timers } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
 import { peerEvent, peerLedger, takeOpened } from "./codec.ts";
@@ -21,7 +21,7 @@ import { PeerStore } from "./store.ts";
  */
 export async function testNode(
   name: string,
-  o: { clock?: Clock; out?: string; limits?: PeerLimits } = {},
+  o: { clock?: Clock; timers?: Timers; out?: string; limits?: PeerLimits } = {},
 ): Promise<PeerNode> {
   return await PeerNode.start({
     name,
@@ -31,6 +31,7 @@ export async function testNode(
     backoff: { minMs: 50, maxMs: 400 },
     ...(o.out !== undefined ? { downloads: o.out } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.timers ? { timers: o.timers } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
   });
 }

@@ -21,7 +21,7 @@
  * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
-import { type Clock, systemClock } from "../../common/clock.ts";
+import { type Clock, systemClock, type Timers } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
@@ -90,6 +90,8 @@ export class PeerNode {
   #listener!: PeerListener;
   readonly dm: DmManager;
   readonly clock: Clock;
+  /** What watch together's drift tick waits on (PeerNodeOptions.timers). */
+  readonly timers?: Timers;
   readonly files: PeerFiles;
   readonly #out: PeerOutbox;
   /** One's texts and changes until the peer takes them (peer/outbox.ts writes and sends them). */
@@ -108,6 +110,7 @@ export class PeerNode {
   readonly engine: Driver;
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
+    this.timers = o.timers;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
     this.files = new PeerFiles({

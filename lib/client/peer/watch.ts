@@ -19,7 +19,7 @@
  * (watch_sessions.ts ANSWER_MS) runs an older Parley (0.5 hands the signal to nobody; older ones drop
  * the channel at the unknown record and redial): said, nothing started, nothing crashes.
  */
-import type { Clock } from "../../common/clock.ts";
+import type { Clock, Timers } from "../../common/clock.ts";
 import { convKey, normalizeName } from "../../protocol/names.ts";
 import { BackendError, type PeerListing, type WatchChannel } from "../backend.ts";
 import { dmParties } from "../video/watch_channel.ts";
@@ -40,6 +40,8 @@ export type PeerWatchEvent = SessionEvent | Note;
 export interface WatchHost extends CopiesHost {
   readonly name: string;
   readonly clock: Clock;
+  /** What the sessions' drift tick waits on (none: the runtime's timers). */
+  readonly timers?: Timers;
   peers(): PeerListing[];
 }
 
@@ -56,7 +58,8 @@ export class PeerWatch extends WatchSessions<Note> {
 
   constructor(readonly host: WatchHost, readonly core: SignalCore) {
     const keyOf = (peer: string) => convKey("user", host.name, peer);
-    super({ me: host.name, now: () => host.clock.now(), keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered });
+    const now = () => host.clock.now();
+    super({ me: host.name, now, keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered, timers: host.timers });
     this.#copies = new WatchCopies(host);
     core.carrier.signals((e) => this.#opened(e));
   }

@@ -4,7 +4,7 @@
  * Each session is a `WatchRoom` (watch_room.ts) over a `WatchChannel` (backend_video.ts): its sealed
  * signals, who may control (`roomAdmins`, read again for a sender not known as one: `readAdmins`) and
  * the clock its times are on (`serverTime`, estimated by watch_channel.ts `sampleClock` as it opens and
- * once more every `resampleMs`); a tick every TICK_MS corrects drift. A name's key comes from `keyOf`;
+ * once more every `resampleMs`); a tick every TICK_MS, on the injected `timers`, corrects drift. A name's key comes from `keyOf`;
  * peer mode gives each peer a channel of its own (`channelOf`).
  *
  * `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
@@ -19,6 +19,7 @@
  * told as `video`, with this user's copy of it (`copyOf`). Time comes from the injected `now`.
  */
 import { BackendError, type WatchChannel } from "../backend.ts";
+import { systemTimers, type Timers } from "../../common/clock.ts";
 import { CLOCK_SAMPLES, dmParties, sampleClock } from "./watch_channel.ts";
 import { type WatchEvent, WatchRoom } from "./watch_room.ts";
 import {
@@ -69,6 +70,8 @@ export interface WatchSessionsOptions {
   unanswered?(name: string): string;
   /** A watch signal of a session not open here opens it (else a state is told as `invited`). */
   openOnSignal?: boolean;
+  /** What the drift tick waits on (default the runtime's timers). */
+  timers?: Timers;
 }
 
 type Signal = { from: string; mid: string; plaintext: Uint8Array };
@@ -82,7 +85,7 @@ interface Open {
   /** The session's signals, delivered in order (one may wait for the admins to be read again). */
   delivered: Promise<void>;
   deliver: ((s: Signal) => void) | null;
-  timer: ReturnType<typeof setInterval> | undefined;
+  timer: unknown;
   /** The video of the last state, told as `video`. */
   video: string;
 }
@@ -152,7 +155,7 @@ export class WatchSessions<E = never> {
   leave(name: string): void {
     const s = this.#open.get(name);
     if (!s) return;
-    clearInterval(s.timer);
+    if (s.timer !== undefined) (this.o.timers ?? systemTimers).clear(s.timer);
     s.room?.close();
     this.#open.delete(name);
   }
@@ -301,10 +304,16 @@ export class WatchSessions<E = never> {
     }
     let ticks = 0;
     const every = this.o.resampleMs / TICK_MS;
-    s.timer = setInterval(() => {
-      void room.tick();
-      if (every && ++ticks % every === 0) void sampleClock(ch, clock, now, 1).catch(() => {});
-    }, TICK_MS);
+    const timers = this.o.timers ?? systemTimers;
+    const beat = () => {
+      s.timer = timers.set(() => {
+        if (this.#open.get(name) !== s) return;
+        void room.tick();
+        if (every && ++ticks % every === 0) void sampleClock(ch, clock, now, 1).catch(() => {});
+        beat();
+      }, TICK_MS);
+    };
+    beat();
     return room;
   }
 
