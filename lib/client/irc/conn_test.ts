@@ -13,14 +13,14 @@ function fixture() {
   let release = () => {};
   const gate = () => new Promise<void>((r) => (release = r));
   let attached = false;
-  let conn!: IrcConn;
+  const me: { conn?: IrcConn } = {};
   const host: ConnHost = {
     nick: "alice",
     account: "alice",
     checkPassword: (pw) => pw === "pw",
     attach: async () => {
       await gate(); // the face's joins take a while (the backend answers)
-      conn.push({ tags: {}, command: "JOIN", params: ["&broadcast"] });
+      me.conn!.push({ tags: {}, command: "JOIN", params: ["&broadcast"] });
       attached = true;
     },
     detach: () => {},
@@ -30,7 +30,7 @@ function fixture() {
       c.send({ tags: {}, command: "PONG", params: ["parley", m.params[0]!] });
     },
   };
-  conn = new IrcConn(host, { write: (l) => void lines.push(l.trimEnd()), close: () => {} });
+  const conn = me.conn = new IrcConn(host, { write: (l) => void lines.push(l.trimEnd()), close: () => {} });
   return { conn, lines, release: () => release(), attached: () => attached };
 }
 
