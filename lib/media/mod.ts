@@ -27,7 +27,8 @@ export type { PaneGeometry } from "./player.ts";
 export { JpegDecoder } from "./decoder.ts";
 export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
-export { kittyDelete } from "./render_kitty.ts";
+export { kittyDelete, kittyShmQuery } from "./render_kitty.ts";
+export { KittyShmSender, SHM_KEEP, type ShmPort } from "./kitty_shm.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
@@ -37,11 +38,13 @@ export {
   cellPixels,
   chooseGraphics,
   DETECT_QUERY,
+  KITTY_TRANSFERS,
+  kittyTransfer,
   parseDetectReplies,
   TITLE_POP,
   TITLE_PUSH,
 } from "./term_detect.ts";
-export type { DetectResult, GraphicsKind } from "./term_detect.ts";
+export type { DetectResult, GraphicsKind, KittyTransferSetting } from "./term_detect.ts";
 export { RENDITIONS } from "./thirds.ts";
 export type { Rendition } from "./thirds.ts";
 export type { Clock } from "../common/clock.ts";

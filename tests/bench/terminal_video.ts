@@ -12,8 +12,12 @@
  * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
  * range, which makes `deno task bench` exit 1. The first frame on screen is a row per play (from
  * `play` to its first picture) and, per renderer, after accepting a user-to-user stream
- * (`watch` in the pane, `stream` offering the clip: `streamRows`). Needs ffmpeg and tmux; a missing
- * one skips the group with a row saying so.
+ * (`watch` in the pane, `stream` offering the clip: `streamRows`). Kitty plays send their pixels
+ * through shared memory (`t=s`), asked for with PARLEY_KITTY_TRANSFER=shm (PARLEY_BENCH_KITTY_TRANSFER:
+ * another setting, e.g. direct): inside tmux the query cannot be answered as kitty would (tmux answers
+ * the DA1 after it before any program behind the pane could), so the client is told instead; behind
+ * the pane kitty_reader.ts reads and unlinks every object as kitty does (its CPU is not counted).
+ * Needs ffmpeg and tmux; a missing one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
@@ -24,6 +28,8 @@ import { readReleaseFigures, type ReleaseFigures, releaseVerdict } from "./termi
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
   new URL("../..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+/** How the bench's kitty plays send their pixels (PARLEY_KITTY_TRANSFER of the client). */
+const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "shm";
 /** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 
@@ -67,6 +73,8 @@ async function inTmux(
   command: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  /** Behind the pane, kitty_reader.ts (shared memory objects read and unlinked) instead of `cat`. */
+  kittyReader = false,
 ): Promise<{ bytes: number; cpu: number }> {
   const sock = `pb-${tag}-${Deno.pid}`;
   const go = `${dir}/${tag}.go`, done = `${dir}/${tag}.done`, cpuFile = `${dir}/${tag}.cpu`;
@@ -96,7 +104,11 @@ async function inTmux(
     script,
   ]);
   try {
-    await run("tmux", ["-L", sock, "pipe-pane", "-o", `cat > ${sq(capture)}`]);
+    const reader = new URL("./kitty_reader.ts", import.meta.url).pathname;
+    const behind = kittyReader
+      ? `${sq(Deno.execPath())} run --allow-read --allow-write ${sq(reader)} ${sq(capture)}`
+      : `cat > ${sq(capture)}`;
+    await run("tmux", ["-L", sock, "pipe-pane", "-o", behind]);
     await Deno.writeTextFile(go, "");
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -137,6 +149,12 @@ export async function benchTerminalVideo(
   if (!timg && !o.acceptOnly) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
+  }
+  if (!o.acceptOnly && (o.renderers ?? KINDS).includes("kitty")) {
+    const how = KITTY_TRANSFER === "shm"
+      ? "through shared memory (t=s; PARLEY_KITTY_TRANSFER=shm: tmux cannot pass kitty's answer to the query), read and unlinked behind the pane"
+      : `PARLEY_KITTY_TRANSFER=${KITTY_TRANSFER}`;
+    rows.push({ name: `kitty rows: pixels ${how}`, value: NaN, unit: "" });
   }
   try {
     await Deno.mkdir(`${dir}/videos`);
@@ -208,8 +226,9 @@ export async function benchTerminalVideo(
           cols,
           rowsN,
           cli(["play", "clip", "--renderer", kind]),
-          home2 ? { ...env, PARLEY_HOME: home2 } : env,
+          { ...env, ...(home2 ? { PARLEY_HOME: home2 } : {}), PARLEY_KITTY_TRANSFER: KITTY_TRANSFER },
           120_000,
+          kind === "kitty",
         );
         const server = (await cpuOf(srv.pid)) - before;
         const serverJs = (await cpuMicros(srv.pid)) / 1e6 - beforeJs; // the server alone, no ffmpeg

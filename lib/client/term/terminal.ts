@@ -7,8 +7,13 @@
  * Contract: `denoTerminalIo()` reads stdin through one reader (one per process: call it once), writes
  * all of a chunk, `size()` throws when stdout is no terminal, `rawOutput` and `onResize` may do
  * nothing where the platform cannot (Windows). `waitWithoutEcho` is a wait before full screen with
- * the echo off (a lockout's countdown at the password prompt).
+ * the echo off (a lockout's countdown at the password prompt). `sharedMemory` is the one place the
+ * client puts files for the terminal to read: POSIX shared memory objects (Linux: /dev/shm) holding a
+ * kitty frame's pixels (media/kitty_shm.ts), made new (never over an existing path), readable by
+ * the owner only.
  */
+import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
+import { toHex } from "../../common/bytes.ts";
 
 export interface TerminalIo {
   stdinIsTerminal: () => boolean;
@@ -27,6 +32,56 @@ export interface TerminalIo {
   rawOutput?: () => Promise<(() => Promise<void>) | null>;
   /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
   onResize?: (h: () => void) => () => void;
+  /** Shared memory objects the terminal may read pixels from (kitty `t=s`); absent where there are none. */
+  sharedMemory?: SharedMemory;
+}
+
+/** Shared memory objects (the `ShmPort` of media/kitty_shm.ts). */
+export interface SharedMemory {
+  /** A new object holding `bytes`: its name, or null when it could not be made. */
+  put(bytes: Uint8Array): string | null;
+  /** Unlinks the object `name` if it is still there. */
+  drop(name: string): void;
+}
+
+/** Where POSIX shared memory objects are files (Linux). */
+const SHM_DIR = "/dev/shm/";
+
+/**
+ * Shared memory as files under /dev/shm (Linux; null elsewhere or without the folder). Names are
+ * `tty-graphics-protocol-parley-PID-RANDOM-N`: a new one each time, created exclusively (a path that
+ * exists, a link too, is never written through) with mode 0600.
+ */
+export function denoSharedMemory(rand: RandomBytes = cryptoRandom): SharedMemory | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    if (!Deno.statSync(SHM_DIR).isDirectory) return null;
+  } catch {
+    return null;
+  }
+  const prefix = `tty-graphics-protocol-parley-${Deno.pid}-${toHex(rand(6))}-`;
+  let n = 0;
+  return {
+    put: (bytes) => {
+      const name = prefix + n++;
+      try {
+        Deno.writeFileSync(SHM_DIR + name, bytes, { createNew: true, mode: 0o600 });
+        return name;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) return null; // not ours: left alone
+        try {
+          Deno.removeSync(SHM_DIR + name); // a part written (the folder full): not left behind
+        } catch { /* none made */ }
+        return null;
+      }
+    },
+    drop: (name) => {
+      if (!name.startsWith(prefix) || name.includes("/")) return; // only this process's own objects
+      try {
+        Deno.removeSync(SHM_DIR + name);
+      } catch { /* read and unlinked by the terminal */ }
+    },
+  };
 }
 
 /** Runs `stty` on the terminal of stdin; its standard output, or null when it failed. */
@@ -42,7 +97,9 @@ async function stty(args: string[]): Promise<string | null> {
 
 export function denoTerminalIo(): TerminalIo {
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const shm = denoSharedMemory();
   return {
+    ...(shm ? { sharedMemory: shm } : {}),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     size: () => Deno.consoleSize(),
