@@ -2,14 +2,14 @@
  * FramePainter — the client player's drawing step, pure apart from the async JPEG decode. Fits a
  * frame inside the pane (aspect kept, centred) and encodes it for the detected terminal: kitty,
  * sixel (one encoder, its palette reused from frame to frame) or truecolor half-blocks; kitty frames
- * go deflated (`o=z`), or through shared memory when given a `ShmPort` (kitty_shm.ts). Half-blocks are diffed against the previous frame (only changed cells
+ * go deflated (`o=z`), or through temporary files when given a `TempFilePort` (kitty_file.ts). Half-blocks are diffed against the previous frame (only changed cells
  * are written; `reset()` after anything else painted the pane). `panePixels` tells the server which frame size to stream so the
  * client never has to shrink big frames.
  */
 
 import { decodeJpeg, fitInto, type RgbaImage, scaleNearest, toRgba } from "./jpeg.ts";
 import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
-import { KittyShmSender, type ShmPort } from "./kitty_shm.ts";
+import { KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { SixelEncoder } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
@@ -43,28 +43,28 @@ export class FramePainter {
   readonly #id: number;
   readonly #sixel: SixelEncoder | null;
   readonly #compress: boolean;
-  readonly #shm: KittyShmSender | null;
+  readonly #files: KittyFileSender | null;
   readonly #canvas = new HalfblockCanvas(PLAYER_TOLERANCE);
 
   /**
    * `kittyCompress` (default true): kitty frames are deflated RGB (`o=z`), a fraction of the bytes;
-   * `kittyShm`: their pixels go through shared memory instead (a frame whose object could not be made
+   * `kittyFile`: their pixels go through temporary files instead (a frame whose file could not be made
    * goes directly).
    */
   constructor(
     kind: GraphicsKind,
-    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean; kittyShm?: ShmPort } = {},
+    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean; kittyFile?: TempFilePort } = {},
   ) {
     this.kind = kind;
     this.#id = opts.imageId ?? 4242;
     this.#sixel = kind === "sixel" ? new SixelEncoder({ levels: opts.sixelLevels ?? 4 }) : null;
     this.#compress = opts.kittyCompress ?? true;
-    this.#shm = kind === "kitty" && opts.kittyShm ? new KittyShmSender(opts.kittyShm) : null;
+    this.#files = kind === "kitty" && opts.kittyFile ? new KittyFileSender(opts.kittyFile) : null;
   }
 
-  /** Unlinks the shared memory objects the terminal may not have read (drawing ended). */
+  /** Deletes the temporary files the terminal may not have read (drawing ended). */
   close(): void {
-    this.#shm?.close();
+    this.#files?.close();
   }
 
   /**
@@ -98,7 +98,7 @@ export class FramePainter {
     const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
     if (this.kind === "kitty") {
       const o = { id: this.#id, cols, rows, at };
-      return this.#shm?.render(img, o) ?? renderKitty(img, { ...o, compress: this.#compress });
+      return this.#files?.render(img, o) ?? renderKitty(img, { ...o, compress: this.#compress });
     }
     // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized.
     const rgba = toRgba(img);

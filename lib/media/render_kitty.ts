@@ -7,10 +7,10 @@
  * pixels are packed to RGB (unless they are RGB already) and deflated with zlib (`f=24`, `o=z`,
  * level 1: a frame costs a few ms and is sent in a fraction of the bytes; against RGBA, a 720p frame
  * deflates in 5 ms instead of 7.5 and is 19 % smaller, which the terminal parses too) and the base64
- * of that is chunked the same way. Returns bytes ready to write. `kittyShmCommand` draws pixels the
- * terminal reads from a POSIX shared memory object instead (`t=s`, the object's name in base64, the
- * terminal unlinks it once read: kitty_shm.ts makes and sweeps the objects), with `kittyPixels` the RGB
- * bytes to put there — neither base64 nor deflate on the client.
+ * of that is chunked the same way. Returns bytes ready to write. `kittyFileCommand` draws pixels the
+ * terminal reads from a temporary file instead (`t=t`, the file's path in base64; the terminal deletes
+ * it once read: kitty_file.ts makes and sweeps the files), with `kittyPixels` the RGB bytes to put
+ * there — neither base64 nor deflate on the client.
  */
 
 import { deflateSync } from "node:zlib";
@@ -106,29 +106,30 @@ export function kittyPixels(img: RgbaImage): Uint8Array {
 }
 
 /**
- * One kitty command drawing `img` from the shared memory object `name` holding `size` bytes of RGB
- * (`kittyPixels`): `t=s`, `f=24`, `S=size`, the name in base64 as the payload; the other keys as
- * `renderKitty`'s.
+ * One kitty command drawing `img` from the temporary file at `path` holding `size` bytes of RGB
+ * (`kittyPixels`): `t=t`, `f=24`, `S=size`, the path in base64 as the payload; the other keys as
+ * `renderKitty`'s. The terminal deletes the file after reading it (kitty: a path in a temporary folder
+ * containing `tty-graphics-protocol`).
  */
-export function kittyShmCommand(
+export function kittyFileCommand(
   img: { width: number; height: number },
   opts: KittyOptions,
-  name: string,
+  path: string,
   size: number,
 ): Uint8Array {
-  return enc.encode(`${keysOf(img, opts, 24, `,t=s,S=${size}`)};${btoa(name)}\x1b\\`);
+  return enc.encode(`${keysOf(img, opts, 24, `,t=t,S=${size}`)};${btoa(path)}\x1b\\`);
 }
 
-/** The id of the shared memory query's 1×1 image (the graphics query of term_detect.ts is 31). */
-export const KITTY_SHM_QUERY_ID = 32;
+/** The id of the temporary file query's 1×1 image (the graphics query of term_detect.ts is 31). */
+export const KITTY_FILE_QUERY_ID = 32;
 
 /**
- * Asks whether the terminal reads shared memory: a query (`a=q`, nothing drawn) of a 1×1 RGB image in
- * the object `name` (3 bytes, made by the caller). Kitty answers `OK` for id 32 when it could read
- * it, an error when not (another machine: no such object); other terminals say nothing.
+ * Asks whether the terminal reads temporary files: a query (`a=q`, nothing drawn) of a 1×1 RGB image
+ * in the file at `path` (3 bytes, made by the caller). Kitty answers `OK` for id 32 when it could read
+ * it, an error when not (another machine: no such file); other terminals say nothing.
  */
-export function kittyShmQuery(name: string): string {
-  return `\x1b_Gi=${KITTY_SHM_QUERY_ID},s=1,v=1,a=q,t=s,f=24;${btoa(name)}\x1b\\`;
+export function kittyFileQuery(path: string): string {
+  return `\x1b_Gi=${KITTY_FILE_QUERY_ID},s=1,v=1,a=q,t=t,f=24;${btoa(path)}\x1b\\`;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

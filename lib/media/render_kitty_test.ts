@@ -5,9 +5,9 @@ import { fromBase64 } from "../common/bytes.ts";
 import {
   KITTY_CHUNK,
   kittyDelete,
+  kittyFileCommand,
+  kittyFileQuery,
   kittyPixels,
-  kittyShmCommand,
-  kittyShmQuery,
   packRgb,
   renderKitty,
 } from "./render_kitty.ts";
@@ -141,10 +141,10 @@ Deno.test("renderKitty() of an RGB image (channels 3) writes the same bytes as o
   );
 });
 
-Deno.test("kittyShmCommand() names the shared memory object in one APC: t=s, f=24, S, the name in base64", () => {
-  const name = "tty-graphics-protocol-parley-7-ab-3";
+Deno.test("kittyFileCommand() names the temporary file in one APC: t=t, f=24, S, the path in base64", () => {
+  const name = "/tmp/tty-graphics-protocol-parley-7-ab-3";
   const cmd = new TextDecoder().decode(
-    kittyShmCommand(
+    kittyFileCommand(
       { width: 640, height: 360 },
       { id: 4242, cols: 64, rows: 18, at: { row: 4, col: 9 } },
       name,
@@ -153,14 +153,14 @@ Deno.test("kittyShmCommand() names the shared memory object in one APC: t=s, f=2
   );
   assert.equal(
     cmd,
-    "\x1b[4;9H\x1b_Ga=T,f=24,s=640,v=360,i=4242,q=2,C=1,t=s,S=691200,c=64,r=18;" +
-      "dHR5LWdyYXBoaWNzLXByb3RvY29sLXBhcmxleS03LWFiLTM=\x1b\\",
+    "\x1b[4;9H\x1b_Ga=T,f=24,s=640,v=360,i=4242,q=2,C=1,t=t,S=691200,c=64,r=18;" +
+      "L3RtcC90dHktZ3JhcGhpY3MtcHJvdG9jb2wtcGFybGV5LTctYWItMw==\x1b\\",
   );
   assert.equal(atob(cmd.slice(cmd.lastIndexOf(";") + 1, -2)), name);
   assert.equal(
-    kittyShmQuery("q1"),
-    "\x1b_Gi=32,s=1,v=1,a=q,t=s,f=24;cTE=\x1b\\",
-    "a 1×1 RGB query (id 32) of the object q1",
+    kittyFileQuery("q1"),
+    "\x1b_Gi=32,s=1,v=1,a=q,t=t,f=24;cTE=\x1b\\",
+    "a 1×1 RGB query (id 32) of the file q1",
   );
 });
 

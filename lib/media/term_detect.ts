@@ -6,12 +6,12 @@
  * terminal answers DA1, so the DA1 reply ends detection. `cellPixels` takes the cell size from
  * CSI 16 t, else the window's pixels ÷ its cells, else 10×20. `parseDetectReplies` reads whatever arrived (possibly mixed with
  * keystrokes, which it hands back) and `chooseGraphics` picks kitty, then sixel (attribute 4 in
- * DA1), else truecolor half-blocks. A shared memory query (render_kitty.ts `kittyShmQuery`, id 32) sent
- * before the DA1 is answered `OK` or an error: `kittyTransfer` sends kitty frames through shared
- * memory only on its `OK` (an error or silence: the pixels go in the escape sequences, base64).
+ * DA1), else truecolor half-blocks. A temporary file query (render_kitty.ts `kittyFileQuery`, id 32) sent
+ * before the DA1 is answered `OK` or an error: `kittyTransfer` sends kitty frames through temporary
+ * files only on its `OK` (an error or silence: the pixels go in the escape sequences, base64).
  */
 
-import { KITTY_SHM_QUERY_ID } from "./render_kitty.ts";
+import { KITTY_FILE_QUERY_ID } from "./render_kitty.ts";
 
 export type GraphicsKind = "kitty" | "sixel" | "halfblock";
 
@@ -45,30 +45,30 @@ export interface DetectResult {
   cell?: { width: number; height: number };
   /** Text area size in pixels, if the terminal answered CSI 14 t. */
   window?: { width: number; height: number };
-  /** The shared memory query's answer (id 32): true OK, false an error, absent none came. */
-  kittyShm?: boolean;
+  /** The temporary file query's answer (id 32): true OK, false an error, absent none came. */
+  kittyFile?: boolean;
   /** Bytes that were not replies (user input typed meanwhile). */
   rest: string;
 }
 
-/** How kitty frames reach the terminal: `auto` asks (shared memory on an OK), or always one way. */
-export type KittyTransferSetting = "auto" | "shm" | "direct";
+/** How kitty frames reach the terminal: `auto` asks (temporary files on an OK), or always one way. */
+export type KittyTransferSetting = "auto" | "file" | "direct";
 
 /** The settings `PARLEY_KITTY_TRANSFER` takes. */
-export const KITTY_TRANSFERS: readonly KittyTransferSetting[] = ["auto", "shm", "direct"];
+export const KITTY_TRANSFERS: readonly KittyTransferSetting[] = ["auto", "file", "direct"];
 
-/** Shared memory (`shm`) or pixels in the escape sequences (`direct`) for this setting and these replies. */
+/** Temporary files (`file`) or pixels in the escape sequences (`direct`) for this setting and these replies. */
 export function kittyTransfer(
   setting: KittyTransferSetting,
-  r: Pick<DetectResult, "kittyShm">,
-): "shm" | "direct" {
+  r: Pick<DetectResult, "kittyFile">,
+): "file" | "direct" {
   if (setting !== "auto") return setting;
-  return r.kittyShm === true ? "shm" : "direct";
+  return r.kittyFile === true ? "file" : "direct";
 }
 
 // deno-lint-ignore no-control-regex
 const KITTY_RE = /\x1b_G([^\x1b]*)\x1b\\/g;
-const SHM_ID_RE = new RegExp(`(^|,)i=${KITTY_SHM_QUERY_ID}(,|$)`);
+const FILE_ID_RE = new RegExp(`(^|,)i=${KITTY_FILE_QUERY_ID}(,|$)`);
 // deno-lint-ignore no-control-regex
 const DA1_RE = /\x1b\[\?([\d;]*)c/;
 // deno-lint-ignore no-control-regex
@@ -79,11 +79,11 @@ const WINDOW_RE = /\x1b\[4;(\d+);(\d+)t/;
 /** Parses the replies received so far. */
 export function parseDetectReplies(input: string): DetectResult {
   let kitty = false;
-  let kittyShm: boolean | undefined;
+  let kittyFile: boolean | undefined;
   let rest = input.replace(KITTY_RE, (_m, body: string) => {
     const [keys = "", msg = ""] = body.split(";");
     if (/(^|,)i=31(,|$)/.test(keys) && msg.startsWith("OK")) kitty = true;
-    if (SHM_ID_RE.test(keys)) kittyShm = msg === "OK";
+    if (FILE_ID_RE.test(keys)) kittyFile = msg === "OK";
     return "";
   });
   let cell: DetectResult["cell"];
@@ -107,7 +107,7 @@ export function parseDetectReplies(input: string): DetectResult {
   const out: DetectResult = { kitty, sixel, complete: da !== null, rest };
   if (cell && cell.width > 0 && cell.height > 0) out.cell = cell;
   if (window && window.width > 0 && window.height > 0) out.window = window;
-  if (kittyShm !== undefined) out.kittyShm = kittyShm;
+  if (kittyFile !== undefined) out.kittyFile = kittyFile;
   return out;
 }
 

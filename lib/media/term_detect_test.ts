@@ -63,25 +63,25 @@ Deno.test("parseDetectReplies() falls back to half-blocks (tmux answers only DA1
   assert.equal(parseDetectReplies("\x1b[?14c").sixel, false); // 14 is not 4
 });
 
-Deno.test("parseDetectReplies() reads the shared memory query's answer (id 32): OK, an error, or none", () => {
+Deno.test("parseDetectReplies() reads the temporary file query's answer (id 32): OK, an error, or none", () => {
   const da1 = "\x1b[?62;22c";
-  assert.equal(parseDetectReplies("\x1b_Gi=32;OK\x1b\\" + da1).kittyShm, true);
+  assert.equal(parseDetectReplies("\x1b_Gi=32;OK\x1b\\" + da1).kittyFile, true);
   assert.equal(
-    parseDetectReplies("\x1b_Gi=32;ENOENT:Failed to open shared memory\x1b\\\x1b_Gi=31;OK\x1b\\" + da1)
-      .kittyShm,
+    parseDetectReplies("\x1b_Gi=32;ENOENT:Failed to open file\x1b\\\x1b_Gi=31;OK\x1b\\" + da1)
+      .kittyFile,
     false,
   );
   const none = parseDetectReplies("\x1b_Gi=31;OK\x1b\\" + da1);
-  assert.equal(none.kittyShm, undefined);
+  assert.equal(none.kittyFile, undefined);
   assert.equal(none.kitty, true);
-  assert.equal(parseDetectReplies("\x1b_Gi=31;OK\x1b\\").kittyShm, undefined, "id 31's OK is not id 32's");
-  assert.equal(parseDetectReplies("\x1b_Gi=320;OK\x1b\\").kittyShm, undefined);
+  assert.equal(parseDetectReplies("\x1b_Gi=31;OK\x1b\\").kittyFile, undefined, "id 31's OK is not id 32's");
+  assert.equal(parseDetectReplies("\x1b_Gi=320;OK\x1b\\").kittyFile, undefined);
 });
 
-Deno.test("kittyTransfer(): shared memory on an OK only when asking; a setting is obeyed as it is", () => {
-  assert.equal(kittyTransfer("auto", { kittyShm: true }), "shm");
-  assert.equal(kittyTransfer("auto", { kittyShm: false }), "direct", "an error");
+Deno.test("kittyTransfer(): temporary files on an OK only when asking; a setting is obeyed as it is", () => {
+  assert.equal(kittyTransfer("auto", { kittyFile: true }), "file");
+  assert.equal(kittyTransfer("auto", { kittyFile: false }), "direct", "an error");
   assert.equal(kittyTransfer("auto", {}), "direct", "silence");
-  assert.equal(kittyTransfer("direct", { kittyShm: true }), "direct");
-  assert.equal(kittyTransfer("shm", {}), "shm");
+  assert.equal(kittyTransfer("direct", { kittyFile: true }), "direct");
+  assert.equal(kittyTransfer("file", {}), "file");
 });

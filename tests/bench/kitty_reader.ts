@@ -1,15 +1,16 @@
 /**
- * The kitty side of shared memory in the terminal bench (terminal_video.ts): run behind tmux's
+ * The kitty side of temporary files in the terminal bench (terminal_video.ts): run behind tmux's
  * `pipe-pane`, it gets what the pane's program wrote, saves it to the capture file named by its
- * argument (the bytes rows) and, as kitty does with a `t=s` command (`a=T` or a query `a=q`), reads
- * the whole shared memory object it names (/dev/shm/NAME, the name in base64 as the payload) and
- * unlinks it. Its own CPU is the terminal's, not the player's: the bench does not count it.
+ * argument (the bytes rows) and, as kitty does with a `t=t` command (`a=T` or a query `a=q`), reads
+ * the whole file it names (the path in base64 as the payload; only under /tmp/ with
+ * `tty-graphics-protocol` in it) and deletes it. Its own CPU is the terminal's, not the player's:
+ * the bench does not count it.
  */
 const capture = await Deno.open(Deno.args[0]!, { write: true, create: true, truncate: true });
 const dec = new TextDecoder("latin1");
 let tail: Uint8Array = new Uint8Array(0); // an APC not ended in the last piece
 
-/** The `t=s` commands whole in `b` (their objects read and unlinked); what is left from the last one. */
+/** The `t=t` commands whole in `b` (their files read and deleted); what is left from the last one. */
 function scan(b: Uint8Array): Uint8Array {
   let i = 0;
   for (;;) {
@@ -24,24 +25,24 @@ function scan(b: Uint8Array): Uint8Array {
     if (end < 0 || end + 1 >= b.length) return b.length - s > 8192 ? new Uint8Array(0) : b.slice(s);
     if (semi > 0 && semi < end) {
       const keys = dec.decode(b.subarray(s + 3, semi));
-      if (/(^|,)t=s(,|$)/.test(keys)) readObject(dec.decode(b.subarray(semi + 1, end)));
+      if (/(^|,)t=t(,|$)/.test(keys)) readFile(dec.decode(b.subarray(semi + 1, end)));
     }
     i = end + 1;
   }
 }
 
-function readObject(b64: string): void {
-  let name: string;
+function readFile(b64: string): void {
+  let path: string;
   try {
-    name = atob(b64);
+    path = atob(b64);
   } catch {
     return;
   }
-  if (name.includes("/")) return;
+  if (!path.startsWith("/tmp/") || !path.includes("tty-graphics-protocol") || path.includes("..")) return;
   try {
-    Deno.readFileSync(`/dev/shm/${name}`);
-    Deno.removeSync(`/dev/shm/${name}`);
-  } catch { /* already unlinked: kitty answers an error, draws nothing */ }
+    Deno.readFileSync(path);
+    Deno.removeSync(path);
+  } catch { /* already deleted: kitty answers an error, draws nothing */ }
 }
 
 for await (const piece of Deno.stdin.readable) {

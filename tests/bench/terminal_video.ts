@@ -13,10 +13,10 @@
  * range, which makes `deno task bench` exit 1. The first frame on screen is a row per play (from
  * `play` to its first picture) and, per renderer, after accepting a user-to-user stream
  * (`watch` in the pane, `stream` offering the clip: `streamRows`). Kitty plays send their pixels
- * through shared memory (`t=s`), asked for with PARLEY_KITTY_TRANSFER=shm (PARLEY_BENCH_KITTY_TRANSFER:
+ * through temporary files (`t=t`), asked for with PARLEY_KITTY_TRANSFER=file (PARLEY_BENCH_KITTY_TRANSFER:
  * another setting, e.g. direct): inside tmux the query cannot be answered as kitty would (tmux answers
  * the DA1 after it before any program behind the pane could), so the client is told instead; behind
- * the pane kitty_reader.ts reads and unlinks every object as kitty does (its CPU is not counted).
+ * Parley's kitty panes kitty_reader.ts reads and deletes every file as kitty does (its CPU is not counted).
  * Needs ffmpeg and tmux; a missing one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
@@ -29,7 +29,7 @@ const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
   new URL("../..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 /** How the bench's kitty plays send their pixels (PARLEY_KITTY_TRANSFER of the client). */
-const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "shm";
+const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "file";
 /** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 
@@ -73,7 +73,7 @@ async function inTmux(
   command: string[],
   env: Record<string, string>,
   timeoutMs: number,
-  /** Behind the pane, kitty_reader.ts (shared memory objects read and unlinked) instead of `cat`. */
+  /** Behind the pane, kitty_reader.ts (temporary files read and deleted) instead of `cat`. */
   kittyReader = false,
 ): Promise<{ bytes: number; cpu: number }> {
   const sock = `pb-${tag}-${Deno.pid}`;
@@ -151,8 +151,8 @@ export async function benchTerminalVideo(
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
   }
   if (!o.acceptOnly && (o.renderers ?? KINDS).includes("kitty")) {
-    const how = KITTY_TRANSFER === "shm"
-      ? "through shared memory (t=s; PARLEY_KITTY_TRANSFER=shm: tmux cannot pass kitty's answer to the query), read and unlinked behind the pane"
+    const how = KITTY_TRANSFER === "file"
+      ? "through temporary files (t=t; PARLEY_KITTY_TRANSFER=file: tmux cannot pass kitty's answer to the query), read and deleted behind the pane"
       : `PARLEY_KITTY_TRANSFER=${KITTY_TRANSFER}`;
     rows.push({ name: `kitty rows: pixels ${how}`, value: NaN, unit: "" });
   }
@@ -274,7 +274,7 @@ export async function benchTerminalVideo(
                   rowsN,
                   ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
                   env,
-                  seconds * 8_000,
+                  seconds * 20_000, // 8 s of 200×60 kitty is ~1 GB through tmux: slow under load
                 ),
               );
             } catch (e) {

@@ -123,7 +123,7 @@ export async function playVideo(
         },
         label: o.thirds ? "thirds" : "adaptive",
         ...(decoder ? { decoder } : {}),
-        ...(term.kittyShm ? { kittyShm: term.kittyShm } : {}),
+        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
       });
       const release = controls(t, term, player, draw, true);
       try {
@@ -250,7 +250,7 @@ export async function watchVideo(
         },
         label: `from ${offer.from}`,
         ...(decoder ? { decoder } : {}),
-        ...(term.kittyShm ? { kittyShm: term.kittyShm } : {}),
+        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
       });
       const release = controls(t, term, player, draw, false);
       try {

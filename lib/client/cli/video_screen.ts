@@ -59,9 +59,9 @@ export function renderer(v: unknown): GraphicsKind | undefined {
 }
 
 /**
- * PARLEY_KITTY_TRANSFER: how kitty frames reach the terminal — auto (the default: through shared
- * memory when the terminal answers that it reads it, else in the escape sequences), shm (without
- * asking) or direct (never shared memory).
+ * PARLEY_KITTY_TRANSFER: how kitty frames reach the terminal — auto (the default: through temporary
+ * files when the terminal answers that it reads them, else in the escape sequences), file (without
+ * asking) or direct (never temporary files).
  */
 export function kittyTransferOf(io: Pick<CliIo, "env">): KittyTransferSetting {
   const v = io.env.get("PARLEY_KITTY_TRANSFER");

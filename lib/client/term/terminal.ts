@@ -7,10 +7,9 @@
  * Contract: `denoTerminalIo()` reads stdin through one reader (one per process: call it once), writes
  * all of a chunk, `size()` throws when stdout is no terminal, `rawOutput` and `onResize` may do
  * nothing where the platform cannot (Windows). `waitWithoutEcho` is a wait before full screen with
- * the echo off (a lockout's countdown at the password prompt). `sharedMemory` is the one place the
- * client puts files for the terminal to read: POSIX shared memory objects (Linux: /dev/shm) holding a
- * kitty frame's pixels (media/kitty_shm.ts), made new (never over an existing path), readable by
- * the owner only.
+ * the echo off (a lockout's countdown at the password prompt). `tempFiles` is the one place the
+ * client puts files for the terminal to read: temporary files under /tmp holding a kitty frame's
+ * pixels (media/kitty_file.ts), made new (never over an existing path), readable by the owner only.
  */
 import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
 import { toHex } from "../../common/bytes.ts";
@@ -32,54 +31,58 @@ export interface TerminalIo {
   rawOutput?: () => Promise<(() => Promise<void>) | null>;
   /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
   onResize?: (h: () => void) => () => void;
-  /** Shared memory objects the terminal may read pixels from (kitty `t=s`); absent where there are none. */
-  sharedMemory?: SharedMemory;
+  /** Temporary files the terminal may read pixels from (kitty `t=t`); absent where there are none. */
+  tempFiles?: TempFiles;
 }
 
-/** Shared memory objects (the `ShmPort` of media/kitty_shm.ts). */
-export interface SharedMemory {
-  /** A new object holding `bytes`: its name, or null when it could not be made. */
+/** Temporary files for the terminal (the `TempFilePort` of media/kitty_file.ts). */
+export interface TempFiles {
+  /** A new file holding `bytes`: its path, or null when it could not be made. */
   put(bytes: Uint8Array): string | null;
-  /** Unlinks the object `name` if it is still there. */
-  drop(name: string): void;
+  /** Deletes the file at `path` if it is still there (only one this port made). */
+  drop(path: string): void;
 }
-
-/** Where POSIX shared memory objects are files (Linux). */
-const SHM_DIR = "/dev/shm/";
 
 /**
- * Shared memory as files under /dev/shm (Linux; null elsewhere or without the folder). Names are
- * `tty-graphics-protocol-parley-PID-RANDOM-N`: a new one each time, created exclusively (a path that
- * exists, a link too, is never written through) with mode 0600.
+ * The folder of the files: /tmp, a folder kitty knows as temporary (it deletes only files there). Not
+ * /dev/shm, where kitty's `t=s` objects live: Deno lets a program there only with --allow-all.
  */
-export function denoSharedMemory(rand: RandomBytes = cryptoRandom): SharedMemory | null {
-  if (Deno.build.os !== "linux") return null;
+const TEMP_DIR = "/tmp/";
+
+/**
+ * Temporary files under /tmp (Linux and macOS; null elsewhere or without the folder), named
+ * `tty-graphics-protocol-parley-PID-RANDOM-N` (kitty deletes only a file whose path holds
+ * `tty-graphics-protocol`): a new one each time, created exclusively (a path that exists, a link too,
+ * is never written through) with mode 0600.
+ */
+export function denoTempFiles(rand: RandomBytes = cryptoRandom): TempFiles | null {
+  if (Deno.build.os !== "linux" && Deno.build.os !== "darwin") return null;
   try {
-    if (!Deno.statSync(SHM_DIR).isDirectory) return null;
+    if (!Deno.statSync(TEMP_DIR).isDirectory) return null;
   } catch {
     return null;
   }
-  const prefix = `tty-graphics-protocol-parley-${Deno.pid}-${toHex(rand(6))}-`;
+  const prefix = `${TEMP_DIR}tty-graphics-protocol-parley-${Deno.pid}-${toHex(rand(6))}-`;
   let n = 0;
   return {
     put: (bytes) => {
-      const name = prefix + n++;
+      const path = prefix + n++;
       try {
-        Deno.writeFileSync(SHM_DIR + name, bytes, { createNew: true, mode: 0o600 });
-        return name;
+        Deno.writeFileSync(path, bytes, { createNew: true, mode: 0o600 });
+        return path;
       } catch (e) {
         if (e instanceof Deno.errors.AlreadyExists) return null; // not ours: left alone
         try {
-          Deno.removeSync(SHM_DIR + name); // a part written (the folder full): not left behind
+          Deno.removeSync(path); // a part written (the disk full): not left behind
         } catch { /* none made */ }
         return null;
       }
     },
-    drop: (name) => {
-      if (!name.startsWith(prefix) || name.includes("/")) return; // only this process's own objects
+    drop: (path) => {
+      if (!path.startsWith(prefix) || path.slice(prefix.length).includes("/")) return; // only its own
       try {
-        Deno.removeSync(SHM_DIR + name);
-      } catch { /* read and unlinked by the terminal */ }
+        Deno.removeSync(path);
+      } catch { /* read and deleted by the terminal */ }
     },
   };
 }
@@ -97,9 +100,9 @@ async function stty(args: string[]): Promise<string | null> {
 
 export function denoTerminalIo(): TerminalIo {
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  const shm = denoSharedMemory();
+  const files = denoTempFiles();
   return {
-    ...(shm ? { sharedMemory: shm } : {}),
+    ...(files ? { tempFiles: files } : {}),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     size: () => Deno.consoleSize(),

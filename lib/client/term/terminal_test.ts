@@ -1,29 +1,27 @@
 import assert from "node:assert/strict";
-import { denoSharedMemory } from "./terminal.ts";
-
-const linux = Deno.build.os === "linux";
+import { denoTempFiles } from "./terminal.ts";
 
 Deno.test({
-  name: "denoSharedMemory() puts new owner-only objects under /dev/shm and drops only its own",
-  ignore: !linux,
+  name: "denoTempFiles() puts new owner-only files under /tmp, named for kitty, and deletes only its own",
+  ignore: Deno.build.os !== "linux" && Deno.build.os !== "darwin",
   fn: () => {
-    const shm = denoSharedMemory()!;
-    const a = shm.put(new Uint8Array([1, 2, 3]))!, b = shm.put(new Uint8Array([4]))!;
+    const files = denoTempFiles()!;
+    const a = files.put(new Uint8Array([1, 2, 3]))!, b = files.put(new Uint8Array([4]))!;
     try {
-      assert.match(a, /^tty-graphics-protocol-parley-\d+-[0-9a-f]{12}-0$/);
-      assert.notEqual(a, b, "a new name each time");
-      assert.deepEqual([...Deno.readFileSync(`/dev/shm/${a}`)], [1, 2, 3]);
-      assert.equal(Deno.statSync(`/dev/shm/${a}`).mode! & 0o777, 0o600);
-      shm.drop(a);
-      assert.throws(() => Deno.statSync(`/dev/shm/${a}`), Deno.errors.NotFound);
-      shm.drop(a); // already gone (the terminal read it): nothing happens
-      const other = denoSharedMemory()!;
-      other.drop(b); // another sender's object is not its to drop
-      assert.ok(Deno.statSync(`/dev/shm/${b}`).isFile);
-      other.drop("../../tmp/x");
+      assert.match(a, /^\/tmp\/tty-graphics-protocol-parley-\d+-[0-9a-f]{12}-0$/);
+      assert.notEqual(a, b, "a new path each time");
+      assert.deepEqual([...Deno.readFileSync(a)], [1, 2, 3]);
+      assert.equal(Deno.statSync(a).mode! & 0o777, 0o600);
+      files.drop(a);
+      assert.throws(() => Deno.statSync(a), Deno.errors.NotFound);
+      files.drop(a); // already gone (the terminal read it): nothing happens
+      denoTempFiles()!.drop(b); // another port's file is not its to delete
+      assert.ok(Deno.statSync(b).isFile);
+      files.drop(b + "/../x");
+      assert.ok(Deno.statSync(b).isFile);
     } finally {
-      shm.drop(a);
-      shm.drop(b);
+      files.drop(a);
+      files.drop(b);
     }
   },
 });

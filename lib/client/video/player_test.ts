@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
 import { decodeJpeg, LatestSlot } from "../../media/mod.ts";
-import { denoSharedMemory } from "../term/terminal.ts";
+import { denoTempFiles } from "../term/terminal.ts";
 import { VideoPlayer } from "./player.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
@@ -306,15 +306,15 @@ Deno.test("VideoPlayer draws raw RGB frames without a decoder, as their JPEG twi
 });
 
 Deno.test({
-  name: "VideoPlayer (kitty, shared memory) stopped while the terminal reads nothing leaves no object behind",
-  ignore: Deno.build.os !== "linux",
+  name: "VideoPlayer (kitty, temporary files) stopped while the terminal reads nothing leaves no file behind",
+  ignore: Deno.build.os !== "linux" && Deno.build.os !== "darwin",
   fn: async () => {
-    const real = denoSharedMemory()!;
+    const real = denoTempFiles()!;
     const names: string[] = [];
-    const kittyShm = { put: (b: Uint8Array) => (names.push(real.put(b)!), names.at(-1)!), drop: real.drop };
+    const kittyFile = { put: (b: Uint8Array) => (names.push(real.put(b)!), names.at(-1)!), drop: real.drop };
     const exists = (n: string) => {
       try {
-        return Deno.statSync(`/dev/shm/${n}`).isFile;
+        return Deno.statSync(n).isFile;
       } catch {
         return false;
       }
@@ -326,16 +326,16 @@ Deno.test({
       kind: "kitty",
       pane: { row: 1, col: 1, cols: 8, rows: 5 },
       overlay: false,
-      kittyShm,
+      kittyFile,
       draw: (b) => {
         out.push(typeof b === "string" ? b : new TextDecoder().decode(b));
         if (++drawn === 3) stop();
       },
     });
     await stopped;
-    assert.ok(names.length >= 3 && names.every(exists), "each frame in its own object, unread");
-    assert.match(out[0]!, /t=s,S=768/, "16×16 RGB through shared memory");
+    assert.ok(names.length >= 3 && names.every(exists), "each frame in its own file, unread");
+    assert.match(out[0]!, /t=t,S=768/, "16×16 RGB through a temporary file");
     await p.stop();
-    assert.deepEqual(names.filter(exists), [], "every unread object unlinked at the stop");
+    assert.deepEqual(names.filter(exists), [], "every unread file deleted at the stop");
   },
 });

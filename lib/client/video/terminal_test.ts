@@ -96,8 +96,8 @@ Deno.test("detectTerminal() gives up on a silent terminal after its timeout: no 
   assert.equal(quick.reads, 1);
 });
 
-/** A terminal io with shared memory in a map; the probe's name is what the query carries. */
-function shmIo(replies: (name: string) => string[]) {
+/** A terminal io with temporary files in a set; the probe's path is what the query carries. */
+function filesIo(replies: (name: string) => string[]) {
   const objects = new Set<string>();
   let n = 0, probe = "";
   const answers: string[] = [];
@@ -106,64 +106,64 @@ function shmIo(replies: (name: string) => string[]) {
     const r = answers.shift(); // the replies to the query of the object put
     return r === undefined ? new Promise<null>(() => {}) : Promise.resolve(new TextEncoder().encode(r));
   };
-  const sharedMemory = {
+  const tempFiles = {
     put: () => {
-      probe = `obj${n++}`;
+      probe = `/tmp/tty-graphics-protocol-t-${n++}`;
       objects.add(probe);
       answers.push(...replies(probe));
       return probe;
     },
     drop: (name: string) => void objects.delete(name),
   };
-  return Object.assign(io, { sharedMemory, objects, probe: () => probe });
+  return Object.assign(io, { tempFiles, objects, probe: () => probe });
 }
 
 const DA1 = "\x1b[?62;22c";
 
-Deno.test("detectTerminal() asks whether the terminal reads shared memory: an OK → kitty frames through it", async () => {
-  const io = shmIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+Deno.test("detectTerminal() asks whether the terminal reads temporary files: an OK → kitty frames through them", async () => {
+  const io = filesIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
   const t = await detectTerminal(io);
   assert.equal(t.kind, "kitty");
-  assert.equal(t.kittyShm, io.sharedMemory);
+  assert.equal(t.kittyFile, io.tempFiles);
   const name = io.probe();
   assert.equal(
     io.written,
-    `\x1b[22;0t\x1b_Gi=32,s=1,v=1,a=q,t=s,f=24;${btoa(name)}\x1b\\\x1b[23;0t` + DETECT_QUERY,
+    `\x1b[22;0t\x1b_Gi=32,s=1,v=1,a=q,t=t,f=24;${btoa(name)}\x1b\\\x1b[23;0t` + DETECT_QUERY,
     "the query of the probe object, in a title push/pop, before the detection's DA1",
   );
-  assert.equal(io.objects.size, 0, "the probe object is unlinked after the replies");
-  const forced = shmIo(() => ["\x1b_Gi=32;OK\x1b\\", DA1]);
-  assert.equal((await detectTerminal(forced, { forced: "kitty" })).kittyShm, forced.sharedMemory);
+  assert.equal(io.objects.size, 0, "the probe file is deleted after the replies");
+  const forced = filesIo(() => ["\x1b_Gi=32;OK\x1b\\", DA1]);
+  assert.equal((await detectTerminal(forced, { forced: "kitty" })).kittyFile, forced.tempFiles);
   assert.ok(forced.written.endsWith(CELL_QUERY));
 });
 
 Deno.test("detectTerminal(): an error or silence (DA1 first, or nothing in time) keeps kitty frames direct", async () => {
-  const refused = shmIo(() => ["\x1b_Gi=32;ENOENT:no such object\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+  const refused = filesIo(() => ["\x1b_Gi=32;ENOENT:no such file\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
   const r = await detectTerminal(refused);
   assert.equal(r.kind, "kitty");
-  assert.equal(r.kittyShm, undefined);
+  assert.equal(r.kittyFile, undefined);
   assert.equal(refused.objects.size, 0);
-  const quiet = shmIo(() => ["\x1b_Gi=31;OK\x1b\\", DA1]);
-  assert.equal((await detectTerminal(quiet)).kittyShm, undefined);
-  const silent = shmIo(() => []);
+  const quiet = filesIo(() => ["\x1b_Gi=31;OK\x1b\\", DA1]);
+  assert.equal((await detectTerminal(quiet)).kittyFile, undefined);
+  const silent = filesIo(() => []);
   const s = await detectTerminal(silent, { forced: "kitty", timeoutMs: 20 });
-  assert.equal(s.kittyShm, undefined);
-  assert.equal(silent.objects.size, 0, "the probe is unlinked after a timeout too");
+  assert.equal(s.kittyFile, undefined);
+  assert.equal(silent.objects.size, 0, "the probe is deleted after a timeout too");
 });
 
-Deno.test("detectTerminal(): no shared memory question for direct, for another renderer; shm taken without one", async () => {
+Deno.test("detectTerminal(): no temporary file question for direct, for another renderer; file taken without one", async () => {
   for (
     const o of [{ transfer: "direct" as const }, { forced: "halfblock" as const }, {
       forced: "sixel" as const,
     }]
   ) {
-    const io = shmIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+    const io = filesIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
     const t = await detectTerminal(io, { ...o, timeoutMs: 20 });
-    assert.equal(t.kittyShm, undefined);
-    assert.ok(!io.written.includes("t=s"), JSON.stringify(o));
+    assert.equal(t.kittyFile, undefined);
+    assert.ok(!io.written.includes("t=t"), JSON.stringify(o));
   }
-  const told = shmIo(() => [DA1]);
-  const t = await detectTerminal(told, { forced: "kitty", transfer: "shm" });
-  assert.equal(t.kittyShm, told.sharedMemory);
-  assert.ok(!told.written.includes("t=s"), "not asked");
+  const told = filesIo(() => [DA1]);
+  const t = await detectTerminal(told, { forced: "kitty", transfer: "file" });
+  assert.equal(t.kittyFile, told.tempFiles);
+  assert.ok(!told.written.includes("t=t"), "not asked");
 });
