@@ -5,7 +5,8 @@
  * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
  * frame (Parley: client + server + the server's ffmpeg, each its own row, the server alone too;
  * timg: its whole process), bytes written to
- * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
+ * the terminal per frame (captured with tmux pipe-pane), frames shown of the source's and, for kitty,
+ * the pixel size of most frames (the adaptive choice may send another rendition under load). With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
  * after it; a release check row per renderer and size compares that ratio with the last release's
@@ -235,7 +236,8 @@ export async function benchTerminalVideo(
         const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
         const shown = Number(err.match(/(\d+) frames shown/)?.[1] ?? NaN);
         const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
-        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first };
+        const frameSize = kind === "kitty" ? await kittyFrameSize(`${dir}/${tag}.out`) : "";
+        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first, frameSize };
       };
       const med = (name: string, samples: number[], unit: string): Row => ({
         name,
@@ -307,6 +309,15 @@ export async function benchTerminalVideo(
               "ms",
             ),
           );
+          if (kind === "kitty") {
+            // The adaptive choice may give another rendition under load: the pixels each play sent.
+            const sizes = p.map((x) => x.frameSize).join(", ");
+            rows.push({
+              name: `video frame size kitty ${size} (most frames, each play)`,
+              value: NaN,
+              unit: sizes,
+            });
+          }
           if (withPassword) {
             rows.push(med(`video cpu/frame ${kind} ${size} (parley total, password login)`, pw, "ms"));
           }
@@ -344,6 +355,17 @@ export async function benchTerminalVideo(
     else console.error(`kept ${dir}`);
   }
   return rows;
+}
+
+/** The most common `s=W,v=H` of the kitty commands captured in `file` ("W×H"), "" when none. */
+async function kittyFrameSize(file: string): Promise<string> {
+  const text = new TextDecoder("latin1").decode(await Deno.readFile(file).catch(() => new Uint8Array(0)));
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/_Ga=T,f=\d+,s=(\d+),v=(\d+)/g)) {
+    const k = `${m[1]}×${m[2]}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort((x, y) => y[1] - x[1])[0]?.[0] ?? "";
 }
 
 /**
