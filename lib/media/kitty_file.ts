@@ -21,12 +21,14 @@ export interface TempFilePort {
 /** Files put and perhaps not read yet, at most: older ones are deleted. */
 export const FILE_KEEP = 8;
 
+/** Kitty frames through temporary files, the ones perhaps unread kept for deletion (see the module comment). */
 export class KittyFileSender {
   readonly #port: TempFilePort;
   readonly #keep: number;
   /** Paths put, oldest first, perhaps still unread. */
   #names: string[] = [];
 
+  /** Files through `port`; an unread one deleted once `keep` newer ones were put. */
   constructor(port: TempFilePort, keep = FILE_KEEP) {
     this.#port = port;
     this.#keep = keep;

@@ -27,7 +27,7 @@ export type { PaneGeometry } from "./player.ts";
 export { JpegDecoder } from "./decoder.ts";
 export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
-export { kittyDelete, kittyFileQuery } from "./render_kitty.ts";
+export { kittyDelete, kittyFileQuery, type KittyOptions } from "./render_kitty.ts";
 export { FILE_KEEP, KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";

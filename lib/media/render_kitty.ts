@@ -18,6 +18,7 @@ import type { RgbaImage } from "./jpeg.ts";
 
 export const KITTY_CHUNK = 4096;
 
+/** Where and how `renderKitty` and `kittyFileCommand` place a picture. */
 export interface KittyOptions {
   /** Image id (1 … 2³²−1); the same id replaces the previous frame. */
   id: number;
@@ -25,6 +26,7 @@ export interface KittyOptions {
   format?: 24 | 32;
   /** Display over this many cells (the terminal scales); default: the image's own pixel size. */
   cols?: number;
+  /** Display over this many rows of cells (with `cols`). */
   rows?: number;
   /** 1-based screen position; a cursor move is written first. */
   at?: { row: number; col: number };

@@ -13,6 +13,7 @@
 
 import { KITTY_FILE_QUERY_ID } from "./render_kitty.ts";
 
+/** The terminal graphics a picture is drawn with. */
 export type GraphicsKind = "kitty" | "sixel" | "halfblock";
 
 /** Cell size, window size (both in pixels), then DA1 to end the replies. */
