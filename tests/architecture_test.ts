@@ -111,6 +111,7 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/client/session/home_dir.ts",
       "lib/media/library.ts",
       "lib/media/ffmpeg.ts",
+      "lib/client/term/terminal.ts", // kitty frames' pixels in temporary files (/tmp) for the terminal
     ],
   },
 ];

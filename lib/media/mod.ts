@@ -37,7 +37,8 @@ export type { PaneGeometry } from "./player.ts";
 export { JpegDecoder } from "./decoder.ts";
 export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
-export { kittyDelete } from "./render_kitty.ts";
+export { kittyDelete, kittyFileQuery, type KittyOptions } from "./render_kitty.ts";
+export { FILE_KEEP, KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
@@ -47,11 +48,13 @@ export {
   cellPixels,
   chooseGraphics,
   DETECT_QUERY,
+  KITTY_TRANSFERS,
+  kittyTransfer,
   parseDetectReplies,
   TITLE_POP,
   TITLE_PUSH,
 } from "./term_detect.ts";
-export type { DetectResult, GraphicsKind } from "./term_detect.ts";
+export type { DetectResult, GraphicsKind, KittyTransferSetting } from "./term_detect.ts";
 export { RENDITIONS } from "./thirds.ts";
 export type { Rendition } from "./thirds.ts";
 export type { Clock } from "../common/clock.ts";

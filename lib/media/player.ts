@@ -2,13 +2,14 @@
  * FramePainter — the client player's drawing step, pure apart from the async JPEG decode. Fits a
  * frame inside the pane (aspect kept, centred) and encodes it for the detected terminal: kitty,
  * sixel (one encoder, its palette reused from frame to frame) or truecolor half-blocks; kitty frames
- * go deflated (`o=z`). Half-blocks are diffed against the previous frame (only changed cells
+ * go deflated (`o=z`), or through temporary files when given a `TempFilePort` (kitty_file.ts). Half-blocks are diffed against the previous frame (only changed cells
  * are written; `reset()` after anything else painted the pane). `panePixels` tells the server which frame size to stream so the
  * client never has to shrink big frames.
  */
 
 import { decodeJpeg, fitInto, type RgbaImage, scaleNearest, toRgba } from "./jpeg.ts";
 import { HalfblockCanvas, PLAYER_TOLERANCE } from "./render_halfblock_diff.ts";
+import { KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 import { renderKitty } from "./render_kitty.ts";
 import { SixelEncoder } from "./render_sixel.ts";
 import type { GraphicsKind } from "./term_detect.ts";
@@ -42,17 +43,28 @@ export class FramePainter {
   readonly #id: number;
   readonly #sixel: SixelEncoder | null;
   readonly #compress: boolean;
+  readonly #files: KittyFileSender | null;
   readonly #canvas = new HalfblockCanvas(PLAYER_TOLERANCE);
 
-  /** `kittyCompress` (default true): kitty frames are deflated RGBA (`o=z`), a fraction of the bytes. */
+  /**
+   * `kittyCompress` (default true): kitty frames are deflated RGB (`o=z`), a fraction of the bytes;
+   * `kittyFile`: their pixels go through temporary files instead (a frame whose file could not be made
+   * goes directly).
+   */
   constructor(
     kind: GraphicsKind,
-    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean } = {},
+    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean; kittyFile?: TempFilePort } = {},
   ) {
     this.kind = kind;
     this.#id = opts.imageId ?? 4242;
     this.#sixel = kind === "sixel" ? new SixelEncoder({ levels: opts.sixelLevels ?? 4 }) : null;
     this.#compress = opts.kittyCompress ?? true;
+    this.#files = kind === "kitty" && opts.kittyFile ? new KittyFileSender(opts.kittyFile) : null;
+  }
+
+  /** Deletes the temporary files the terminal may not have read (drawing ended). */
+  close(): void {
+    this.#files?.close();
   }
 
   /**
@@ -85,7 +97,8 @@ export class FramePainter {
     const rows = Math.min(pane.rows, Math.max(1, Math.round(px.height / ch)));
     const at = { row: pane.row + ((pane.rows - rows) >> 1), col: pane.col + ((pane.cols - cols) >> 1) };
     if (this.kind === "kitty") {
-      return renderKitty(img, { id: this.#id, cols, rows, at, compress: this.#compress });
+      const o = { id: this.#id, cols, rows, at };
+      return this.#files?.render(img, o) ?? renderKitty(img, { ...o, compress: this.#compress });
     }
     // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized.
     const rgba = toRgba(img);

@@ -7,7 +7,10 @@
  * pixels are packed to RGB (unless they are RGB already) and deflated with zlib (`f=24`, `o=z`,
  * level 1: a frame costs a few ms and is sent in a fraction of the bytes; against RGBA, a 720p frame
  * deflates in 5 ms instead of 7.5 and is 19 % smaller, which the terminal parses too) and the base64
- * of that is chunked the same way. Returns bytes ready to write.
+ * of that is chunked the same way. Returns bytes ready to write. `kittyFileCommand` draws pixels the
+ * terminal reads from a temporary file instead (`t=t`, the file's path in base64; the terminal deletes
+ * it once read: kitty_file.ts makes and sweeps the files), with `kittyPixels` the RGB bytes to put
+ * there — neither base64 nor deflate on the client.
  */
 
 import { deflateSync } from "node:zlib";
@@ -15,6 +18,7 @@ import type { RgbaImage } from "./jpeg.ts";
 
 export const KITTY_CHUNK = 4096;
 
+/** Where and how `renderKitty` and `kittyFileCommand` place a picture. */
 export interface KittyOptions {
   /** Image id (1 … 2³²−1); the same id replaces the previous frame. */
   id: number;
@@ -22,6 +26,7 @@ export interface KittyOptions {
   format?: 24 | 32;
   /** Display over this many cells (the terminal scales); default: the image's own pixel size. */
   cols?: number;
+  /** Display over this many rows of cells (with `cols`). */
   rows?: number;
   /** 1-based screen position; a cursor move is written first. */
   at?: { row: number; col: number };
@@ -78,11 +83,55 @@ export function renderKitty(img: RgbaImage, opts: KittyOptions): Uint8Array {
   return out.subarray(0, o);
 }
 
-function head(img: RgbaImage, opts: KittyOptions, format: number, extra = ""): Uint8Array {
+/** The cursor move (if any), the APC's start and the display keys, up to the last key's value. */
+function keysOf(
+  img: { width: number; height: number },
+  opts: KittyOptions,
+  format: number,
+  extra = "",
+): string {
   let keys = `a=T,f=${format},s=${img.width},v=${img.height},i=${opts.id},q=2,C=1${extra}`;
   if (opts.cols) keys += `,c=${opts.cols}`;
   if (opts.rows) keys += `,r=${opts.rows}`;
-  return enc.encode((opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1b_G${keys},m=`);
+  return (opts.at ? `\x1b[${opts.at.row};${opts.at.col}H` : "") + `\x1b_G${keys}`;
+}
+
+function head(img: RgbaImage, opts: KittyOptions, format: number, extra = ""): Uint8Array {
+  return enc.encode(`${keysOf(img, opts, format, extra)},m=`);
+}
+
+/** The RGB bytes of `img` (its own data when it is RGB already, else packed: `packRgb`'s reused buffer). */
+export function kittyPixels(img: RgbaImage): Uint8Array {
+  if (img.channels !== 3) return packRgb(img);
+  const d = img.data;
+  return new Uint8Array(d.buffer, d.byteOffset, img.width * img.height * 3); // a view, not a copy
+}
+
+/**
+ * One kitty command drawing `img` from the temporary file at `path` holding `size` bytes of RGB
+ * (`kittyPixels`): `t=t`, `f=24`, `S=size`, the path in base64 as the payload; the other keys as
+ * `renderKitty`'s. The terminal deletes the file after reading it (kitty: a path in a temporary folder
+ * containing `tty-graphics-protocol`).
+ */
+export function kittyFileCommand(
+  img: { width: number; height: number },
+  opts: KittyOptions,
+  path: string,
+  size: number,
+): Uint8Array {
+  return enc.encode(`${keysOf(img, opts, 24, `,t=t,S=${size}`)};${btoa(path)}\x1b\\`);
+}
+
+/** The id of the temporary file query's 1×1 image (the graphics query of term_detect.ts is 31). */
+export const KITTY_FILE_QUERY_ID = 32;
+
+/**
+ * Asks whether the terminal reads temporary files: a query (`a=q`, nothing drawn) of a 1×1 RGB image
+ * in the file at `path` (3 bytes, made by the caller). Kitty answers `OK` for id 32 when it could read
+ * it, an error when not (another machine: no such file); other terminals say nothing.
+ */
+export function kittyFileQuery(path: string): string {
+  return `\x1b_Gi=${KITTY_FILE_QUERY_ID},s=1,v=1,a=q,t=t,f=24;${btoa(path)}\x1b\\`;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -118,7 +167,7 @@ export function packRgb(img: RgbaImage): Uint8Array {
 
 /** RGB deflated (`o=z`), then base64 in chunks of KITTY_CHUNK characters. */
 function renderKittyZ(img: RgbaImage, opts: KittyOptions): Uint8Array {
-  const rgb = img.channels === 3 ? img.data.subarray(0, img.width * img.height * 3) : packRgb(img);
+  const rgb = kittyPixels(img);
   const z = deflateSync(rgb, { level: 1 });
   const pre = head(img, opts, 24, ",o=z");
   const b64Len = Math.ceil(z.length / 3) * 4;

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { inflateSync } from "node:zlib";
 import { fromBase64 } from "../common/bytes.ts";
-import { KITTY_CHUNK, kittyDelete, packRgb, renderKitty } from "./render_kitty.ts";
+import {
+  KITTY_CHUNK,
+  kittyDelete,
+  kittyFileCommand,
+  kittyFileQuery,
+  kittyPixels,
+  packRgb,
+  renderKitty,
+} from "./render_kitty.ts";
 import { goldenImage, matchesGolden } from "./_testing.ts";
 
 const td = new TextDecoder();
@@ -131,4 +139,49 @@ Deno.test("renderKitty() of an RGB image (channels 3) writes the same bytes as o
   assert.throws(() =>
     renderKitty({ width: 1, height: 1, data: new Uint8Array(3), channels: 3 }, { id: 1, format: 32 })
   );
+});
+
+Deno.test("kittyFileCommand() names the temporary file in one APC: t=t, f=24, S, the path in base64", () => {
+  const name = "/tmp/tty-graphics-protocol-parley-7-ab-3";
+  const cmd = new TextDecoder().decode(
+    kittyFileCommand(
+      { width: 640, height: 360 },
+      { id: 4242, cols: 64, rows: 18, at: { row: 4, col: 9 } },
+      name,
+      691200,
+    ),
+  );
+  assert.equal(
+    cmd,
+    "\x1b[4;9H\x1b_Ga=T,f=24,s=640,v=360,i=4242,q=2,C=1,t=t,S=691200,c=64,r=18;" +
+      "L3RtcC90dHktZ3JhcGhpY3MtcHJvdG9jb2wtcGFybGV5LTctYWItMw==\x1b\\",
+  );
+  assert.equal(atob(cmd.slice(cmd.lastIndexOf(";") + 1, -2)), name);
+  assert.equal(
+    kittyFileQuery("q1"),
+    "\x1b_Gi=32,s=1,v=1,a=q,t=t,f=24;cTE=\x1b\\",
+    "a 1×1 RGB query (id 32) of the file q1",
+  );
+});
+
+Deno.test("kittyPixels() is an RGB image's own bytes (no copy) and an RGBA image packed", () => {
+  const rgb = new Uint8Array(2 * 2 * 3 + 5).map((_, i) => i);
+  const px = kittyPixels({ width: 2, height: 2, data: rgb, channels: 3 });
+  assert.equal(px.buffer, rgb.buffer, "a view");
+  assert.deepEqual([...px], [...rgb.subarray(0, 12)]);
+  const rgba = new Uint8Array(16).map((_, i) => i);
+  assert.deepEqual([...kittyPixels({ width: 2, height: 2, data: rgba })], [
+    0,
+    1,
+    2,
+    4,
+    5,
+    6,
+    8,
+    9,
+    10,
+    12,
+    13,
+    14,
+  ]);
 });

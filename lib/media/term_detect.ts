@@ -6,9 +6,14 @@
  * terminal answers DA1, so the DA1 reply ends detection. `cellPixels` takes the cell size from
  * CSI 16 t, else the window's pixels ÷ its cells, else 10×20. `parseDetectReplies` reads whatever arrived (possibly mixed with
  * keystrokes, which it hands back) and `chooseGraphics` picks kitty, then sixel (attribute 4 in
- * DA1), else truecolor half-blocks.
+ * DA1), else truecolor half-blocks. A temporary file query (render_kitty.ts `kittyFileQuery`, id 32) sent
+ * before the DA1 is answered `OK` or an error: `kittyTransfer` sends kitty frames through temporary
+ * files only on its `OK` (an error or silence: the pixels go in the escape sequences, base64).
  */
 
+import { KITTY_FILE_QUERY_ID } from "./render_kitty.ts";
+
+/** The terminal graphics a picture is drawn with. */
 export type GraphicsKind = "kitty" | "sixel" | "halfblock";
 
 /** Cell size, window size (both in pixels), then DA1 to end the replies. */
@@ -41,12 +46,30 @@ export interface DetectResult {
   cell?: { width: number; height: number };
   /** Text area size in pixels, if the terminal answered CSI 14 t. */
   window?: { width: number; height: number };
+  /** The temporary file query's answer (id 32): true OK, false an error, absent none came. */
+  kittyFile?: boolean;
   /** Bytes that were not replies (user input typed meanwhile). */
   rest: string;
 }
 
+/** How kitty frames reach the terminal: `auto` asks (temporary files on an OK), or always one way. */
+export type KittyTransferSetting = "auto" | "file" | "direct";
+
+/** The settings `PARLEY_KITTY_TRANSFER` takes. */
+export const KITTY_TRANSFERS: readonly KittyTransferSetting[] = ["auto", "file", "direct"];
+
+/** Temporary files (`file`) or pixels in the escape sequences (`direct`) for this setting and these replies. */
+export function kittyTransfer(
+  setting: KittyTransferSetting,
+  r: Pick<DetectResult, "kittyFile">,
+): "file" | "direct" {
+  if (setting !== "auto") return setting;
+  return r.kittyFile === true ? "file" : "direct";
+}
+
 // deno-lint-ignore no-control-regex
 const KITTY_RE = /\x1b_G([^\x1b]*)\x1b\\/g;
+const FILE_ID_RE = new RegExp(`(^|,)i=${KITTY_FILE_QUERY_ID}(,|$)`);
 // deno-lint-ignore no-control-regex
 const DA1_RE = /\x1b\[\?([\d;]*)c/;
 // deno-lint-ignore no-control-regex
@@ -57,9 +80,11 @@ const WINDOW_RE = /\x1b\[4;(\d+);(\d+)t/;
 /** Parses the replies received so far. */
 export function parseDetectReplies(input: string): DetectResult {
   let kitty = false;
+  let kittyFile: boolean | undefined;
   let rest = input.replace(KITTY_RE, (_m, body: string) => {
     const [keys = "", msg = ""] = body.split(";");
     if (/(^|,)i=31(,|$)/.test(keys) && msg.startsWith("OK")) kitty = true;
+    if (FILE_ID_RE.test(keys)) kittyFile = msg === "OK";
     return "";
   });
   let cell: DetectResult["cell"];
@@ -83,6 +108,7 @@ export function parseDetectReplies(input: string): DetectResult {
   const out: DetectResult = { kitty, sixel, complete: da !== null, rest };
   if (cell && cell.width > 0 && cell.height > 0) out.cell = cell;
   if (window && window.width > 0 && window.height > 0) out.window = window;
+  if (kittyFile !== undefined) out.kittyFile = kittyFile;
   return out;
 }
 

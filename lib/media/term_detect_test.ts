@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { CELL_QUERY, cellPixels, chooseGraphics, DETECT_QUERY, parseDetectReplies } from "./term_detect.ts";
+import {
+  CELL_QUERY,
+  cellPixels,
+  chooseGraphics,
+  DETECT_QUERY,
+  kittyTransfer,
+  parseDetectReplies,
+} from "./term_detect.ts";
 
 Deno.test("DETECT_QUERY sends the kitty query (inside a title push and pop), the cell-size and window-size queries and DA1, in that order", () => {
   assert.equal(
@@ -54,4 +61,27 @@ Deno.test("parseDetectReplies() falls back to half-blocks (tmux answers only DA1
   assert.equal(parseDetectReplies("\x1b_Gi=31;OK\x1b\\").complete, false);
   assert.equal(parseDetectReplies("\x1b_Gi=31;ENOTSUPPORTED\x1b\\\x1b[?62c").kitty, false);
   assert.equal(parseDetectReplies("\x1b[?14c").sixel, false); // 14 is not 4
+});
+
+Deno.test("parseDetectReplies() reads the temporary file query's answer (id 32): OK, an error, or none", () => {
+  const da1 = "\x1b[?62;22c";
+  assert.equal(parseDetectReplies("\x1b_Gi=32;OK\x1b\\" + da1).kittyFile, true);
+  assert.equal(
+    parseDetectReplies("\x1b_Gi=32;ENOENT:Failed to open file\x1b\\\x1b_Gi=31;OK\x1b\\" + da1)
+      .kittyFile,
+    false,
+  );
+  const none = parseDetectReplies("\x1b_Gi=31;OK\x1b\\" + da1);
+  assert.equal(none.kittyFile, undefined);
+  assert.equal(none.kitty, true);
+  assert.equal(parseDetectReplies("\x1b_Gi=31;OK\x1b\\").kittyFile, undefined, "id 31's OK is not id 32's");
+  assert.equal(parseDetectReplies("\x1b_Gi=320;OK\x1b\\").kittyFile, undefined);
+});
+
+Deno.test("kittyTransfer(): temporary files on an OK only when asking; a setting is obeyed as it is", () => {
+  assert.equal(kittyTransfer("auto", { kittyFile: true }), "file");
+  assert.equal(kittyTransfer("auto", { kittyFile: false }), "direct", "an error");
+  assert.equal(kittyTransfer("auto", {}), "direct", "silence");
+  assert.equal(kittyTransfer("direct", { kittyFile: true }), "direct");
+  assert.equal(kittyTransfer("file", {}), "file");
 });

@@ -5,15 +5,20 @@
  * timg in the same pane when timg is installed. Per renderer and size it prints CPU per displayed
  * frame (Parley: client + server + the server's ffmpeg, each its own row, the server alone too;
  * timg: its whole process), bytes written to
- * the terminal per frame (captured with tmux pipe-pane) and frames shown of the source's. With
+ * the terminal per frame (captured with tmux pipe-pane), frames shown of the source's and, for kitty,
+ * the pixel size of most frames (the adaptive choice may send another rendition under load). With
  * `repeat`, every play (Parley's, then timg's, in turns) is made that many times and each row is the
  * median with its range; a ratio row (half-block, kitty) compares each Parley play with the timg play
  * after it; a release check row per renderer and size compares that ratio with the last release's
  * (terminal_release.ts, terminal_release.json) and says REGRESSION when over it by more than its
  * range, which makes `deno task bench` exit 1. The first frame on screen is a row per play (from
  * `play` to its first picture) and, per renderer, after accepting a user-to-user stream
- * (`watch` in the pane, `stream` offering the clip: `streamRows`). Needs ffmpeg and tmux; a missing
- * one skips the group with a row saying so.
+ * (`watch` in the pane, `stream` offering the clip: `streamRows`). Kitty plays send their pixels
+ * through temporary files (`t=t`), asked for with PARLEY_KITTY_TRANSFER=file (PARLEY_BENCH_KITTY_TRANSFER:
+ * another setting, e.g. direct): inside tmux the query cannot be answered as kitty would (tmux answers
+ * the DA1 after it before any program behind the pane could), so the client is told instead; behind
+ * Parley's kitty panes kitty_reader.ts reads and deletes every file as kitty does (its CPU is not counted).
+ * Needs ffmpeg and tmux; a missing one skips the group with a row saying so.
  */
 import { testFfmpeg } from "../helpers.ts";
 import { startServer, stopServer } from "./bench_server.ts";
@@ -24,6 +29,8 @@ import { readReleaseFigures, type ReleaseFigures, releaseVerdict } from "./termi
 const ROOT = (Deno.env.get("PARLEY_BENCH_ROOT")?.replace(/\/?$/, "/")) ??
   new URL("../..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+/** How the bench's kitty plays send their pixels (PARLEY_KITTY_TRANSFER of the client). */
+const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "file";
 /** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 
@@ -67,6 +74,8 @@ async function inTmux(
   command: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  /** Behind the pane, kitty_reader.ts (temporary files read and deleted) instead of `cat`. */
+  kittyReader = false,
 ): Promise<{ bytes: number; cpu: number }> {
   const sock = `pb-${tag}-${Deno.pid}`;
   const go = `${dir}/${tag}.go`, done = `${dir}/${tag}.done`, cpuFile = `${dir}/${tag}.cpu`;
@@ -96,7 +105,11 @@ async function inTmux(
     script,
   ]);
   try {
-    await run("tmux", ["-L", sock, "pipe-pane", "-o", `cat > ${sq(capture)}`]);
+    const reader = new URL("./kitty_reader.ts", import.meta.url).pathname;
+    const behind = kittyReader
+      ? `${sq(Deno.execPath())} run --allow-read --allow-write ${sq(reader)} ${sq(capture)}`
+      : `cat > ${sq(capture)}`;
+    await run("tmux", ["-L", sock, "pipe-pane", "-o", behind]);
     await Deno.writeTextFile(go, "");
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -137,6 +150,12 @@ export async function benchTerminalVideo(
   if (!timg && !o.acceptOnly) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
+  }
+  if (!o.acceptOnly && (o.renderers ?? KINDS).includes("kitty")) {
+    const how = KITTY_TRANSFER === "file"
+      ? "through temporary files (t=t; PARLEY_KITTY_TRANSFER=file: tmux cannot pass kitty's answer to the query), read and deleted behind the pane"
+      : `PARLEY_KITTY_TRANSFER=${KITTY_TRANSFER}`;
+    rows.push({ name: `kitty rows: pixels ${how}`, value: NaN, unit: "" });
   }
   try {
     await Deno.mkdir(`${dir}/videos`);
@@ -208,15 +227,17 @@ export async function benchTerminalVideo(
           cols,
           rowsN,
           cli(["play", "clip", "--renderer", kind]),
-          home2 ? { ...env, PARLEY_HOME: home2 } : env,
+          { ...env, ...(home2 ? { PARLEY_HOME: home2 } : {}), PARLEY_KITTY_TRANSFER: KITTY_TRANSFER },
           120_000,
+          kind === "kitty",
         );
         const server = (await cpuOf(srv.pid)) - before;
         const serverJs = (await cpuMicros(srv.pid)) / 1e6 - beforeJs; // the server alone, no ffmpeg
         const err = await Deno.readTextFile(`${dir}/${tag}.err`).catch(() => "");
         const shown = Number(err.match(/(\d+) frames shown/)?.[1] ?? NaN);
         const first = Number(err.match(/first frame after (\d+) ms/)?.[1] ?? NaN);
-        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first };
+        const frameSize = kind === "kitty" ? await kittyFrameSize(`${dir}/${tag}.out`) : "";
+        return { client: r.cpu, server, serverJs, bytes: r.bytes, shown, first, frameSize };
       };
       const med = (name: string, samples: number[], unit: string): Row => ({
         name,
@@ -255,7 +276,7 @@ export async function benchTerminalVideo(
                   rowsN,
                   ["timg", `-g${cols}x${rowsN}`, `-p${TIMG_P[kind]}`, "-V", clip],
                   env,
-                  seconds * 8_000,
+                  seconds * 20_000, // 8 s of 200×60 kitty is ~1 GB through tmux: slow under load
                 ),
               );
             } catch (e) {
@@ -288,6 +309,15 @@ export async function benchTerminalVideo(
               "ms",
             ),
           );
+          if (kind === "kitty") {
+            // The adaptive choice may give another rendition under load: the pixels each play sent.
+            const sizes = p.map((x) => x.frameSize).join(", ");
+            rows.push({
+              name: `video frame size kitty ${size} (most frames, each play)`,
+              value: NaN,
+              unit: sizes,
+            });
+          }
           if (withPassword) {
             rows.push(med(`video cpu/frame ${kind} ${size} (parley total, password login)`, pw, "ms"));
           }
@@ -325,6 +355,17 @@ export async function benchTerminalVideo(
     else console.error(`kept ${dir}`);
   }
   return rows;
+}
+
+/** The most common `s=W,v=H` of the kitty commands captured in `file` ("W×H"), "" when none. */
+async function kittyFrameSize(file: string): Promise<string> {
+  const text = new TextDecoder("latin1").decode(await Deno.readFile(file).catch(() => new Uint8Array(0)));
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/_Ga=T,f=\d+,s=(\d+),v=(\d+)/g)) {
+    const k = `${m[1]}×${m[2]}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort((x, y) => y[1] - x[1])[0]?.[0] ?? "";
 }
 
 /**

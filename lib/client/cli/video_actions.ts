@@ -29,6 +29,7 @@ import {
   controls,
   framesWanted,
   fullPane,
+  kittyTransferOf,
   onScreen,
   positiveInt,
   renderer,
@@ -85,7 +86,7 @@ export async function playVideo(
   const t = io.terminal ?? denoTerminalIo();
   const asked = performance.now();
   let firstMs = -1; // play start (terminal query included) → first picture written
-  const term = await detectTerminal(t, { forced: renderer(o.renderer) });
+  const term = await detectTerminal(t, { forced: renderer(o.renderer), transfer: kittyTransferOf(io) });
   // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
   const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
   const pane = fullPane(term);
@@ -122,6 +123,7 @@ export async function playVideo(
         },
         label: o.thirds ? "thirds" : "adaptive",
         ...(decoder ? { decoder } : {}),
+        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
       });
       const release = controls(t, term, player, draw, true);
       try {
@@ -212,7 +214,7 @@ export async function watchVideo(
   io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
   const offer = await peers.waitOffer(from, waitMs);
   const t = io.terminal ?? denoTerminalIo();
-  const term = await detectTerminal(t, { forced });
+  const term = await detectTerminal(t, { forced, transfer: kittyTransferOf(io) });
   // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
   const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
   const pane = fullPane(term);
@@ -248,6 +250,7 @@ export async function watchVideo(
         },
         label: `from ${offer.from}`,
         ...(decoder ? { decoder } : {}),
+        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
       });
       const release = controls(t, term, player, draw, false);
       try {

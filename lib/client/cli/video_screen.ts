@@ -1,11 +1,11 @@
 /**
  * The terminal side of the scripted video commands (cli/video.ts): the flags they share (`--frames`,
- * `--renderer`, `--frame-format`), the screen set up and always restored around a playback, stopping
+ * `--renderer`, `--frame-format`; PARLEY_KITTY_TRANSFER from the environment), the screen set up and always restored around a playback, stopping
  * on Ctrl-C, SIGTERM or SIGHUP, and the keys and window resizes of a player on a terminal. The
  * terminal is the injected `TerminalIo` (term/terminal.ts); nothing here opens one.
  */
 import type { Command } from "commander";
-import type { GraphicsKind } from "../../media/mod.ts";
+import { type GraphicsKind, KITTY_TRANSFERS, type KittyTransferSetting } from "../../media/mod.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
@@ -56,6 +56,19 @@ export function renderer(v: unknown): GraphicsKind | undefined {
   if (v === undefined) return undefined;
   if (v === "kitty" || v === "sixel" || v === "halfblock") return v;
   throw new BackendError("usage", `--renderer is kitty, sixel or halfblock, not "${v}"`);
+}
+
+/**
+ * PARLEY_KITTY_TRANSFER: how kitty frames reach the terminal — auto (the default: through temporary
+ * files when the terminal answers that it reads them, else in the escape sequences), file (without
+ * asking) or direct (never temporary files).
+ */
+export function kittyTransferOf(io: Pick<CliIo, "env">): KittyTransferSetting {
+  const v = io.env.get("PARLEY_KITTY_TRANSFER");
+  if (v === undefined || v === "") return "auto";
+  const known = KITTY_TRANSFERS.find((k) => k === v);
+  if (known) return known;
+  throw new BackendError("usage", `PARLEY_KITTY_TRANSFER is ${KITTY_TRANSFERS.join(", ")}, not "${v}"`);
 }
 
 /** `--frame-format`: auto (the default), jpeg or rgb. */

@@ -7,8 +7,12 @@
  * Contract: `denoTerminalIo()` reads stdin through one reader (one per process: call it once), writes
  * all of a chunk, `size()` throws when stdout is no terminal, `rawOutput` and `onResize` may do
  * nothing where the platform cannot (Windows). `waitWithoutEcho` is a wait before full screen with
- * the echo off (a lockout's countdown at the password prompt).
+ * the echo off (a lockout's countdown at the password prompt). `tempFiles` is the one place the
+ * client puts files for the terminal to read: temporary files under /tmp holding a kitty frame's
+ * pixels (media/kitty_file.ts), made new (never over an existing path), readable by the owner only.
  */
+import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
+import { toHex } from "../../common/bytes.ts";
 
 export interface TerminalIo {
   stdinIsTerminal: () => boolean;
@@ -27,6 +31,60 @@ export interface TerminalIo {
   rawOutput?: () => Promise<(() => Promise<void>) | null>;
   /** Calls `h` whenever the terminal changes size (SIGWINCH); returns what stops it. */
   onResize?: (h: () => void) => () => void;
+  /** Temporary files the terminal may read pixels from (kitty `t=t`); absent where there are none. */
+  tempFiles?: TempFiles;
+}
+
+/** Temporary files for the terminal (the `TempFilePort` of media/kitty_file.ts). */
+export interface TempFiles {
+  /** A new file holding `bytes`: its path, or null when it could not be made. */
+  put(bytes: Uint8Array): string | null;
+  /** Deletes the file at `path` if it is still there (only one this port made). */
+  drop(path: string): void;
+}
+
+/**
+ * The folder of the files: /tmp, a folder kitty knows as temporary (it deletes only files there). Not
+ * /dev/shm, where kitty's `t=s` objects live: Deno lets a program there only with --allow-all.
+ */
+const TEMP_DIR = "/tmp/";
+
+/**
+ * Temporary files under /tmp (Linux and macOS; null elsewhere or without the folder), named
+ * `tty-graphics-protocol-parley-PID-RANDOM-N` (kitty deletes only a file whose path holds
+ * `tty-graphics-protocol`): a new one each time, created exclusively (a path that exists, a link too,
+ * is never written through) with mode 0600.
+ */
+export function denoTempFiles(rand: RandomBytes = cryptoRandom): TempFiles | null {
+  if (Deno.build.os !== "linux" && Deno.build.os !== "darwin") return null;
+  try {
+    if (!Deno.statSync(TEMP_DIR).isDirectory) return null;
+  } catch {
+    return null;
+  }
+  const prefix = `${TEMP_DIR}tty-graphics-protocol-parley-${Deno.pid}-${toHex(rand(6))}-`;
+  let n = 0;
+  return {
+    put: (bytes) => {
+      const path = prefix + n++;
+      try {
+        Deno.writeFileSync(path, bytes, { createNew: true, mode: 0o600 });
+        return path;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) return null; // not ours: left alone
+        try {
+          Deno.removeSync(path); // a part written (the disk full): not left behind
+        } catch { /* none made */ }
+        return null;
+      }
+    },
+    drop: (path) => {
+      if (!path.startsWith(prefix) || path.slice(prefix.length).includes("/")) return; // only its own
+      try {
+        Deno.removeSync(path);
+      } catch { /* read and deleted by the terminal */ }
+    },
+  };
 }
 
 /** Runs `stty` on the terminal of stdin; its standard output, or null when it failed. */
@@ -42,7 +100,9 @@ async function stty(args: string[]): Promise<string | null> {
 
 export function denoTerminalIo(): TerminalIo {
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const files = denoTempFiles();
   return {
+    ...(files ? { tempFiles: files } : {}),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     stdoutIsTerminal: () => Deno.stdout.isTerminal(),
     size: () => Deno.consoleSize(),

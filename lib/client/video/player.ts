@@ -26,6 +26,7 @@ import {
   panePixels,
   PlaybackMeter,
   type RgbaImage,
+  type TempFilePort,
 } from "../../media/mod.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 import { DueClock } from "./due_clock.ts";
@@ -50,6 +51,8 @@ export interface PlayerOptions {
   decoder?: FrameDecoder;
   /** Sleeps `ms` or until the signal aborts (waiting for a frame's time; tests inject one). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Kitty: the pixels go through these temporary files (the terminal said it reads them; video/terminal.ts). */
+  kittyFile?: TempFilePort;
 }
 
 /**
@@ -94,7 +97,7 @@ export class VideoPlayer {
     this.#src = source;
     this.#o = o;
     this.#pane = o.pane;
-    this.#painter = new FramePainter(o.kind);
+    this.#painter = new FramePainter(o.kind, o.kittyFile ? { kittyFile: o.kittyFile } : {});
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
     this.#seek = new SeekTarget(this.#now);
@@ -112,6 +115,7 @@ export class VideoPlayer {
     this.#decoder = o.decoder ?? VideoPlayer.wasmDecoder(o.kind) ?? null;
     if (!o.decoder) void this.#decoder?.warm();
     this.done = this.#loop().finally(() => {
+      this.#painter.close(); // no temporary file left behind
       if (!o.decoder) this.#decoder?.close();
     });
   }

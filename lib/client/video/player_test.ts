@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
 import { decodeJpeg, LatestSlot } from "../../media/mod.ts";
+import { denoTempFiles } from "../term/terminal.ts";
 import { VideoPlayer } from "./player.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
@@ -302,4 +303,39 @@ Deno.test("VideoPlayer draws raw RGB frames without a decoder, as their JPEG twi
   const jpeg = await draws([{ ...frames[0]!, data: JPEG, format: "jpeg" }]);
   assert.equal(jpeg.decoded, 1);
   assert.equal(raw.out[0], jpeg.out[0], "the same picture");
+});
+
+Deno.test({
+  name: "VideoPlayer (kitty, temporary files) stopped while the terminal reads nothing leaves no file behind",
+  ignore: Deno.build.os !== "linux" && Deno.build.os !== "darwin",
+  fn: async () => {
+    const real = denoTempFiles()!;
+    const names: string[] = [];
+    const kittyFile = { put: (b: Uint8Array) => (names.push(real.put(b)!), names.at(-1)!), drop: real.drop };
+    const exists = (n: string) => {
+      try {
+        return Deno.statSync(n).isFile;
+      } catch {
+        return false;
+      }
+    };
+    let drawn = 0, stop = () => {};
+    const stopped = new Promise<void>((r) => (stop = r));
+    const out: string[] = [];
+    const p = new VideoPlayer(source(1000), {
+      kind: "kitty",
+      pane: { row: 1, col: 1, cols: 8, rows: 5 },
+      overlay: false,
+      kittyFile,
+      draw: (b) => {
+        out.push(typeof b === "string" ? b : new TextDecoder().decode(b));
+        if (++drawn === 3) stop();
+      },
+    });
+    await stopped;
+    assert.ok(names.length >= 3 && names.every(exists), "each frame in its own file, unread");
+    assert.match(out[0]!, /t=t,S=768/, "16×16 RGB through a temporary file");
+    await p.stop();
+    assert.deepEqual(names.filter(exists), [], "every unread file deleted at the stop");
+  },
 });

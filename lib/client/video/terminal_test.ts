@@ -95,3 +95,75 @@ Deno.test("detectTerminal() gives up on a silent terminal after its timeout: no 
   assert.ok(performance.now() - q0 < 5000);
   assert.equal(quick.reads, 1);
 });
+
+/** A terminal io with temporary files in a set; the probe's path is what the query carries. */
+function filesIo(replies: (name: string) => string[]) {
+  const objects = new Set<string>();
+  let n = 0, probe = "";
+  const answers: string[] = [];
+  const io = fakeIo({ tty: true });
+  io.read = () => {
+    const r = answers.shift(); // the replies to the query of the object put
+    return r === undefined ? new Promise<null>(() => {}) : Promise.resolve(new TextEncoder().encode(r));
+  };
+  const tempFiles = {
+    put: () => {
+      probe = `/tmp/tty-graphics-protocol-t-${n++}`;
+      objects.add(probe);
+      answers.push(...replies(probe));
+      return probe;
+    },
+    drop: (name: string) => void objects.delete(name),
+  };
+  return Object.assign(io, { tempFiles, objects, probe: () => probe });
+}
+
+const DA1 = "\x1b[?62;22c";
+
+Deno.test("detectTerminal() asks whether the terminal reads temporary files: an OK → kitty frames through them", async () => {
+  const io = filesIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+  const t = await detectTerminal(io);
+  assert.equal(t.kind, "kitty");
+  assert.equal(t.kittyFile, io.tempFiles);
+  const name = io.probe();
+  assert.equal(
+    io.written,
+    `\x1b[22;0t\x1b_Gi=32,s=1,v=1,a=q,t=t,f=24;${btoa(name)}\x1b\\\x1b[23;0t` + DETECT_QUERY,
+    "the query of the probe object, in a title push/pop, before the detection's DA1",
+  );
+  assert.equal(io.objects.size, 0, "the probe file is deleted after the replies");
+  const forced = filesIo(() => ["\x1b_Gi=32;OK\x1b\\", DA1]);
+  assert.equal((await detectTerminal(forced, { forced: "kitty" })).kittyFile, forced.tempFiles);
+  assert.ok(forced.written.endsWith(CELL_QUERY));
+});
+
+Deno.test("detectTerminal(): an error or silence (DA1 first, or nothing in time) keeps kitty frames direct", async () => {
+  const refused = filesIo(() => ["\x1b_Gi=32;ENOENT:no such file\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+  const r = await detectTerminal(refused);
+  assert.equal(r.kind, "kitty");
+  assert.equal(r.kittyFile, undefined);
+  assert.equal(refused.objects.size, 0);
+  const quiet = filesIo(() => ["\x1b_Gi=31;OK\x1b\\", DA1]);
+  assert.equal((await detectTerminal(quiet)).kittyFile, undefined);
+  const silent = filesIo(() => []);
+  const s = await detectTerminal(silent, { forced: "kitty", timeoutMs: 20 });
+  assert.equal(s.kittyFile, undefined);
+  assert.equal(silent.objects.size, 0, "the probe is deleted after a timeout too");
+});
+
+Deno.test("detectTerminal(): no temporary file question for direct, for another renderer; file taken without one", async () => {
+  for (
+    const o of [{ transfer: "direct" as const }, { forced: "halfblock" as const }, {
+      forced: "sixel" as const,
+    }]
+  ) {
+    const io = filesIo(() => ["\x1b_Gi=32;OK\x1b\\\x1b_Gi=31;OK\x1b\\", DA1]);
+    const t = await detectTerminal(io, { ...o, timeoutMs: 20 });
+    assert.equal(t.kittyFile, undefined);
+    assert.ok(!io.written.includes("t=t"), JSON.stringify(o));
+  }
+  const told = filesIo(() => [DA1]);
+  const t = await detectTerminal(told, { forced: "kitty", transfer: "file" });
+  assert.equal(t.kittyFile, told.tempFiles);
+  assert.ok(!told.written.includes("t=t"), "not asked");
+});
