@@ -39,6 +39,7 @@ export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
 export { kittyDelete } from "./render_kitty.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
+export { FirstFrameCache, type FirstFrameKey, type FirstFrames } from "./first_frames.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
 export { BufferPool } from "./buffer_pool.ts";

@@ -2,6 +2,7 @@
 
 import type { Clock } from "../common/clock.ts";
 import type { FrameFormat, MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import type { FirstFrames } from "./first_frames.ts";
 import type { VideoInfo } from "./library.ts";
 import type { Rendition } from "./thirds.ts";
 
@@ -95,6 +96,12 @@ export interface VideoStreamOptions {
    * at frame 1, so the first picture does not wait for ffmpeg to start (~0.1–0.2 s).
    */
   poster?: (r: Rendition) => Uint8Array | null | undefined;
+  /**
+   * Frame 0 of each rendition at a frame size and format, kept from earlier plays (first_frames.ts):
+   * a segment from the start finding its own sends it at once as frame 0 (half-block frames too) and
+   * starts ffmpeg at frame 1; one that finds none keeps ffmpeg's frame 0 there for the next play.
+   */
+  firstFrames?: FirstFrames;
   /** Wait for the consumer instead of dropping (tests and exports). */
   lossless?: boolean;
   /** Aborting it stops the stream. */

@@ -167,7 +167,7 @@ export async function benchTerminalVideo(
     ]);
     const data = `${dir}/data`;
     await Deno.mkdir(data);
-    const srv = await startServer(data, ["--videos", `${dir}/videos`]);
+    const srv = await startServer(data, ["--videos", `${dir}/videos`], [], SERVER_ROOT);
     const home = `${dir}/home`;
     const env = {
       PARLEY_PASSWORD: "bench-password-1",

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "../../common/clock.ts";
 import type { Logger } from "../../common/logger.ts";
 import {
   FfmpegMissingError,
+  FirstFrameCache,
   type MjpegOptions,
   type MjpegSource,
   spawnMjpeg,
@@ -56,6 +57,8 @@ export class VideoService {
   readonly #abort = new AbortController();
   readonly #viewers = new Map<ViewerSink, Map<number, Viewer>>();
   readonly #pids = new Set<number>();
+  /** Frame 0 of the plays from the start, by rendition and frame size (forgotten when a scan ends). */
+  readonly #firstFrames = new FirstFrameCache();
   #scan: Promise<void> | null = null;
   #scanned = false;
   #nextId = 1;
@@ -127,6 +130,7 @@ export class VideoService {
     if (!this.available || this.#closed) return Promise.resolve();
     this.#scan ??= this.#lib.scan().then((list) => {
       this.#scanned = true;
+      this.#firstFrames.clear(); // renditions may have been made again
       this.#o.log.info("video.ready", { videos: list.length });
     }, (e) => {
       if (!this.#abort.signal.aborted) this.#o.log.warn("video.scan_failed", { error: String(e) });
@@ -194,6 +198,7 @@ export class VideoService {
       lead: m.lead ?? 0,
       format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
+      firstFrames: this.#firstFrames.of(video.name),
       clock: this.#clock,
       ...(this.#o.sleep ? { sleep: this.#o.sleep } : {}),
       spawn: (o) => this.#spawn(o),
