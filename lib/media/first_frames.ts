@@ -7,7 +7,7 @@
  */
 import { LruMap } from "../common/lru.ts";
 import type { FrameFormat } from "./ffmpeg.ts";
-import { jpegSize } from "./jpeg_header.ts";
+import { isWholeJpeg, jpegSize } from "./jpeg_header.ts";
 import type { Rendition } from "./thirds.ts";
 
 /** A frame bigger than this is not kept (a full-HD JPEG is ~0.3 MB; a half-block raw frame < 0.1 MB). */
@@ -33,9 +33,8 @@ export interface FirstFrames {
 export function fitsKey(k: FirstFrameKey, data: Uint8Array): boolean {
   if (data.length === 0 || data.length > MAX_FIRST_FRAME_BYTES) return false;
   if (k.format === "rgb") return data.length === k.width * k.height * 3;
-  const size = jpegSize(data);
-  const end = data.length >= 4 && data[data.length - 2] === 0xff && data[data.length - 1] === 0xd9;
-  return end && size !== null && size.width === k.width && size.height === k.height;
+  const size = isWholeJpeg(data) ? jpegSize(data) : null;
+  return size !== null && size.width === k.width && size.height === k.height;
 }
 
 /** The frames 0 kept for every video of a server, `max` at most (see the module comment). */

@@ -26,7 +26,7 @@ export type {
   ProbeInfo,
 } from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
-export { decodeJpeg } from "./jpeg.ts";
+export { decodeJpeg, packedRgb } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";
 export { FfmpegMissingError, VideoLibrary } from "./library.ts";
 export type { LibraryOptions, VideoInfo } from "./library.ts";
@@ -39,6 +39,7 @@ export { FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
 export { kittyDelete } from "./render_kitty.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
+export { isWholeJpeg } from "./jpeg_header.ts";
 export { FirstFrameCache, type FirstFrameKey, type FirstFrames } from "./first_frames.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";

@@ -16,7 +16,7 @@ import { sizeChanged } from "./adaptive.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { type FrameFormat, isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
 import { fitsKey } from "./first_frames.ts";
-import { jpegSize } from "./jpeg_header.ts";
+import { isWholeJpeg, jpegSize } from "./jpeg_header.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
 import { readAhead } from "./read_ahead.ts";
@@ -38,12 +38,6 @@ const WINDOW_MS = 2000;
 
 /** A segment's frame 0 sent before ffmpeg's; `learn`: ffmpeg still starts at frame 0, to keep it. */
 type Poster = Pick<Frame, "data" | "width" | "height" | "format"> & { learn: boolean };
-
-/** A JPEG from its start marker to its end marker (a poster file cut short is not sent). */
-function isWholeJpeg(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0xff && b[1] === 0xd8 && b[b.length - 2] === 0xff &&
-    b[b.length - 1] === 0xd9;
-}
 
 /** One viewer's playback: ffmpeg, pacing and a latest-frame slot (see the module comment). */
 export class VideoStream {
@@ -276,7 +270,8 @@ export class VideoStream {
       this.#bytesSum = this.#bytesCount = 0;
       // Small frames come as raw RGB when it was asked for.
       const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
-      const poster = this.#posterFor(seg, format);
+      const poster = await this.#posterFor(seg, format);
+      if (ac.signal.aborted) continue; // stopped, sought or restarted meanwhile
       let src: MjpegSource;
       try {
         // ffmpeg from frame 0 when its frame 0 is to be kept (`learn`), else after the poster.
@@ -390,21 +385,27 @@ export class VideoStream {
 
   /**
    * The frame to send as the segment's first, if any: frame 0 at the segment's size and format kept
-   * from an earlier play (`VideoStreamOptions.firstFrames`), else — larger than half-block frames,
-   * which keep one size — the rendition's poster (`VideoStreamOptions.poster`), with `learn` when
-   * ffmpeg's frame 0 is still to be kept.
+   * from an earlier play (`VideoStreamOptions.firstFrames`), else the poster — raw half-block frames
+   * made from it at their size (`rawPoster`), larger frames the rendition's JPEG (`poster`) —, with
+   * `learn` when ffmpeg's frame 0 is still to be kept.
    */
-  #posterFor(seg: Segment, format: FrameFormat): Poster | null {
+  async #posterFor(seg: Segment, format: FrameFormat): Promise<Poster | null> {
     if (seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
     const { width, height } = seg;
     const key = { rendition: seg.rendition, width, height, format };
     const kept = this.#o.firstFrames?.get(key);
     if (kept && fitsKey(key, kept)) return { data: kept, width, height, format, learn: false };
-    if (!this.#o.poster || isSmallFrame(width, height)) return null;
+    const learn = this.#o.firstFrames !== undefined;
+    if (isSmallFrame(width, height)) {
+      if (format !== "rgb" || !this.#o.rawPoster) return null; // JPEG half-block frames: none
+      const data = await this.#o.rawPoster(width, height).catch(() => null);
+      return data && data.length === width * height * 3 ? { data, width, height, format, learn } : null;
+    }
+    if (!this.#o.poster) return null;
     const jpeg = this.#o.poster(seg.rendition);
     const size = jpeg && isWholeJpeg(jpeg) ? jpegSize(jpeg) : null;
     if (!jpeg || !size) return null;
-    return { data: jpeg, ...size, format: "jpeg", learn: this.#o.firstFrames !== undefined };
+    return { data: jpeg, ...size, format: "jpeg", learn };
   }
 
   #end(): void {

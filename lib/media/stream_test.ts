@@ -574,3 +574,37 @@ Deno.test("VideoStream: a damaged kept frame 0 or a poster cut short is not sent
   cache.set(j, posterJpeg(640, 360, 1));
   assert.equal(cache.get(j), undefined, "a JPEG of another size");
 });
+
+Deno.test("VideoStream: a first half-block raw play sends the poster made at its size before ffmpeg's frame, and keeps ffmpeg's frame 0", async () => {
+  const cache = new FirstFrameCache();
+  const asked: number[][] = [];
+  const rawPoster = (
+    w: number,
+    h: number,
+  ) => (asked.push([w, h]), Promise.resolve(new Uint8Array(w * h * 3).fill(99)));
+  const over = { mode: "240p", pane: { width: 200, height: 120 }, format: "rgb", rawPoster } as const;
+  const g = gatedSpawner(VIDEO);
+  const s = streamWith(g.spawn, { ...over, firstFrames: cache.of("t") });
+  const f0 = await beforeFfmpeg(s, g.waiting);
+  assert.ok(f0, "frame 0 came before ffmpeg made a frame");
+  assert.deepEqual([f0.index, f0.format, f0.data[0], [f0.width, f0.height]], [0, "rgb", 99, asked[0]]);
+  assert.equal(g.calls[0]!.startSec, 0, "ffmpeg from frame 0: its frame 0 is kept");
+  g.open();
+  const rest = await drain(s);
+  assert.deepEqual(rest.map((f) => f.index), [...Array(47).keys()].map((i) => i + 1), "no frame added");
+  assert.equal(rest[0]!.data[0], 1, "ffmpeg's frame 0 was not sent after the poster");
+  // The next play sends ffmpeg's own frame 0 (kept), not the poster made again.
+  const g2 = gatedSpawner(VIDEO);
+  const s2 = streamWith(g2.spawn, { ...over, firstFrames: cache.of("t") });
+  const k0 = await beforeFfmpeg(s2, g2.waiting);
+  assert.equal(k0?.data[0], 0);
+  assert.equal(asked.length, 1);
+  g2.open();
+  await drain(s2);
+  // A poster that cannot be made (a damaged file: the decoder rejects): ffmpeg's frame 0, as before.
+  const g3 = gatedSpawner(VIDEO);
+  const s3 = streamWith(g3.spawn, { ...over, rawPoster: () => Promise.reject(new Error("bad JPEG")) });
+  assert.equal(await beforeFfmpeg(s3, g3.waiting), null);
+  g3.open();
+  assert.equal((await drain(s3)).length, 47);
+});

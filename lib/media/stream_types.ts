@@ -97,6 +97,12 @@ export interface VideoStreamOptions {
    */
   poster?: (r: Rendition) => Uint8Array | null | undefined;
   /**
+   * The video's first frame as raw RGB24 at width×height (a new buffer each call), for a segment from
+   * the start with half-block frames sent raw (`format` "rgb") and no kept frame 0: sent at once as
+   * frame 0 while ffmpeg starts. A rejection or a wrong length sends none.
+   */
+  rawPoster?: (width: number, height: number) => Promise<Uint8Array | null | undefined>;
+  /**
    * Frame 0 of each rendition at a frame size and format, kept from earlier plays (first_frames.ts):
    * a segment from the start finding its own sends it at once as frame 0 (half-block frames too) and
    * starts ffmpeg at frame 1; one that finds none keeps ffmpeg's frame 0 there for the next play.

@@ -9,10 +9,14 @@
 import { type Clock, systemClock } from "../../common/clock.ts";
 import type { Logger } from "../../common/logger.ts";
 import {
+  decodeJpeg,
   FfmpegMissingError,
   FirstFrameCache,
+  isWholeJpeg,
   type MjpegOptions,
   type MjpegSource,
+  packedRgb,
+  type Rendition,
   spawnMjpeg,
   type StreamMode,
   type VideoInfo,
@@ -199,6 +203,7 @@ export class VideoService {
       format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
       firstFrames: this.#firstFrames.of(video.name),
+      rawPoster: (width, height) => smallPoster(posters, video.renditions, width, height),
       clock: this.#clock,
       ...(this.#o.sleep ? { sleep: this.#o.sleep } : {}),
       spawn: (o) => this.#spawn(o),
@@ -288,4 +293,18 @@ export class VideoService {
     await Promise.all([...this.#viewers.keys()].map((s) => this.closeSession(s, "shutdown")));
     await this.#scan;
   }
+}
+
+/**
+ * A raw half-block frame 0 while ffmpeg starts: the smallest rendition's poster (the same first
+ * frame; half-block frames are smaller than any rendition) decoded and area-scaled to width×height.
+ */
+async function smallPoster(
+  posters: Map<Rendition, Uint8Array> | null,
+  renditions: Rendition[],
+  width: number,
+  height: number,
+): Promise<Uint8Array | null> {
+  const jpeg = renditions.map((r) => posters?.get(r)).find((p) => p !== undefined && isWholeJpeg(p));
+  return jpeg ? packedRgb(await decodeJpeg(jpeg), width, height) : null;
 }
