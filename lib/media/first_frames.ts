@@ -15,9 +15,13 @@ export const MAX_FIRST_FRAME_BYTES = 1024 * 1024;
 
 /** Which frame 0: the rendition, the frame's size and how it is coded. */
 export interface FirstFrameKey {
+  /** The rendition ffmpeg read. */
   rendition: Rendition;
+  /** The frame's width in pixels. */
   width: number;
+  /** The frame's height in pixels. */
   height: number;
+  /** A JPEG, or raw RGB24. */
   format: FrameFormat;
 }
 
@@ -41,6 +45,7 @@ export function fitsKey(k: FirstFrameKey, data: Uint8Array): boolean {
 export class FirstFrameCache {
   readonly #m: LruMap<string, Uint8Array>;
 
+  /** Keeps at most `max` frames (every video's together). */
   constructor(max = 32) {
     this.#m = new LruMap(max);
   }
