@@ -126,6 +126,20 @@ export function toRgba(img: RgbaImage): RgbaImage {
   return { width: img.width, height: img.height, data: d };
 }
 
+/**
+ * `img` area-averaged to width×height as packed RGB24 rows in a new buffer: a raw (half-block)
+ * frame 0 made from a rendition's poster while the server's ffmpeg starts (server/video/service.ts).
+ */
+export function packedRgb(img: RgbaImage, width: number, height: number): Uint8Array {
+  const s = scaleBox(toRgba(img), width, height).data, n = width * height, out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    out[i * 3] = s[i * 4]!;
+    out[i * 3 + 1] = s[i * 4 + 1]!;
+    out[i * 3 + 2] = s[i * 4 + 2]!;
+  }
+  return out;
+}
+
 /** Area-average downscale (each output pixel is the mean of its source box); upscales use nearest. */
 export function scaleBox(src: RgbaImage, width: number, height: number): RgbaImage {
   if (width >= src.width || height >= src.height) return scaleNearest(src, width, height);

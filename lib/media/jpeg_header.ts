@@ -1,8 +1,15 @@
 /**
  * JPEG header reading — pure, no decoder: `jpegSize` finds a frame's width and height in its SOFn
  * marker. The server's streams (a poster's size) and the client's ffmpeg decoder (each frame's
- * output size) read it here; nothing is decoded.
+ * output size) read it here; nothing is decoded. `isWholeJpeg`: start and end markers in place (a
+ * poster or kept frame cut short is not sent).
  */
+
+/** A JPEG from its start marker to its end marker (its middle is not read). */
+export function isWholeJpeg(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0xff && b[1] === 0xd8 && b[b.length - 2] === 0xff &&
+    b[b.length - 1] === 0xd9;
+}
 
 /** Width and height from a JPEG's SOFn header; null when there is none. */
 export function jpegSize(b: Uint8Array): { width: number; height: number } | null {

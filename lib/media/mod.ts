@@ -26,7 +26,7 @@ export type {
   ProbeInfo,
 } from "./ffmpeg.ts";
 export { LatestSlot } from "./frame_slot.ts";
-export { decodeJpeg } from "./jpeg.ts";
+export { decodeJpeg, packedRgb } from "./jpeg.ts";
 export type { RgbaImage } from "./jpeg.ts";
 export { FfmpegMissingError, VideoLibrary } from "./library.ts";
 export type { LibraryOptions, VideoInfo } from "./library.ts";
@@ -40,6 +40,8 @@ export type { DecoderOutput, FrameDecoder } from "./ffmpeg_decoder.ts";
 export { kittyDelete, kittyFileQuery, type KittyOptions } from "./render_kitty.ts";
 export { FILE_KEEP, KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
+export { isWholeJpeg } from "./jpeg_header.ts";
+export { FirstFrameCache, type FirstFrameKey, type FirstFrames } from "./first_frames.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
 export { BufferPool } from "./buffer_pool.ts";

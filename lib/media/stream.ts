@@ -6,14 +6,17 @@
  * `nextFrame()`. A slow consumer gets fewer frames (drops are counted), never a queue, and never
  * slows anyone else. play/pause/seek/stop; modes "adaptive" (default), "thirds" or a fixed
  * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it. Which rendition
- * and frame size each ffmpeg segment gets is decided by `SegmentPlanner` (stream_plan.ts).
+ * and frame size each ffmpeg segment gets is decided by `SegmentPlanner` (stream_plan.ts). A play
+ * from the start sends a frame 0 it has without ffmpeg (one kept from an earlier play at this size:
+ * first_frames.ts, or the rendition's poster) while ffmpeg starts.
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
 import { sizeChanged } from "./adaptive.ts";
 import { BufferPool } from "./buffer_pool.ts";
-import { isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
-import { jpegSize } from "./jpeg_header.ts";
+import { type FrameFormat, isSmallFrame, type MjpegSource, spawnMjpeg } from "./ffmpeg.ts";
+import { fitsKey } from "./first_frames.ts";
+import { isWholeJpeg, jpegSize } from "./jpeg_header.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
 import { readAhead } from "./read_ahead.ts";
@@ -32,6 +35,9 @@ export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } 
 export { abortableSleep } from "./stream_types.ts";
 
 const WINDOW_MS = 2000;
+
+/** A segment's frame 0 sent before ffmpeg's; `learn`: ffmpeg still starts at frame 0, to keep it. */
+type Poster = Pick<Frame, "data" | "width" | "height" | "format"> & { learn: boolean };
 
 /** One viewer's playback: ffmpeg, pacing and a latest-frame slot (see the module comment). */
 export class VideoStream {
@@ -262,12 +268,14 @@ export class VideoStream {
       this.#seg = seg;
       this.#measureFrom = this.#clock.now();
       this.#bytesSum = this.#bytesCount = 0;
-      const poster = this.#posterFor(seg);
-      // Small frames get no poster (above), and raw RGB when it was asked for.
+      // Small frames come as raw RGB when it was asked for.
       const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
+      const poster = await this.#posterFor(seg, format);
+      if (ac.signal.aborted) continue; // stopped, sought or restarted meanwhile
       let src: MjpegSource;
       try {
-        src = this.#spawnFor(seg, poster ? 1 : 0, format, ac.signal);
+        // ffmpeg from frame 0 when its frame 0 is to be kept (`learn`), else after the poster.
+        src = this.#spawnFor(seg, poster && !poster.learn ? 1 : 0, format, ac.signal);
       } catch (e) {
         this.#fail(e);
         continue;
@@ -307,15 +315,26 @@ export class VideoStream {
   async #playSegment(
     seg: Segment,
     src: MjpegSource,
-    poster: { data: Uint8Array; width: number; height: number } | null,
+    poster: Poster | null,
     format: "rgb" | "jpeg",
     ac: AbortController,
   ): Promise<{ count: number; interrupted: boolean }> {
     let count = 0;
+    // ffmpeg's frame 0 of a segment from the start is kept for the next play at this size.
+    let learn = poster?.learn ?? (seg.startMs === 0 && this.#o.firstFrames !== undefined);
     try {
       if (poster) {
         if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
-        this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, format: "jpeg", ...poster });
+        const { data, width, height, format } = poster;
+        this.#slot.offer({
+          pts: seg.startMs,
+          rendition: seg.rendition,
+          index: 0,
+          data,
+          width,
+          height,
+          format,
+        });
         this.#pos = seg.startMs + this.#frameMs;
         count = 1;
         if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
@@ -323,6 +342,14 @@ export class VideoStream {
       // ffmpeg runs ahead in bursts of about a second (see read_ahead.ts) rather than waking for
       // each frame the pacing below releases.
       for await (const data of readAhead(src)) {
+        if (learn) {
+          learn = false;
+          this.#o.firstFrames?.set(
+            { rendition: seg.rendition, width: seg.width, height: seg.height, format },
+            data,
+          );
+          if (poster) continue; // the poster was frame 0
+        }
         const pts = seg.startMs + count * this.#frameMs;
         // The first frame of a segment, or one far behind, re-anchors the clock (no burst).
         const late = -this.#pacer.delayFor(pts);
@@ -356,13 +383,29 @@ export class VideoStream {
     }
   }
 
-  /** The poster to send as the segment's first frame (see `VideoStreamOptions.poster`), if any. */
-  #posterFor(seg: Segment): { data: Uint8Array; width: number; height: number } | null {
-    if (!this.#o.poster || seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
-    if (isSmallFrame(seg.width, seg.height)) return null; // half-blocks: one frame size
+  /**
+   * The frame to send as the segment's first, if any: frame 0 at the segment's size and format kept
+   * from an earlier play (`VideoStreamOptions.firstFrames`), else the poster — raw half-block frames
+   * made from it at their size (`rawPoster`), larger frames the rendition's JPEG (`poster`) —, with
+   * `learn` when ffmpeg's frame 0 is still to be kept.
+   */
+  async #posterFor(seg: Segment, format: FrameFormat): Promise<Poster | null> {
+    if (seg.startMs !== 0 || (seg.frames !== undefined && seg.frames < 2)) return null;
+    const { width, height } = seg;
+    const key = { rendition: seg.rendition, width, height, format };
+    const kept = this.#o.firstFrames?.get(key);
+    if (kept && fitsKey(key, kept)) return { data: kept, width, height, format, learn: false };
+    const learn = this.#o.firstFrames !== undefined;
+    if (isSmallFrame(width, height)) {
+      if (format !== "rgb" || !this.#o.rawPoster) return null; // JPEG half-block frames: none
+      const data = await this.#o.rawPoster(width, height).catch(() => null);
+      return data && data.length === width * height * 3 ? { data, width, height, format, learn } : null;
+    }
+    if (!this.#o.poster) return null;
     const jpeg = this.#o.poster(seg.rendition);
-    const size = jpeg ? jpegSize(jpeg) : null;
-    return jpeg && size ? { data: jpeg, ...size } : null;
+    const size = jpeg && isWholeJpeg(jpeg) ? jpegSize(jpeg) : null;
+    if (!jpeg || !size) return null;
+    return { data: jpeg, ...size, format: "jpeg", learn };
   }
 
   #end(): void {

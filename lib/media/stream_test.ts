@@ -3,6 +3,7 @@ import { ManualClock } from "../common/clock.ts";
 import type { MjpegOptions, MjpegSource } from "./ffmpeg.ts";
 import type { VideoInfo } from "./library.ts";
 import { type Frame, VideoStream, type VideoStreamOptions } from "./stream.ts";
+import { FirstFrameCache, type FirstFrames } from "./first_frames.ts";
 import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
 
 const ff = TEST_FFMPEG ?? "";
@@ -440,4 +441,170 @@ Deno.test("VideoStream: a new pane while ffmpeg has not made its first frame res
   assert.equal(slow.spawned, 2);
   assert.equal(fake.calls.length, 0);
   await s.stop();
+});
+
+/**
+ * A frame source like ffmpeg's that makes whole frames of the asked size and format (raw RGB filled
+ * with the frame's number, or a JPEG header marked with it) and yields nothing until `open()`:
+ * `waiting` settles once a consumer waits for its first frame, `made` counts the frames it yielded.
+ */
+function gatedSpawner(video: VideoInfo) {
+  const calls: MjpegOptions[] = [];
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let waited!: () => void;
+  const waiting = new Promise<void>((r) => (waited = r));
+  const state = { made: 0 };
+  const spawn = (opts: MjpegOptions): MjpegSource => {
+    calls.push(opts);
+    const first = Math.round((opts.startSec ?? 0) * video.fps);
+    const n = Math.min(Math.round(video.duration * video.fps) - first, opts.maxFrames ?? Infinity);
+    let stopped = false;
+    return {
+      pid: 0,
+      stop: () => (stopped = true, Promise.resolve()),
+      async *[Symbol.asyncIterator]() {
+        waited();
+        await gate;
+        for (let i = 0; i < n && !stopped && !opts.signal?.aborted; i++) {
+          const k = first + i, w = opts.width!, h = opts.height!;
+          state.made++;
+          yield opts.format === "rgb" ? new Uint8Array(w * h * 3).fill(k) : posterJpeg(w, h, k);
+        }
+      },
+    };
+  };
+  return { calls, spawn, open, waiting, state };
+}
+
+/** Frame 0 when it is offered before the source yields (after a whole turn of the event loop), else null. */
+async function beforeFfmpeg(s: VideoStream, waiting: Promise<void>): Promise<Frame | null> {
+  const first = s.nextFrame();
+  await waiting; // ffmpeg's first frame is being waited for
+  return await Promise.race([first, new Promise<null>((r) => setTimeout(() => r(null), 0))]);
+}
+
+function streamWith(spawn: (o: MjpegOptions) => MjpegSource, over: Partial<VideoStreamOptions>) {
+  const clock = new ManualClock(0);
+  return new VideoStream({
+    ffmpeg: "fake",
+    video: VIDEO,
+    path: (r) => `/r/${r}.mp4`,
+    clock,
+    sleep: instantSleep(clock),
+    spawn,
+    lossless: true,
+    ...over,
+  });
+}
+
+for (
+  const [what, over] of [
+    ["half-block raw frames", { mode: "240p", pane: { width: 200, height: 120 }, format: "rgb" }],
+    ["kitty-sized JPEG frames", { mode: "720p", pane: { width: 800, height: 450 } }],
+  ] as const
+) {
+  Deno.test(`VideoStream: a play from the start at a size played before sends frame 0 before its ffmpeg made any (${what})`, async () => {
+    const cache = new FirstFrameCache();
+    // The first play at this size: ffmpeg from frame 0, whose frame 0 is kept.
+    const one = gatedSpawner(VIDEO);
+    one.open();
+    const a = await drain(streamWith(one.spawn, { ...over, firstFrames: cache.of("t") }));
+    assert.equal(one.calls[0]!.startSec, 0);
+    assert.equal(cache.size, 1);
+    // The next play: frame 0 at once, ffmpeg from frame 1, every frame once.
+    const two = gatedSpawner(VIDEO);
+    const s = streamWith(two.spawn, { ...over, firstFrames: cache.of("t") });
+    const f0 = await beforeFfmpeg(s, two.waiting);
+    assert.ok(f0, "frame 0 came before ffmpeg made a frame");
+    assert.equal(two.state.made, 0);
+    assert.deepEqual([f0.index, f0.pts, f0.format, f0.width, f0.height], [
+      0,
+      0,
+      a[0]!.format,
+      a[0]!.width,
+      a[0]!.height,
+    ]);
+    assert.deepEqual(f0.data, a[0]!.data, "the frame ffmpeg made at this size last time");
+    assert.ok(Math.abs(two.calls[0]!.startSec! - 1 / 24) < 1e-9, "ffmpeg starts at frame 1");
+    two.open();
+    const rest = await drain(s);
+    assert.deepEqual([0, ...rest.map((f) => f.index)], [...Array(48).keys()], "no frame added or lost");
+    // Another video, size or format is another frame 0.
+    const other = gatedSpawner(VIDEO);
+    const o = streamWith(other.spawn, { ...over, firstFrames: cache.of("another") });
+    assert.equal(await beforeFfmpeg(o, other.waiting), null);
+    other.open();
+    await drain(o);
+  });
+}
+
+Deno.test("VideoStream: a damaged kept frame 0 or a poster cut short is not sent; the play starts from ffmpeg's frame 0", async () => {
+  const damaged: FirstFrames = { get: (k) => new Uint8Array(k.width * k.height * 3 - 1), set: () => {} };
+  const cut = posterJpeg(1280, 720, 0x77).subarray(0, 16); // no end marker
+  for (
+    const over of [
+      { mode: "240p", pane: { width: 200, height: 120 }, format: "rgb", firstFrames: damaged },
+      { mode: "720p", pane: { width: 800, height: 450 }, firstFrames: { get: () => cut, set: () => {} } },
+      { mode: "720p", pane: { width: 1280, height: 720 }, poster: () => cut },
+    ] as Partial<VideoStreamOptions>[]
+  ) {
+    const g = gatedSpawner(VIDEO);
+    const s = streamWith(g.spawn, over);
+    assert.equal(await beforeFfmpeg(s, g.waiting), null, "nothing before ffmpeg's frame");
+    g.open();
+    const rest = await drain(s);
+    assert.equal(g.calls[0]!.startSec, 0);
+    assert.equal(rest.length, 47, "frames 1 … 47 after ffmpeg's frame 0 (taken above)");
+  }
+  // The cache keeps only whole frames of their size, and gives back copies.
+  const cache = new FirstFrameCache(2).of("v");
+  const k = { rendition: "240p", width: 4, height: 2, format: "rgb" } as const;
+  cache.set(k, new Uint8Array(23));
+  assert.equal(cache.get(k), undefined);
+  const good = new Uint8Array(24).fill(7);
+  cache.set(k, good);
+  good.fill(0);
+  assert.deepEqual(cache.get(k), new Uint8Array(24).fill(7));
+  cache.get(k)!.fill(1);
+  assert.deepEqual(cache.get(k), new Uint8Array(24).fill(7));
+  const j = { rendition: "720p", width: 1280, height: 720, format: "jpeg" } as const;
+  cache.set(j, cut);
+  assert.equal(cache.get(j), undefined, "a JPEG without its end");
+  cache.set(j, posterJpeg(640, 360, 1));
+  assert.equal(cache.get(j), undefined, "a JPEG of another size");
+});
+
+Deno.test("VideoStream: a first half-block raw play sends the poster made at its size before ffmpeg's frame, and keeps ffmpeg's frame 0", async () => {
+  const cache = new FirstFrameCache();
+  const asked: number[][] = [];
+  const rawPoster = (
+    w: number,
+    h: number,
+  ) => (asked.push([w, h]), Promise.resolve(new Uint8Array(w * h * 3).fill(99)));
+  const over = { mode: "240p", pane: { width: 200, height: 120 }, format: "rgb", rawPoster } as const;
+  const g = gatedSpawner(VIDEO);
+  const s = streamWith(g.spawn, { ...over, firstFrames: cache.of("t") });
+  const f0 = await beforeFfmpeg(s, g.waiting);
+  assert.ok(f0, "frame 0 came before ffmpeg made a frame");
+  assert.deepEqual([f0.index, f0.format, f0.data[0], [f0.width, f0.height]], [0, "rgb", 99, asked[0]]);
+  assert.equal(g.calls[0]!.startSec, 0, "ffmpeg from frame 0: its frame 0 is kept");
+  g.open();
+  const rest = await drain(s);
+  assert.deepEqual(rest.map((f) => f.index), [...Array(47).keys()].map((i) => i + 1), "no frame added");
+  assert.equal(rest[0]!.data[0], 1, "ffmpeg's frame 0 was not sent after the poster");
+  // The next play sends ffmpeg's own frame 0 (kept), not the poster made again.
+  const g2 = gatedSpawner(VIDEO);
+  const s2 = streamWith(g2.spawn, { ...over, firstFrames: cache.of("t") });
+  const k0 = await beforeFfmpeg(s2, g2.waiting);
+  assert.equal(k0?.data[0], 0);
+  assert.equal(asked.length, 1);
+  g2.open();
+  await drain(s2);
+  // A poster that cannot be made (a damaged file: the decoder rejects): ffmpeg's frame 0, as before.
+  const g3 = gatedSpawner(VIDEO);
+  const s3 = streamWith(g3.spawn, { ...over, rawPoster: () => Promise.reject(new Error("bad JPEG")) });
+  assert.equal(await beforeFfmpeg(s3, g3.waiting), null);
+  g3.open();
+  assert.equal((await drain(s3)).length, 47);
 });

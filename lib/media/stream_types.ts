@@ -2,6 +2,7 @@
 
 import type { Clock } from "../common/clock.ts";
 import type { FrameFormat, MjpegOptions, MjpegSource } from "./ffmpeg.ts";
+import type { FirstFrames } from "./first_frames.ts";
 import type { VideoInfo } from "./library.ts";
 import type { Rendition } from "./thirds.ts";
 
@@ -95,6 +96,18 @@ export interface VideoStreamOptions {
    * at frame 1, so the first picture does not wait for ffmpeg to start (~0.1–0.2 s).
    */
   poster?: (r: Rendition) => Uint8Array | null | undefined;
+  /**
+   * The video's first frame as raw RGB24 at width×height (a new buffer each call), for a segment from
+   * the start with half-block frames sent raw (`format` "rgb") and no kept frame 0: sent at once as
+   * frame 0 while ffmpeg starts. A rejection or a wrong length sends none.
+   */
+  rawPoster?: (width: number, height: number) => Promise<Uint8Array | null | undefined>;
+  /**
+   * Frame 0 of each rendition at a frame size and format, kept from earlier plays (first_frames.ts):
+   * a segment from the start finding its own sends it at once as frame 0 (half-block frames too) and
+   * starts ffmpeg at frame 1; one that finds none keeps ffmpeg's frame 0 there for the next play.
+   */
+  firstFrames?: FirstFrames;
   /** Wait for the consumer instead of dropping (tests and exports). */
   lossless?: boolean;
   /** Aborting it stops the stream. */

@@ -160,7 +160,8 @@ const groups: Record<string, Group> = {
   video: () => benchVideoServer(),
   // PARLEY_BENCH_CLIP_SECONDS (default 20), PARLEY_BENCH_RENDERERS=halfblock,kitty, PARLEY_BENCH_TIMG=0,
   // PARLEY_BENCH_TERMINAL_REPEAT (default 3: every play, Parley's and timg's, 3 times, taking turns),
-  // PARLEY_BENCH_ACCEPT_ONLY=1 (only the first frame after accepting a stream, per renderer).
+  // PARLEY_BENCH_ACCEPT_ONLY=1 (only the first frame after accepting a stream, per renderer),
+  // PARLEY_BENCH_PLAY_ONLY=1 (only the first frame of `play`, per renderer and pane size).
   terminal: () =>
     benchTerminalVideo({
       seconds: Number(Deno.env.get("PARLEY_BENCH_CLIP_SECONDS") ?? 20),
@@ -170,6 +171,7 @@ const groups: Record<string, Group> = {
         : {}),
       timg: Deno.env.get("PARLEY_BENCH_TIMG") !== "0",
       acceptOnly: Deno.env.get("PARLEY_BENCH_ACCEPT_ONLY") === "1",
+      playOnly: Deno.env.get("PARLEY_BENCH_PLAY_ONLY") === "1",
     }),
 };
 

@@ -33,6 +33,8 @@ const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "-
 const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "file";
 /** Extra `deno run` flags for the client, e.g. PARLEY_BENCH_CLIENT_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
+/** The checkout whose server.ts serves the plays: PARLEY_BENCH_ROOT's too (a before/after of both sides). */
+const SERVER_ROOT = Deno.env.get("PARLEY_BENCH_ROOT") ? ROOT : undefined;
 
 export type Kind = "halfblock" | "kitty" | "sixel";
 /** Every renderer the bench plays, and the pane sizes (cols × rows) of each; each has a release figure. */
@@ -136,18 +138,23 @@ export async function benchTerminalVideo(
     repeat?: number;
     /** Only the first frames after accepting a stream (`streamRows`), no plays. */
     acceptOnly?: boolean;
+    /**
+     * Only the first frame of each play (`play --frames 24`, every renderer and pane, no timg, no CPU
+     * rows, no accept rows): its row per renderer and size, the median of `repeat` plays.
+     */
+    playOnly?: boolean;
   } = {},
 ): Promise<Row[]> {
   const repeat = Math.max(1, Math.floor(o.repeat ?? 1));
   const ffmpeg = testFfmpeg();
   if (!ffmpeg) return [{ name: "terminal video: skipped (no ffmpeg)", value: NaN, unit: "" }];
   if (!(await has("tmux"))) return [{ name: "terminal video: skipped (no tmux)", value: NaN, unit: "" }];
-  const timg = o.timg !== false && await has("timg");
+  const timg = o.timg !== false && !o.playOnly && await has("timg");
   const seconds = o.seconds ?? 20, fps = 24, sourceFrames = seconds * fps;
   const dir = await Deno.makeTempDir({ prefix: "parley-bench-term-" });
   const rows: Row[] = [];
   const release = await readReleaseFigures();
-  if (!timg && !o.acceptOnly) {
+  if (!timg && !o.acceptOnly && !o.playOnly) {
     const why = o.timg === false ? "left out" : "not installed";
     rows.push({ name: `timg rows: skipped (timg ${why})`, value: NaN, unit: "" });
   }
@@ -179,7 +186,7 @@ export async function benchTerminalVideo(
     ]);
     const data = `${dir}/data`;
     await Deno.mkdir(data);
-    const srv = await startServer(data, ["--videos", `${dir}/videos`]);
+    const srv = await startServer(data, ["--videos", `${dir}/videos`], [], SERVER_ROOT);
     const home = `${dir}/home`;
     const env = {
       PARLEY_PASSWORD: "bench-password-1",
@@ -226,7 +233,7 @@ export async function benchTerminalVideo(
           tag,
           cols,
           rowsN,
-          cli(["play", "clip", "--renderer", kind]),
+          cli(["play", "clip", "--renderer", kind, ...(o.playOnly ? ["--frames", "24"] : [])]),
           { ...env, ...(home2 ? { PARLEY_HOME: home2 } : {}), PARLEY_KITTY_TRANSFER: KITTY_TRANSFER },
           120_000,
           kind === "kitty",
@@ -245,6 +252,10 @@ export async function benchTerminalVideo(
         unit,
         ...(samples.length > 1 ? { samples } : {}),
       });
+      if (o.playOnly) {
+        rows.push(...await firstFrameRows(o.renderers ?? [...KINDS], repeat, play));
+        return rows;
+      }
       for (const kind of o.acceptOnly ? [] : o.renderers ?? KINDS) {
         for (const [cols, rowsN] of PANES) {
           const size = `${cols}x${rowsN}`, tag = `${kind}-${size}`;
@@ -366,6 +377,33 @@ async function kittyFrameSize(file: string): Promise<string> {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].sort((x, y) => y[1] - x[1])[0]?.[0] ?? "";
+}
+
+/**
+ * The first frame of `play` per renderer and pane size (`PARLEY_BENCH_PLAY_ONLY=1`): the plays take
+ * turns (renderer by renderer, size by size, `repeat` rounds), so a slow spell falls on all of them.
+ */
+async function firstFrameRows(
+  kinds: Kind[],
+  repeat: number,
+  play: (kind: Kind, cols: number, rows: number, tag: string) => Promise<{ first: number }>,
+): Promise<Row[]> {
+  const firsts = new Map<string, number[]>();
+  for (let i = 0; i < repeat; i++) {
+    for (const kind of kinds) {
+      for (const [cols, rowsN] of PANES) {
+        const key = `${kind} ${cols}x${rowsN}`;
+        const r = await play(kind, cols, rowsN, `first-${kind}-${cols}x${rowsN}-${i}`);
+        firsts.set(key, [...firsts.get(key) ?? [], r.first]);
+      }
+    }
+  }
+  return [...firsts].map(([key, samples]) => ({
+    name: `video first frame ${key}`,
+    value: median(samples),
+    unit: "ms",
+    ...(samples.length > 1 ? { samples } : {}),
+  }));
 }
 
 /**

@@ -91,12 +91,14 @@ export async function onScreen<T>(
   const keys = term.isTerminal && tio.stdinIsTerminal();
   if (keys) tio.setRaw(true);
   // The picture is escape sequences and cursor moves only: the kernel need not scan it for newlines.
-  const restore = term.isTerminal ? await tio.rawOutput?.() : null;
+  // Not awaited before the first picture (two `stty` runs, ~10–30 ms): a picture has no newline for
+  // the kernel to change meanwhile (issue 75).
+  const raw = term.isTerminal && tio.rawOutput ? tio.rawOutput().catch(() => null) : null;
   if (term.isTerminal) draw("\x1b[?25l\x1b[2J");
   try {
     return await body(draw);
   } finally {
-    await restore?.();
+    await (await raw)?.();
     if (keys) tio.setRaw(false);
     draw(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
   }

@@ -3,6 +3,8 @@ import { FfmpegJpegDecoder, type GraphicsKind, JpegDecoder } from "../../media/m
 import jpegJs from "jpeg-js";
 import { TEST_FFMPEG } from "../../media/_testing.ts";
 import { playDecoder } from "./video_actions.ts";
+import { onScreen } from "./video_screen.ts";
+import type { TerminalIo } from "../term/terminal.ts";
 
 Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it WASM for pixels, in-thread half-blocks", () => {
   for (const kind of ["halfblock", "kitty", "sixel", undefined] as const) {
@@ -43,4 +45,38 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test("onScreen(): the first picture does not wait for stty (output processing off), which is still put back", async () => {
+  const log: string[] = [];
+  const tio: TerminalIo = {
+    stdinIsTerminal: () => true,
+    stdoutIsTerminal: () => true,
+    size: () => ({ columns: 80, rows: 24 }),
+    setRaw: (raw) => void log.push(`raw ${raw}`),
+    write: (b) => void log.push(new TextDecoder().decode(b)),
+    read: () => Promise.resolve(null),
+    rawOutput: async () => {
+      log.push("stty -opost");
+      await new Promise((r) => setTimeout(r, 0)); // a process runs: at least a turn of the event loop
+      log.push("stty done");
+      return () => (log.push("stty back"), Promise.resolve());
+    },
+  };
+  const term = { kind: "halfblock", cols: 80, rows: 24, isTerminal: true } as const;
+  const out = await onScreen(tio, term, (draw) => (draw("picture"), Promise.resolve(7)));
+  assert.equal(out, 7);
+  assert.deepEqual(log, [
+    "raw true",
+    "stty -opost",
+    "\x1b[?25l\x1b[2J",
+    "picture",
+    "stty done",
+    "stty back",
+    "raw false",
+    "\x1b[0m\x1b[?25h\x1b[24;1H\n",
+  ]);
+  // A terminal whose stty fails: the playback still runs and ends.
+  const broken = { ...tio, rawOutput: () => Promise.reject(new Error("no stty")) };
+  assert.equal(await onScreen(broken, term, () => Promise.resolve(8)), 8);
 });

@@ -9,9 +9,14 @@
 import { type Clock, systemClock } from "../../common/clock.ts";
 import type { Logger } from "../../common/logger.ts";
 import {
+  decodeJpeg,
   FfmpegMissingError,
+  FirstFrameCache,
+  isWholeJpeg,
   type MjpegOptions,
   type MjpegSource,
+  packedRgb,
+  type Rendition,
   spawnMjpeg,
   type StreamMode,
   type VideoInfo,
@@ -56,6 +61,8 @@ export class VideoService {
   readonly #abort = new AbortController();
   readonly #viewers = new Map<ViewerSink, Map<number, Viewer>>();
   readonly #pids = new Set<number>();
+  /** Frame 0 of the plays from the start, by rendition and frame size (forgotten when a scan ends). */
+  readonly #firstFrames = new FirstFrameCache();
   #scan: Promise<void> | null = null;
   #scanned = false;
   #nextId = 1;
@@ -127,6 +134,7 @@ export class VideoService {
     if (!this.available || this.#closed) return Promise.resolve();
     this.#scan ??= this.#lib.scan().then((list) => {
       this.#scanned = true;
+      this.#firstFrames.clear(); // renditions may have been made again
       this.#o.log.info("video.ready", { videos: list.length });
     }, (e) => {
       if (!this.#abort.signal.aborted) this.#o.log.warn("video.scan_failed", { error: String(e) });
@@ -194,6 +202,8 @@ export class VideoService {
       lead: m.lead ?? 0,
       format: m.format ?? "jpeg",
       poster: (r) => posters?.get(r),
+      firstFrames: this.#firstFrames.of(video.name),
+      rawPoster: (width, height) => smallPoster(posters, video.renditions, width, height),
       clock: this.#clock,
       ...(this.#o.sleep ? { sleep: this.#o.sleep } : {}),
       spawn: (o) => this.#spawn(o),
@@ -283,4 +293,18 @@ export class VideoService {
     await Promise.all([...this.#viewers.keys()].map((s) => this.closeSession(s, "shutdown")));
     await this.#scan;
   }
+}
+
+/**
+ * A raw half-block frame 0 while ffmpeg starts: the smallest rendition's poster (the same first
+ * frame; half-block frames are smaller than any rendition) decoded and area-scaled to width×height.
+ */
+async function smallPoster(
+  posters: Map<Rendition, Uint8Array> | null,
+  renditions: Rendition[],
+  width: number,
+  height: number,
+): Promise<Uint8Array | null> {
+  const jpeg = renditions.map((r) => posters?.get(r)).find((p) => p !== undefined && isWholeJpeg(p));
+  return jpeg ? packedRgb(await decodeJpeg(jpeg), width, height) : null;
 }
