@@ -7,6 +7,7 @@
  * binary is not a skip but a failure. `faultyBus` puts a fault between a node and its bus.
  */
 import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
+import { alive } from "../lib/common/process_testing.ts";
 
 const onCi = Deno.env.get("CI") === "true";
 
@@ -92,15 +93,6 @@ async function run(cmd: string, args: string[]): Promise<string> {
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${cmd} failed: ${text}`);
   return text;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitGone(pid: number, ms: number): Promise<void> {

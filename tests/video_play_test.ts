@@ -7,6 +7,7 @@ import { VideoClient } from "../lib/client/video/video_client.ts";
 import { abortableSleep } from "../lib/media/stream.ts";
 import { planThirds } from "../lib/media/thirds.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
+import { alive } from "../lib/common/process_testing.ts";
 
 const ffmpeg = testFfmpeg();
 const ignore = skipWithout(ffmpeg !== null);
@@ -25,15 +26,6 @@ async function videoServer(
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test({

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { findFfmpeg } from "../../media/mod.ts";
 import { openLocalPlayback } from "./local_playback.ts";
 import { readyFile } from "./stream_send.ts";
+import { alive } from "../../common/process_testing.ts";
 
 const ffmpeg = findFfmpeg({ get: (n) => Deno.env.get(n) });
 const SAMPLE = new URL("../../../videos/sample.mp4", import.meta.url).pathname;
@@ -24,15 +25,6 @@ async function loggingFfmpeg(): Promise<{ path: string; starts: () => Promise<st
   });
   const starts = async () => (await Deno.readTextFile(log).catch(() => "")).split("\n").filter((l) => l);
   return { path, starts, dir };
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function assertNoneLeft(starts: string[]): void {
