@@ -94,19 +94,20 @@ export async function playVideo(
   const format = term.kind === "halfblock" ? framesWanted(o.frameFormat) : "jpeg";
   if (framesFormat(format, c.conn.conn.remoteAddr.hostname) === "jpeg") void decoder?.warm();
   const vc = new VideoClient(c.conn);
+  const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
+  let total = 0;
+  let shown = null as PlayerSummary | null; // set inside the callback below
+  // Counted from the first frame, one that came before the play's reply too (the server sends the first at once).
   const pb = await vc.play(name, {
     mode: o.thirds ? "thirds" : "adaptive",
     ...px,
     lead: PLAY_LEAD_MS,
     format,
-  });
-  const counts: Record<string, number> = Object.fromEntries(RENDITIONS.map((r) => [r, 0]));
-  let total = 0;
-  let shown = null as PlayerSummary | null; // set inside the callback below
-  pb.onFrame((f) => {
-    if (max !== undefined && total >= max) return;
-    counts[f.rendition]!++;
-    if (++total === max) pb.stopAfterThis(); // this frame is still drawn
+    onFrame: (f, p) => {
+      if (max !== undefined && total >= max) return;
+      counts[f.rendition]!++;
+      if (++total === max) p.stopAfterThis(); // this frame is still drawn
+    },
   });
   // A signal stops the player once there is one: a paused player waits for no frame, so stopping
   // only its source would leave it waiting.

@@ -39,6 +39,12 @@ export interface PlayOptions {
   lead?: number;
   /** How small (half-block) frames should come; see `FramesWanted`. Default "jpeg". */
   format?: FramesWanted;
+  /**
+   * Hears every frame received (`Playback.onFrame`), from the first: frames that came before the play's
+   * reply (the server may send the first at once) reach it too, which a listener added once `play`
+   * resolved would miss. `p` is the playback it came on (`stopAfterThis`).
+   */
+  onFrame?: (f: VideoFrame, p: Playback) => void;
 }
 
 /**
@@ -282,6 +288,8 @@ export class VideoClient {
     );
     this.#plays.set(p.stream, p);
     p.ended.then(() => this.#plays.delete(p.stream));
+    const heard = o.onFrame;
+    if (heard) p.onFrame((f) => heard(f, p));
     for (const f of this.#early.get(p.stream) ?? []) this.#onPush(f);
     this.#early.delete(p.stream);
     return p;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeRgbDelta } from "../../media/mod.ts";
 import type { Connection } from "../session/connection.ts";
-import { Playback, type VideoFrame } from "./video_client.ts";
+import { Playback, VideoClient, type VideoFrame } from "./video_client.ts";
 
 const INFO = { fps: 24, duration: 10, renditions: ["240p" as const], width: 4, height: 2 };
 
@@ -47,4 +47,42 @@ Deno.test("Playback keeps a frame the player has not released out of its buffers
   assert.notEqual(f2.data, f0.data);
   assert.deepEqual([...f0.data], [...a], "the held frame is as it came");
   assert.deepEqual([...f2.data], [...c]);
+});
+
+Deno.test("VideoClient: a frame that came before the play's reply reaches `onFrame`, which may stop there", async () => {
+  let push: (f: { header: Record<string, unknown>; body: Uint8Array }) => void = () => {};
+  const frame = (i: number) => ({
+    header: {
+      t: "video.frame",
+      stream: 7,
+      pts: i * 40,
+      index: i,
+      rendition: "240p",
+      width: 4,
+      height: 2,
+      format: "rgb",
+    },
+    body: picture(10, i),
+  });
+  const conn = {
+    onPush: (fn: typeof push) => (push = fn, () => {}),
+    done: new Promise(() => {}),
+    conn: { remoteAddr: { hostname: "127.0.0.1" } },
+    request: (t: string) => {
+      if (t !== "video.play") return Promise.resolve({ header: {} });
+      push(frame(0)); // the server sent its first frame at once: it comes before the reply
+      push(frame(1));
+      return Promise.resolve({
+        header: { stream: 7, fps: 24, duration: 10, renditions: ["240p"], format: "rgb" },
+      });
+    },
+  } as unknown as Connection;
+  const heard: number[] = [];
+  const pb = await new VideoClient(conn).play("clip", {
+    format: "rgb",
+    onFrame: (f, p) => (heard.push(f.index), f.index === 0 && p.stopAfterThis()),
+  });
+  assert.deepEqual(heard, [0], "the first frame heard, and the play stopped after it");
+  assert.equal((await pb.next())!.index, 0);
+  assert.equal(await pb.next(), null, "nothing after the frame it stopped at");
 });
