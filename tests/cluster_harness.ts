@@ -7,7 +7,7 @@
  * binary is not a skip but a failure. `faultyBus` puts a fault between a node and its bus.
  */
 import type { Bus, BusEvent } from "../lib/server/bus/bus.ts";
-import { alive } from "../lib/common/process_testing.ts";
+import { processAlive } from "../lib/common/process_testing.ts";
 
 const onCi = Deno.env.get("CI") === "true";
 
@@ -97,8 +97,8 @@ async function run(cmd: string, args: string[]): Promise<string> {
 
 async function waitGone(pid: number, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  if (alive(pid)) Deno.kill(pid, "SIGKILL");
+  while (processAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  if (processAlive(pid)) Deno.kill(pid, "SIGKILL");
 }
 
 export interface TestPostgres {
@@ -272,7 +272,7 @@ export async function startPostgres(o: { tls?: TestCa } = {}): Promise<TestPostg
           Deno.kill(p, "SIGCONT");
         } catch { /* gone */ }
       }
-      if (alive(pid)) Deno.kill(pid, "SIGTERM");
+      if (processAlive(pid)) Deno.kill(pid, "SIGTERM");
       await waitGone(pid, 5000);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

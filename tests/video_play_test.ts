@@ -7,7 +7,7 @@ import { VideoClient } from "../lib/client/video/video_client.ts";
 import { abortableSleep } from "../lib/media/stream.ts";
 import { planThirds } from "../lib/media/thirds.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
-import { alive } from "../lib/common/process_testing.ts";
+import { processAlive } from "../lib/common/process_testing.ts";
 
 const ffmpeg = testFfmpeg();
 const ignore = skipWithout(ffmpeg !== null);
@@ -122,7 +122,7 @@ Deno.test({
       await pb.stop();
       const end = await pb.ended;
       assert.equal(end.reason, "stopped");
-      await eventually(() => pids.every((p) => !alive(p)), 3000, "ffmpeg gone");
+      await eventually(() => pids.every((p) => !processAlive(p)), 3000, "ffmpeg gone");
       assert.deepEqual(t.srv.video.ffmpegPids(), []);
     } finally {
       await t.stop();
@@ -141,9 +141,9 @@ Deno.test({
       await eventually(() => pb.order.length >= 2, 3000, "frames");
       const pids = t.srv.video.ffmpegPids();
       assert.equal(pids.length, 1);
-      assert.ok(alive(pids[0]!), "ffmpeg alive while playing");
+      assert.ok(processAlive(pids[0]!), "ffmpeg alive while playing");
       await c.close();
-      await eventually(() => !alive(pids[0]!), 3000, "ffmpeg killed after the client closed");
+      await eventually(() => !processAlive(pids[0]!), 3000, "ffmpeg killed after the client closed");
       await eventually(() => t.srv.video.streams === 0, 3000, "stream count back to 0");
     } finally {
       await t.stop();

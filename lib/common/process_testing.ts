@@ -3,8 +3,11 @@
  * gone, an engine it stopped). Test code only.
  */
 
-/** Whether process `pid` is alive (a signal that changes nothing reaches it). */
-export function alive(pid: number): boolean {
+/**
+ * True when a process with this id still exists (reaped processes throw ESRCH). SIGCONT is harmless
+ * to a running ffmpeg; needs only --allow-run (reading /proc would need --allow-all).
+ */
+export function processAlive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
     return true;

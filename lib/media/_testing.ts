@@ -2,6 +2,7 @@
 
 import { findFfmpeg } from "./ffmpeg.ts";
 import { MjpegSplitter } from "./mjpeg_splitter.ts";
+export { processAlive } from "../common/process_testing.ts";
 
 /** Splits a complete buffer in one call. */
 export function splitMjpeg(bytes: Uint8Array): Uint8Array[] {
@@ -32,19 +33,6 @@ export const SAMPLE_VIDEO: string = decodeURIComponent(
 export const TESTDATA: string = decodeURIComponent(
   new URL("./testdata/", import.meta.url).pathname,
 );
-
-/**
- * True when a process with this id still exists (reaped processes throw ESRCH). SIGCONT is harmless
- * to a running ffmpeg; needs only --allow-run (reading /proc would need --allow-all).
- */
-export function processAlive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The fixed 48×32 test image of the golden files: smooth gradients and a white square. */
 export function goldenImage(): { width: number; height: number; data: Uint8Array } {

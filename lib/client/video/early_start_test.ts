@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { findFfmpeg } from "../../media/mod.ts";
 import { openLocalPlayback } from "./local_playback.ts";
 import { readyFile } from "./stream_send.ts";
-import { alive } from "../../common/process_testing.ts";
+import { processAlive } from "../../common/process_testing.ts";
 
 const ffmpeg = findFfmpeg({ get: (n) => Deno.env.get(n) });
 const SAMPLE = new URL("../../../videos/sample.mp4", import.meta.url).pathname;
@@ -28,7 +28,9 @@ async function loggingFfmpeg(): Promise<{ path: string; starts: () => Promise<st
 }
 
 function assertNoneLeft(starts: string[]): void {
-  for (const line of starts) assert.ok(!alive(Number(line.split(" ")[0])), `ffmpeg left running: ${line}`);
+  for (const line of starts) {
+    assert.ok(!processAlive(Number(line.split(" ")[0])), `ffmpeg left running: ${line}`);
+  }
 }
 
 Deno.test({
