@@ -117,8 +117,9 @@ Deno.test({
       // The stop path, every time: back to the start and paused, so the video cannot end first.
       await pb.seek(0);
       await pb.pause();
+      // The seek sends its poster first and starts ffmpeg after it: wait for that ffmpeg.
+      await eventually(() => t.srv.video.ffmpegPids().length >= 1, 3000, "ffmpeg running after the seek");
       const pids = t.srv.video.ffmpegPids();
-      assert.ok(pids.length >= 1, "ffmpeg running");
       await pb.stop();
       const end = await pb.ended;
       assert.equal(end.reason, "stopped");
