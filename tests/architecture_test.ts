@@ -98,6 +98,8 @@ export const IO_RULES: { what: string; re: RegExp; files: string[] }[] = [
       "lib/server/file_meta.ts",
       "lib/server/file_handles.ts",
       "lib/server/backup.ts",
+      "lib/server/backup_folder.ts",
+      "lib/server/restore.ts",
       "lib/client/files/transfers.ts",
       "lib/client/files/disk.ts",
       "lib/server/store/sqlite_base.ts",

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../lib/common/bytes.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
-import { backup, restore } from "../lib/server/backup.ts";
+import { backup } from "../lib/server/backup.ts";
+import { restore } from "../lib/server/restore.ts";
 import { dbPathIn, holdServing, takeServing } from "../lib/server/data_dir.ts";
 import { SqliteStore } from "../lib/server/store/sqlite_store.ts";
 import { encodeHeader, RecordWriter } from "../lib/server/store/segment_record_testing.ts";

@@ -6,7 +6,7 @@
  * same key keeps its database — in server_meta `cert_fingerprint` (Store `certKey`, both stores).
  * A server records it at its first start, and at the first start of a database that has none yet
  * (an older version's); a server whose certificate key differs from the recorded one refuses to
- * start, naming both keys; `restore` (backup.ts) refuses a backup whose database recorded a key
+ * start, naming both keys; `restore` (restore.ts) refuses a backup whose database recorded a key
  * other than the certificate it is restored with. `--other-server` (lib/server/flags.ts) is the
  * operator's word that the database may go with this key: at a start the key is recorded in place of
  * the old one; at a restore the record is cleared, and the next start records its own. Pure: the

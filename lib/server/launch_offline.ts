@@ -1,7 +1,7 @@
 /**
  * The server's commands that run without serving (lib/server/launch.ts picks them): `admin
  * grant|revoke|unlock NAME` and `admin invite` (lib/server/offline_admin.ts), `admin check|salvage`
- * (lib/server/data_check.ts), `backup DEST` and `restore SRC` (lib/server/backup.ts). Their output
+ * (lib/server/data_check.ts), `backup DEST` and `restore SRC` (lib/server/backup.ts, lib/server/restore.ts). Their output
  * lines, the environment, the clock and the files they stat or read come through `OfflinePorts`.
  */
 import type { Clock } from "../common/clock.ts";
@@ -9,7 +9,8 @@ import { Logger } from "../common/logger.ts";
 import { VERSION } from "../common/version.ts";
 import { normalizeName } from "../protocol/names.ts";
 import { filesDirOf } from "./config.ts";
-import { backup, databaseInUse, restore } from "./backup.ts";
+import { backup } from "./backup.ts";
+import { databaseInUse, restore } from "./restore.ts";
 import { adminCheck, adminSalvage } from "./data_check.ts";
 import { dbPathIn, ensureDataDir } from "./data_dir.ts";
 import { OFFLINE_ACTIONS, type OfflineAction, offlineAdmin } from "./offline_admin.ts";
@@ -83,7 +84,7 @@ export async function checkCommand(
   return 0;
 }
 
-/** `backup DEST` and `restore SRC` (lib/server/backup.ts): the data folder, `--files-dir`, `--store`. */
+/** `backup DEST` and `restore SRC` (lib/server/backup.ts, restore.ts): the data folder, `--files-dir`, `--store`. */
 export async function backupCommand(
   [cmd, path, ...extra]: string[],
   o: { dataDir: string; filesDir?: string; store?: string; otherServer: boolean; tlsCert?: string },

@@ -1,7 +1,7 @@
 /**
  * The shapes of the message log of versions 0.13–0.20 (`parley.db-messages/` beside the database),
  * which the embedded store now imports into SQLite's table at open (segment_import.ts) and which
- * older backups may still hold (backup.ts). Its records are read by segment_record.ts. Types and the
+ * older backups may still hold (backup.ts, restore.ts). Its records are read by segment_record.ts. Types and the
  * folder's name only.
  */
 import type { StoredMessage } from "./store.ts";

@@ -3,7 +3,7 @@
  * 7): the checks a start cannot afford, and a way past damage that does not need a hex editor.
  *
  * - `checkDatabase`: SQLite's full `integrity_check`, every message row against its CRC
- *   (`checkMessageRows`, also backup.ts's), and the seq mark against every seq the folder has seen.
+ *   (`checkMessageRows`, also backup_folder.ts's), and the seq mark against every seq the folder has seen.
  *   Reads only (a plain connection: beside a running server it reads a snapshot).
  * - `salvageDatabase`: copies every row that can still be read into a new database of the current
  *   schema (sqlite_store.ts makes it), message rows in seq ranges halved around a read error down to
