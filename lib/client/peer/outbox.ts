@@ -17,7 +17,7 @@ import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { encodePayload, type Payload, textPayload } from "../e2e/mod.ts";
+import { encodePayload, textPayload } from "../e2e/mod.ts";
 import { Outbox } from "../core/outbox.ts";
 import type { PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
@@ -111,14 +111,6 @@ export class PeerOutbox {
     const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
     this.#sends.added(p);
     return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
-  }
-
-  /**
-   * Queues a change or setting for `peer` (inside the caller's transaction, with its local effect);
-   * the caller tells `added` once the transaction stands.
-   */
-  queue(peer: string, p: Payload, ts: number): void {
-    this.entries.create({ kind: "user", name: peer }, JSON.stringify(p), { mid: p.mid, ts, change: true });
   }
 
   /**
