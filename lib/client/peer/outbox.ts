@@ -4,10 +4,12 @@
  * as `msg` records once the peer's channel said hello — through client mode's send runner
  * (core/kept_sends.ts over core/send_lanes.ts: a lane per peer, a generation per channel, any number
  * handed and not yet acknowledged; this file hands one entry over and settles what the peer took) —,
- * each sealed by the Double Ratchet (peer/codec.ts) as one
- * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
- * conversation's disappearing time when it was written, `x`, kept in its entry). An entry leaves the
- * outbox when the peer acknowledges it; an acknowledged text moves into the history. A text too long for one frame (queued by an older
+ * each sealed by the Double Ratchet (peer/codec.ts) as one `Payload` of client mode: a text with
+ * what client mode seals beside it (core/sending.ts `textFacts`: the message it answers by sender and
+ * id, the conversation's disappearing time when it was written, kept in its entry, and that time),
+ * a change or setting as queued. An entry leaves the outbox when the peer acknowledges it; an
+ * acknowledged text moves into the history as client mode's does (core/sending.ts `sentMessage`, at
+ * the time it was written: no server stamps it). A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
@@ -17,7 +19,7 @@ import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { encodePayload, textPayload } from "../e2e/mod.ts";
+import { sentMessage, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
 import type { PendingMessage } from "../session/local_store.ts";
 import { convOf } from "../session/wire_events.ts";
@@ -138,9 +140,9 @@ export class PeerOutbox {
    * when it can never go (too long: marked failed and said).
    */
   async #hand(p: PendingMessage): Promise<Handed> {
-    const peer = p.to.name!, body = this.#body(p);
-    if (!body) return null;
-    const env = await this.core.codec.sealBody(peer, body).catch((e) => {
+    const peer = p.to.name!;
+    if (!p.change && this.#tooLong(p)) return null;
+    const env = await this.#seal(p).catch((e) => {
       if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
       throw e;
     });
@@ -149,19 +151,11 @@ export class PeerOutbox {
     return { taken: acked.then(() => null) };
   }
 
-  /** The payload of entry `p` as it leaves; null when it can never go. */
-  #body(p: PendingMessage): Uint8Array | null {
-    if (p.change) return utf8.encode(p.text); // its payload, as queued
-    if (this.#tooLong(p)) return null;
-    // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
-    const o = { ...this.#reply(p.replyTo), ttl: p.ttl ?? 0, at: p.ts };
-    return encodePayload(textPayload(p.mid, p.text, o));
-  }
-
-  /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
-  #reply(ref: string | undefined): { replyTo?: string; replyBy?: string } {
-    const by = ref ? this.core.store.local.byMidAny(ref)?.from : undefined;
-    return ref ? { replyTo: ref, ...(by ? { replyBy: by } : {}) } : {};
+  /** Entry `p` sealed for its peer: a change as queued (its payload), a text as client mode seals it (core/sending.ts `textFacts`). */
+  async #seal(p: PendingMessage): Promise<Uint8Array> {
+    const { codec, store } = this.core;
+    if (p.change) return await codec.sealBody(p.to.name!, utf8.encode(p.text));
+    return (await codec.seal(p.to, p.mid, p.text, textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts))).body;
   }
 
   /** `peer` holds `mid` (its ack, or a change of it that it sent): settled once. */
@@ -175,17 +169,9 @@ export class PeerOutbox {
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
     if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
-    const x = p.ttl ?? 0;
-    const m = {
-      mid: p.mid,
-      ts: p.ts,
-      from: this.core.me,
-      to: p.to,
-      text: p.text,
-      ...this.#reply(p.replyTo),
-      ...(x ? { expires: p.ts + x * 1000 } : {}),
-      sentAt: p.ts, // as sealed in it (#todo)
-    };
+    // As the peer took it: at the time it was written (the ack's), as client mode settles a text.
+    const facts = textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts);
+    const { seq: _, ...m } = sentMessage(this.core.me, p, facts, { seq: 0, ts: p.ts });
     store.confirmSent(m);
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
