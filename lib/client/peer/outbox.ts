@@ -15,7 +15,7 @@
 import { toHex, utf8 } from "../../common/bytes.ts";
 import { type Clock, systemTimers } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
-import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
@@ -35,14 +35,11 @@ import type { PeerRecord, PeerStore } from "./store.ts";
 export interface OutboxCore {
   readonly me: string;
   readonly store: PeerStore;
-  readonly dm: DmManager;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
   readonly clock: Clock;
   /** the largest frame a peer reads (a text must fit one record) */
   readonly frameCap: number;
-  /** runs a crypto step after the ones before it */
-  serial<T>(fn: () => Promise<T>): Promise<T>;
   /** the peer's channel once it said hello */
   link(peer: string): Channel | undefined;
   /** the `Link` (core/link.ts) every message leaves through (its ack drops the entry) */
