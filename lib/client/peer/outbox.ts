@@ -22,7 +22,6 @@ import { checkTextSize } from "../core/message_size.ts";
 import { sentMessage, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
 import type { PendingMessage } from "../session/local_store.ts";
-import { convOf } from "../session/wire_events.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
@@ -60,11 +59,6 @@ export function knownPeer(store: PeerStore, peer: string): PeerRecord {
 /** A fresh message id (the wire's form: 32 hex digits). */
 export const newMid = (): string => toHex(cryptoRandom(16));
 
-/** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
-export function convWith(me: string, peer: string): string {
-  return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
-}
-
 export class PeerOutbox {
   /** The texts and changes waiting, kept by the one owner of outbox entries (core/outbox.ts). */
   readonly entries: Outbox;
@@ -90,21 +84,22 @@ export class PeerOutbox {
     });
   }
 
-  /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
-  writable(peer: string): string {
+  /**
+   * The peer something may be written to now: known, its key not changed, and what is written passing
+   * `check`; a first contact written to is kept.
+   */
+  writable(peer: string, check = () => {}): string {
     const rec = knownPeer(this.core.store, peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    check();
     if (rec.stranger) this.core.store.putPeer(acceptStranger(rec));
     return rec.name;
   }
 
   /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
   send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
-    const rec = knownPeer(this.core.store, peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
     // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
-    checkTextSize(text, this.core.frameCap, 1, true);
-    const name = this.writable(rec.name);
+    const name = this.writable(peer, () => checkTextSize(text, this.core.frameCap, 1, true));
     const re = replyTo ? { replyTo } : {};
     // The entry keeps the conversation's disappearing time of now (core/outbox.ts).
     const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
@@ -179,16 +174,17 @@ export class PeerOutbox {
 
   /**
    * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
-   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   * channel at every try: a permanent refusal of a kept entry, so marked failed as client mode marks
+   * one (core/outbox.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
    */
   #tooLong(p: PendingMessage): boolean {
+    const { frameCap, me } = this.core;
     try {
-      checkTextSize(p.text, this.core.frameCap, 1, true);
+      checkTextSize(p.text, frameCap, 1, true);
       return false;
     } catch (e) {
-      const why = (e as Error).message;
-      this.entries.fail(p.mid, why);
-      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
+      this.entries.sendFailed(p.mid, e, { kept: true, offline: false, maxFrame: frameCap });
+      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: me, failed: (e as Error).message } });
       return true;
     }
   }
