@@ -66,7 +66,7 @@ export function peerLedger(
     // Committed at once (the promise's executor runs now; a throw rejects it).
     commit: (w, also) => new Promise((done) => done(store.withWrites(w, () => also?.(store.db)))),
     consume: (_db, m) => store.takeOnce(m.from, m.mid, m.ts, clock.now()),
-    place: (m) => store.local.byMid(m.from, m.mid) ? null : { ...m, seq: store.nextSeq() },
+    place: (m) => store.place(m),
     stamp: () => clock.now(),
     confirmHeld: (m, ref) => (acked(m.from, ref), true),
     takenBack: false,

@@ -9,7 +9,8 @@
  * id, the conversation's disappearing time when it was written, kept in its entry, and that time),
  * a change or setting as queued. An entry leaves the outbox when the peer acknowledges it; an
  * acknowledged text moves into the history as client mode's does (core/sending.ts `sentMessage`, at
- * the time it was written: no server stamps it). A text too long for one frame (queued by an older
+ * the time it was written: no server stamps it; settled by core/outbox.ts as an answered text,
+ * numbered once by peer/store.ts `place`). A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
@@ -21,7 +22,8 @@ import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import { sentMessage, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
-import type { PendingMessage } from "../session/local_store.ts";
+import { outboxStep } from "../core/engine_outbox.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
@@ -161,10 +163,14 @@ export class PeerOutbox {
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
     if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
-    // As the peer took it: at the time it was written (the ack's), as client mode settles a text.
+    // As the peer took it: at the time it was written (the ack's), numbered here once (peer/store.ts
+    // `place`; held already, it only leaves the outbox), settled as client mode settles an answered text.
     const facts = textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts);
-    const { seq: _, ...m } = sentMessage(this.core.me, p, facts, { seq: 0, ts: p.ts });
-    store.confirmSent(m);
+    const m = sentMessage(this.core.me, p, facts, { seq: 0, ts: p.ts });
+    LocalStore.tx(
+      store.db,
+      () => this.entries.carry(outboxStep({ kind: "answered", message: store.place(m) ?? m }), null),
+    );
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
       type: "delivered",
