@@ -6,7 +6,10 @@
  * server stored it and the new state is announced (`message.changed`). A UI's change made while
  * offline waits in the outbox (core/outbox.ts, as peer mode's do) and leaves in order with the texts
  * at the next connect (kept_sends.ts → `sendQueued`); a deletion drops the edits of its message still
- * waiting. `purgeExpired` deletes what ran out of time.
+ * waiting. `purgeExpired` deletes what ran out of time. The rules of a change made here are this
+ * file's for both modes: peer mode (peer/conv.ts) calls `changeable`, `toggled`, `changeTo`,
+ * `keepSetting`, `purgeExpired` and `editsOf` with its node's store, and queues through the same
+ * outbox call (core/outbox.ts `queueChange`).
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
@@ -78,6 +81,39 @@ export function toggled(store: LocalStore, me: string, ref: string, emoji: strin
   return { kind: "react", emoji, on: !mine };
 }
 
+/** Where a change of `orig` made by `me` goes, in both modes: a direct text's other party, else its conversation. */
+export function changeTo(orig: ChatMessage, me: string): Target {
+  return orig.to.kind === "user" && orig.from !== me ? { kind: "user", name: orig.from } : orig.to;
+}
+
+/**
+ * Keeps setting `s`, made by `me`, for the conversation of its line `m` and saves the line when it
+ * is numbered (inside the caller's transaction), in both modes: a topic, or a disappearing time.
+ */
+export function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Setting): void {
+  const conv = convOf(me, m);
+  if (s.kind === "topic") setTopic(store.db, conv, { text: s.text, by: me, at: m.ts });
+  else store.setExpiry(conv, s.seconds, m.ts);
+  if (m.seq) store.insert([m], true);
+}
+
+/** Deletes the disappearing messages of `store` whose time is up (`now`) and says which (`notify`), in both modes. */
+export function purgeExpired(
+  store: LocalStore | null,
+  now: number,
+  notify: (e: { type: "messages.expired"; mids: string[] }) => void,
+): string[] {
+  const mids = store?.purgeExpired(now) ?? [];
+  if (mids.length) notify({ type: "messages.expired", mids });
+  return mids;
+}
+
+/** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
+export function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
+  const m = store?.byMidAny(ref);
+  return m && store ? store.editsOf(m.seq) : [];
+}
+
 export class MessageChanges {
   /**
    * `waitsOffline`: whether something sent now waits in the outbox for the next connect (a UI
@@ -93,9 +129,7 @@ export class MessageChanges {
     const { host } = this, codec = host.codec;
     if (!codec.sealChange || !codec.changeSent || !host.store) throw noKeys("Edits, deletions and reactions");
     const orig = await this.#mayChange(host.store, ref, c);
-    const to: Target = orig.to.kind === "user" && orig.from !== host.user
-      ? { kind: "user", name: orig.from }
-      : orig.to;
+    const to = changeTo(orig, host.user);
     if (c.kind === "edit") await checkSendable(host, to, c.text);
     if (host.outgoing && this.waitsOffline()) return this.#queue(host.outgoing, to, ref, c, orig);
     // The change names the message by its sender and id (issue 69 N2).
@@ -130,10 +164,7 @@ export class MessageChanges {
   #queue(out: Outbox, to: Target, ref: string, c: MessageChange, orig: ChatMessage): ChatMessage {
     const mid = randomId(undefined, 12);
     const p = changePayload(mid, ref, c, orig.from, this.host.clock.now());
-    LocalStore.tx(out.store.db, () => {
-      if (c.kind === "delete") out.dropEditsOf(ref);
-      out.create(to, JSON.stringify(p), { mid, change: true });
-    });
+    LocalStore.tx(out.store.db, () => out.queueChange(to, p));
     const what = c.kind === "react" ? "reaction" : c.kind === "edit" ? "edit" : "deletion";
     const text = `Not connected: the ${what} goes at the next connect (/outbox lists it)`;
     this.host.notify({ type: "notice", level: "info", text });
@@ -162,8 +193,7 @@ export class MessageChanges {
 
   /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
   editsOf(ref: string): Promise<{ at: number; text: string }[]> {
-    const store = this.host.store, m = store?.byMidAny(ref);
-    return Promise.resolve(m && store ? store.editsOf(m.seq) : []);
+    return Promise.resolve(editsOf(this.host.store, ref));
   }
 
   /** Toggles this user's reaction `emoji` on message `ref`. */
@@ -221,12 +251,7 @@ export class MessageChanges {
     const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), text);
     if (s.at !== undefined) return sent;
     const m: ChatMessage = { ...sent, setting: true, ...(s.kind === "topic" ? { topic: s.text } : {}) };
-    LocalStore.tx(store.db, () => {
-      const conv = convOf(host.user, m);
-      if (s.kind === "topic") setTopic(store.db, conv, { text: s.text, by: host.user, at: m.ts });
-      else store.setExpiry(conv, s.seconds, m.ts);
-      if (m.seq) store.insert([m], true);
-    });
+    LocalStore.tx(store.db, () => keepSetting(store, host.user, m, s));
     return m;
   }
 
@@ -240,9 +265,7 @@ export class MessageChanges {
 
   /** Deletes the disappearing messages whose time is up from the local history, and says which. */
   purgeExpired(now = this.host.clock.now()): string[] {
-    const mids = this.host.store?.purgeExpired(now) ?? [];
-    if (mids.length) this.host.notify({ type: "messages.expired", mids });
-    return mids;
+    return purgeExpired(this.host.store, now, (e) => this.host.notify(e));
   }
 
   /**

@@ -4,7 +4,8 @@
  * and peer/outbox.ts, which writes the entries through the peer channel's `Link`). An entry is created (a fresh mid, the
  * clock's time), sent and sent again with the same mid after a reconnect, confirmed when taken (out
  * of the outbox, into the history), marked failed when it can never go (kept and listed, never sent
- * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). Which of these a
+ * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). A change or setting
+ * is queued by `queueChange` in both modes (a deletion drops the edits of its message still waiting). Which of these a
  * failure or an answer leads to is engine_outbox.ts's decision (pure); this class carries its
  * effects out (`carry`). Storage is the folder's `LocalStore`; time comes from the injected clock.
  * No I/O of its own.
@@ -141,8 +142,22 @@ export class Outbox {
     return e && this.#listed(e);
   }
 
+  /**
+   * Queues change or setting `p` (its payload; `ts`: when it was made, else now) for `to`, in both
+   * modes, inside the caller's transaction: a deletion takes the edits of its message still waiting
+   * with it (their texts never leave). It leaves in order with the texts (kept_sends.ts).
+   */
+  queueChange(to: Target, p: Payload, ts?: number): PendingMessage {
+    if (p.k === "delete") this.#dropEditsOf(p.ref);
+    return this.create(to, JSON.stringify(p), {
+      mid: p.mid,
+      ...(ts === undefined ? {} : { ts }),
+      change: true,
+    });
+  }
+
   /** Message `ref` is deleted: the edits of it still waiting are dropped (their texts never leave). */
-  dropEditsOf(ref: string): void {
+  #dropEditsOf(ref: string): void {
     for (const p of this.waiting()) {
       if (!p.change) continue;
       const c = JSON.parse(p.text) as Payload;

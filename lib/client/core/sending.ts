@@ -9,17 +9,19 @@
  *   outbox.ts carries it out).
  * - The UI's kept sends are kept_sends.ts (`KeptSends`, a lane of send_lanes.ts), which sends each
  *   entry with `sendText` (`keep`, its own mid) under session/rate_wait.ts's `paced`.
+ * - `textFacts`, `sentMessage`: what a text's seal carries beside it, and the text as the other end
+ *   took it — both modes' (peer/outbox.ts seals and settles its entries with them).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
 import { randomId } from "../../common/random.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError, type ChatMessage, type Target } from "../backend.ts";
-import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt } from "../e2e/mod.ts";
+import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt, type TextOptions } from "../e2e/mod.ts";
 import { wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
 import type { Outbox } from "./outbox.ts";
-import type { PendingMessage } from "../session/local_store.ts";
+import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { outboxStep } from "./engine_outbox.ts";
 import { checkFrameSize, checkTextSize } from "./message_size.ts";
 
@@ -45,6 +47,46 @@ export async function checkSendable(h: SendHost, to: Target, text: string): Prom
   checkTextSize(text, h.maxFrame, copies, enc);
 }
 
+/**
+ * What a text's seal carries besides its text, in both modes (peer/outbox.ts seals its entries with
+ * it): the message it answers by its id and, when held here, its sender (issue 69 N2), the
+ * conversation's disappearing time when it was written (`ttl`, 0: none), and when that was (`at`:
+ * its edit window and disappearing time start there on every end, however long it waited: N4).
+ */
+export function textFacts(
+  store: LocalStore | null,
+  replyTo: string | undefined,
+  ttl: number,
+  at: number,
+): TextOptions & { at: number } {
+  const by = replyTo ? store?.byMidAny(replyTo)?.from : undefined;
+  return { ...(replyTo ? { replyTo } : {}), ...(by ? { replyBy: by } : {}), ...(ttl ? { ttl } : {}), at };
+}
+
+/**
+ * My text `s`, sealed with `f` (`textFacts`), as the other end took it (`r`: the seq and time it
+ * gave), in both modes: what moves from the outbox into the history.
+ */
+export function sentMessage(
+  me: string,
+  s: Pick<ChatMessage, "mid" | "to" | "text">,
+  f: TextOptions & { at: number },
+  r: { seq: number; ts: number },
+): ChatMessage {
+  return {
+    seq: r.seq,
+    mid: s.mid,
+    ts: r.ts,
+    from: me,
+    to: s.to,
+    text: s.text,
+    ...(f.replyTo ? { replyTo: f.replyTo } : {}),
+    ...(f.replyBy ? { replyBy: f.replyBy } : {}),
+    ...(f.ttl ? { expires: startsAt(r.ts, f.at) + f.ttl * 1000 } : {}),
+    sentAt: f.at, // its edit window starts there, as on the recipients' clients (e2e/changes.ts editTooLate)
+  };
+}
+
 /** Seals and sends `text` (see the module comment); the message as the server took it. */
 export async function sendText(
   h: SendHost,
@@ -55,8 +97,6 @@ export async function sendText(
   const to = wire(target), codec = h.codec, outbox = h.outgoing;
   const mid = o.mid ?? randomId(undefined, 12);
   const re = o.replyTo ? { replyTo: o.replyTo } : {};
-  // A reply names the message it answers by its sender and id (issue 69 N2).
-  const by = o.replyTo ? h.store?.byMidAny(o.replyTo)?.from : undefined, rb = by ? { replyBy: by } : {};
   if (o.replyTo && !codec.sealChange) {
     throw new BackendError("no_keys", "Replies need end-to-end keys (a client folder)");
   }
@@ -73,8 +113,7 @@ export async function sendText(
     const ttl = codec.sealSetting ? entry?.ttl ?? 0 : 0;
     // Sealed: when it was written, so the server's stamp does not alone start its disappearing time
     // nor its edit window (issue 69 N4), however long it waited.
-    const at = entry?.ts ?? h.clock.now();
-    const sealed = { ...re, ...rb, ...(ttl ? { ttl } : {}), at };
+    const sealed = textFacts(h.store, o.replyTo, ttl, entry?.ts ?? h.clock.now());
     const r = await sealAndSend(
       () => codec.seal(to, mid, text, sealed),
       async ({ body, devices, handouts }) => {
@@ -87,18 +126,7 @@ export async function sendText(
       },
       codec.devicesChanged?.bind(codec),
     );
-    const m: ChatMessage = {
-      seq: r.seq,
-      mid,
-      ts: r.ts,
-      from: h.user,
-      to,
-      text,
-      ...re,
-      ...rb,
-      ...(ttl ? { expires: startsAt(r.ts, at) + ttl * 1000 } : {}),
-      sentAt: at, // its edit window starts there, as on the recipients' clients (e2e/changes.ts editTooLate)
-    };
+    const m = sentMessage(h.user, { mid, to, text }, sealed, r);
     outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;

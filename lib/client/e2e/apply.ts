@@ -28,10 +28,9 @@ import { setTopic } from "../session/local_topics.ts";
 import type { BackendEvent, ChatMessage, LocalStore, MessageChange } from "./door.ts";
 import { type Setting, UnreadableError } from "./body_codec.ts";
 import {
-  applyChange,
+  applyChecked,
   changeOf,
   changePayload,
-  changeTarget,
   expiryText,
   idTaken,
   isChange,
@@ -225,16 +224,8 @@ export class HistoryApplier {
       if (conv !== null) taken = this.ledger.consume(db, env, conv);
       if (taken !== "new") return;
       try {
-        const orig = changeTarget(
-          this.local,
-          this.me,
-          { ...env, ts, ...(at === undefined ? {} : { at }) },
-          ref,
-          c,
-          admin,
-          by,
-        );
-        changed = applyChange(this.local, orig.seq, env.from, ts, c);
+        const e = { ...env, ts, ...(at === undefined ? {} : { at }) };
+        changed = applyChecked(this.local, this.me, e, ref, c, admin, by);
       } catch (e) {
         if (!(e instanceof UnreadableError)) throw e;
         refused = e;

@@ -170,6 +170,25 @@ export function changeTarget(
   return orig;
 }
 
+/**
+ * Checks change `c` of `ref` that `env` carries (`changeTarget`: UnreadableError when refused) and
+ * applies it as made by its sender at its time (inside the caller's transaction); the new state. The
+ * one way a change reaches the history in both modes: received (e2e/apply.ts), or made here by a
+ * peer node (peer/conv.ts).
+ */
+export function applyChecked(
+  local: LocalStore,
+  me: string,
+  env: Pick<ChatMessage, "from" | "to" | "ts"> & { at?: number },
+  ref: string,
+  c: MessageChange,
+  roomAdmin = false,
+  by?: string,
+): ChatMessage {
+  const orig = changeTarget(local, me, env, ref, c, roomAdmin, by);
+  return applyChange(local, orig.seq, env.from, env.ts, c);
+}
+
 /** Applies `c` by `by` at `at` to message `seq` (inside the caller's transaction); the new state. */
 export function applyChange(
   local: LocalStore,

@@ -12,7 +12,8 @@
  *   control some process of the folder waits for is filed in the keystore for it (`FiledList`,
  *   `waitFiled`: e2e/controls.ts).
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
- *   (`changeTarget`, `applyChange`, `idTaken`: a message is its sender's and its id's, …), shared with peer mode;
+ *   (`applyChecked`: `changeTarget`'s check, then the change applied; `idTaken`: a message is its
+ *   sender's and its id's, …), shared with peer mode;
  *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger`.
  * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
@@ -64,10 +65,9 @@ export {
   watchFolder,
 } from "./controls.ts";
 export {
-  applyChange,
+  applyChecked,
   changeOf,
   changePayload,
-  changeTarget,
   EDIT_WINDOW_MS,
   editTooLate,
   expiryText,

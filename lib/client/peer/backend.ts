@@ -23,7 +23,7 @@ import {
   type Target,
 } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { convWith } from "./outbox.ts";
+import { convOfTarget } from "../session/wire_events.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
@@ -242,7 +242,11 @@ export class PeerBackend implements ChatBackend {
     },
     expiry: (target: Target) => {
       if (target.kind !== "user") return Promise.resolve(0); // conversations with peers only
-      return Promise.resolve(this.node.store.local.expiryOf(convWith(this.node.name, target.name ?? "")));
+      return Promise.resolve(
+        this.node.store.local.expiryOf(
+          convOfTarget(this.node.name, { kind: "user", name: target.name ?? "" }),
+        ),
+      );
     },
   };
   /** Typing as in client mode (core/typing.ts `TypingGate`): one "typing" per peer every 3 s, a "stopped" only while it may show. */

@@ -9,7 +9,8 @@
  * (`bodyOf`); a room's key or topic has no place here. A refused message commits its ratchet step,
  * changes nothing and is said once as a warning. A changed key holds the message back (`HeldBack`:
  * not acknowledged, the peer writes it again later) and says `key-changed`. `seal` and `sealBody`
- * seal for a peer with the prekey bundle its hello brought (peer/outbox.ts writes them).
+ * seal for a peer with the prekey bundle its hello brought (peer/outbox.ts writes them; peer/watch.ts
+ * its signals, which `openSignal` opens).
  *
  * The node's ledger: each message is numbered here and saved once (by sender and id); a change is
  * taken once (peer/store.ts `takeOnce`: one re-sent after a lost ack applies once, one older than
@@ -65,7 +66,7 @@ export function peerLedger(
     // Committed at once (the promise's executor runs now; a throw rejects it).
     commit: (w, also) => new Promise((done) => done(store.withWrites(w, () => also?.(store.db)))),
     consume: (_db, m) => store.takeOnce(m.from, m.mid, m.ts, clock.now()),
-    place: (m) => store.local.byMid(m.from, m.mid) ? null : { ...m, seq: store.nextSeq() },
+    place: (m) => store.place(m),
     stamp: () => clock.now(),
     confirmHeld: (m, ref) => (acked(m.from, ref), true),
     takenBack: false,
@@ -129,6 +130,16 @@ export class PeerCodec implements BodyCodec {
   /** An encoded payload (a text, a change, a setting) sealed for `peer`. */
   sealBody(peer: string, payload: Uint8Array): Promise<Uint8Array> {
     return this.ports.serial(() => this.ports.dm.encryptDm(peer, this.ports.bundle(peer), payload));
+  }
+
+  /** Opens a signal from `m.from` (watch together: peer/watch.ts), its ratchet step committed; rejects when it cannot be opened. */
+  openSignal(m: { from: string }, body: Uint8Array): Promise<Uint8Array> {
+    const { ports } = this;
+    return ports.serial(async () => {
+      const o = await ports.dm.openDm(m.from, body);
+      await ports.history.ledger.commit(o.writes);
+      return o.plaintext;
+    });
   }
 
   /** Peer mode opens in `receive` (with the store's transaction); a bare open is a caller's bug. */

@@ -65,9 +65,12 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     // Reply: the answer names the message it answers on both ends.
     const back = arrives(a, "bob", "hi alice");
     const r = b.send("alice", "hi alice", { replyTo: m.mid });
-    assert.equal((await back).replyTo, m.mid);
+    const answer = await back;
+    assert.equal(answer.replyTo, m.mid);
+    assert.equal(answer.replyBy, "alice"); // and by its sender (issue 69 N2), as sealed
     await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
     assert.equal(held(b, "bob", r.mid).replyTo, m.mid);
+    assert.equal(held(b, "bob", r.mid).replyBy, "alice"); // as the sender keeps it
     // Edit: the new text on both ends, the old one kept as history.
     let change = changed(b, "alice");
     assert.equal(a.conv.change(m.mid, { kind: "edit", text: "hello bob" }).text, "hello bob");

@@ -136,11 +136,9 @@ export class PeerNode {
     this.#out = new PeerOutbox({
       me: o.name,
       store: o.store,
-      dm: this.dm,
       codec: this.codec,
       clock: this.clock,
       frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
-      serial: (fn) => this.#serial(fn),
       link: channel,
       carrier: this.link,
       emit: (e) => this.#emit(e),

@@ -4,23 +4,26 @@
  * as `msg` records once the peer's channel said hello — through client mode's send runner
  * (core/kept_sends.ts over core/send_lanes.ts: a lane per peer, a generation per channel, any number
  * handed and not yet acknowledged; this file hands one entry over and settles what the peer took) —,
- * each sealed by the Double Ratchet (peer/codec.ts) as one
- * `Payload` of client mode (e2e/keys.ts: a text carries the message it answers, `re`, and the
- * conversation's disappearing time when it was written, `x`, kept in its entry). An entry leaves the
- * outbox when the peer acknowledges it; an acknowledged text moves into the history. A text too long for one frame (queued by an older
+ * each sealed by the Double Ratchet (peer/codec.ts) as one `Payload` of client mode: a text with
+ * what client mode seals beside it (core/sending.ts `textFacts`: the message it answers by sender and
+ * id, the conversation's disappearing time when it was written, kept in its entry, and that time),
+ * a change or setting as queued. An entry leaves the outbox when the peer acknowledges it; an
+ * acknowledged text moves into the history as client mode's does (core/sending.ts `sentMessage`, at
+ * the time it was written: no server stamps it; settled by core/outbox.ts as an answered text,
+ * numbered once by peer/store.ts `place`). A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
 import { type Clock, systemTimers } from "../../common/clock.ts";
 import { cryptoRandom } from "../../common/random.ts";
-import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { encodePayload, type Payload, textPayload } from "../e2e/mod.ts";
+import { sentMessage, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
-import type { PendingMessage } from "../session/local_store.ts";
-import { convOf } from "../session/wire_events.ts";
+import { outboxStep } from "../core/engine_outbox.ts";
+import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
 import type { Channel } from "./channel.ts";
@@ -33,14 +36,11 @@ import type { PeerRecord, PeerStore } from "./store.ts";
 export interface OutboxCore {
   readonly me: string;
   readonly store: PeerStore;
-  readonly dm: DmManager;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
   readonly clock: Clock;
   /** the largest frame a peer reads (a text must fit one record) */
   readonly frameCap: number;
-  /** runs a crypto step after the ones before it */
-  serial<T>(fn: () => Promise<T>): Promise<T>;
   /** the peer's channel once it said hello */
   link(peer: string): Channel | undefined;
   /** the `Link` (core/link.ts) every message leaves through (its ack drops the entry) */
@@ -60,11 +60,6 @@ export function knownPeer(store: PeerStore, peer: string): PeerRecord {
 
 /** A fresh message id (the wire's form: 32 hex digits). */
 export const newMid = (): string => toHex(cryptoRandom(16));
-
-/** The conversation with `peer` seen from `me` (its disappearing time: LocalStore.expiryOf). */
-export function convWith(me: string, peer: string): string {
-  return convOf(me, { seq: 0, mid: "", ts: 0, text: "", from: me, to: { kind: "user", name: peer } });
-}
 
 export class PeerOutbox {
   /** The texts and changes waiting, kept by the one owner of outbox entries (core/outbox.ts). */
@@ -91,34 +86,27 @@ export class PeerOutbox {
     });
   }
 
-  /** The peer something may be written to now: known, its key not changed; a first contact written to is kept. */
-  writable(peer: string): string {
+  /**
+   * The peer something may be written to now: known, its key not changed, and what is written passing
+   * `check`; a first contact written to is kept.
+   */
+  writable(peer: string, check = () => {}): string {
     const rec = knownPeer(this.core.store, peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
+    check();
     if (rec.stranger) this.core.store.putPeer(acceptStranger(rec));
     return rec.name;
   }
 
   /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
   send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
-    const rec = knownPeer(this.core.store, peer);
-    if (rec.pending) throw keyChangedRefusal(rec.name);
     // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
-    checkTextSize(text, this.core.frameCap, 1, true);
-    const name = this.writable(rec.name);
+    const name = this.writable(peer, () => checkTextSize(text, this.core.frameCap, 1, true));
     const re = replyTo ? { replyTo } : {};
     // The entry keeps the conversation's disappearing time of now (core/outbox.ts).
     const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
     this.#sends.added(p);
     return { ...p, seq: 0, from: this.core.me, pending: true, queued: !this.core.link(name) };
-  }
-
-  /**
-   * Queues a change or setting for `peer` (inside the caller's transaction, with its local effect);
-   * the caller tells `added` once the transaction stands.
-   */
-  queue(peer: string, p: Payload, ts: number): void {
-    this.entries.create({ kind: "user", name: peer }, JSON.stringify(p), { mid: p.mid, ts, change: true });
   }
 
   /**
@@ -146,9 +134,9 @@ export class PeerOutbox {
    * when it can never go (too long: marked failed and said).
    */
   async #hand(p: PendingMessage): Promise<Handed> {
-    const peer = p.to.name!, body = this.#body(p);
-    if (!body) return null;
-    const env = await this.core.codec.sealBody(peer, body).catch((e) => {
+    const peer = p.to.name!;
+    if (!p.change && this.#tooLong(p)) return null;
+    const env = await this.#seal(p).catch((e) => {
       if (e instanceof KeyChangedError) this.core.emit({ type: "key-changed", peer });
       throw e;
     });
@@ -157,19 +145,11 @@ export class PeerOutbox {
     return { taken: acked.then(() => null) };
   }
 
-  /** The payload of entry `p` as it leaves; null when it can never go. */
-  #body(p: PendingMessage): Uint8Array | null {
-    if (p.change) return utf8.encode(p.text); // its payload, as queued
-    if (this.#tooLong(p)) return null;
-    // Sealed: when it was written (its edit window starts there on both ends: issue 69 N4).
-    const o = { ...this.#reply(p.replyTo), ttl: p.ttl ?? 0, at: p.ts };
-    return encodePayload(textPayload(p.mid, p.text, o));
-  }
-
-  /** The message `ref` a reply answers, by id and (when this node holds it) sender: issue 69 N2. */
-  #reply(ref: string | undefined): { replyTo?: string; replyBy?: string } {
-    const by = ref ? this.core.store.local.byMidAny(ref)?.from : undefined;
-    return ref ? { replyTo: ref, ...(by ? { replyBy: by } : {}) } : {};
+  /** Entry `p` sealed for its peer: a change as queued (its payload), a text as client mode seals it (core/sending.ts `textFacts`). */
+  async #seal(p: PendingMessage): Promise<Uint8Array> {
+    const { codec, store } = this.core;
+    if (p.change) return await codec.sealBody(p.to.name!, utf8.encode(p.text));
+    return (await codec.seal(p.to, p.mid, p.text, textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts))).body;
   }
 
   /** `peer` holds `mid` (its ack, or a change of it that it sent): settled once. */
@@ -183,18 +163,14 @@ export class PeerOutbox {
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
     if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
-    const x = p.ttl ?? 0;
-    const m = {
-      mid: p.mid,
-      ts: p.ts,
-      from: this.core.me,
-      to: p.to,
-      text: p.text,
-      ...this.#reply(p.replyTo),
-      ...(x ? { expires: p.ts + x * 1000 } : {}),
-      sentAt: p.ts, // as sealed in it (#todo)
-    };
-    store.confirmSent(m);
+    // As the peer took it: at the time it was written (the ack's), numbered here once (peer/store.ts
+    // `place`; held already, it only leaves the outbox), settled as client mode settles an answered text.
+    const facts = textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts);
+    const m = sentMessage(this.core.me, p, facts, { seq: 0, ts: p.ts });
+    LocalStore.tx(
+      store.db,
+      () => this.entries.carry(outboxStep({ kind: "answered", message: store.place(m) ?? m }), null),
+    );
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
       type: "delivered",
@@ -204,16 +180,17 @@ export class PeerOutbox {
 
   /**
    * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
-   * channel at every try: it is marked failed instead, never sent (issue 34.1; `/outbox drop N`).
+   * channel at every try: a permanent refusal of a kept entry, so marked failed as client mode marks
+   * one (core/outbox.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
    */
   #tooLong(p: PendingMessage): boolean {
+    const { frameCap, me } = this.core;
     try {
-      checkTextSize(p.text, this.core.frameCap, 1, true);
+      checkTextSize(p.text, frameCap, 1, true);
       return false;
     } catch (e) {
-      const why = (e as Error).message;
-      this.entries.fail(p.mid, why);
-      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: this.core.me, failed: why } });
+      this.entries.sendFailed(p.mid, e, { kept: true, offline: false, maxFrame: frameCap });
+      this.core.emit({ type: "failed", message: { ...p, seq: 0, from: me, failed: (e as Error).message } });
       return true;
     }
   }

@@ -224,12 +224,12 @@ export class PeerStore implements CryptoStateStore {
     this.#apply({ put: { [`seen:${peer}`]: horizon }, del: [] });
   }
 
-  /** The peer confirmed one of my messages: it moves from the outbox into the history. */
-  confirmSent(m: Omit<ChatMessage, "seq">): void {
-    LocalStore.tx(this.db, () => {
-      if (!this.local.byMid(m.from, m.mid)) this.local.confirm({ ...m, seq: this.nextSeq() });
-      else this.local.dropPending(m.mid);
-    });
+  /**
+   * `m` numbered as the history's next (peer mode numbers its messages itself), or null when the
+   * history holds it already (by sender and id): each message is saved once, received or sent.
+   */
+  place(m: ChatMessage): ChatMessage | null {
+    return this.local.byMid(m.from, m.mid) ? null : { ...m, seq: this.nextSeq() };
   }
 
   close(): void {

@@ -8,7 +8,7 @@
  * over sealed signals, and the copies.
  *
  * Signals: sealed by the peer's Double Ratchet session (the one its messages use, one crypto step at a
- * time) in a `sig` record (peer/channel_link.ts). One that arrives is opened and its step committed,
+ * time: peer/codec.ts `sealBody`, `openSignal`) in a `sig` record (peer/channel_link.ts). One that arrives is opened and its step committed,
  * watched or not (after `close` too); one the ratchet refuses (replayed, forged, sealed for someone
  * else) is dropped with a warning. The sender is the channel's authenticated peer.
  *
@@ -45,8 +45,8 @@ export interface WatchHost extends CopiesHost {
   peers(): PeerListing[];
 }
 
-/** What the signals need of their node: the outbox's core (its ratchet, lock, channels and link). */
-export type SignalCore = Pick<OutboxCore, "dm" | "store" | "serial" | "link" | "carrier" | "emit">;
+/** What the signals need of their node: the outbox's core (its codec and link). */
+export type SignalCore = Pick<OutboxCore, "codec" | "carrier" | "emit">;
 
 const nameOf = (peer: string) => normalizeName(peer.replace(/^@/, "")) ?? peer;
 const unanswered = (peer: string) =>
@@ -67,8 +67,7 @@ export class PeerWatch extends WatchSessions<Note> {
   /** Seals `payload(mid)` for `peer` and writes it on its channel now; refused as a message to it would be. */
   async seal(peer: string, payload: (mid: string) => Uint8Array): Promise<void> {
     const mid = newMid(), c = this.core;
-    const env = await c.serial(() => c.dm.encryptDm(peer, c.link(peer)?.bundle ?? null, payload(mid)));
-    await c.carrier.signal({ kind: "user", name: peer }, mid, env);
+    await c.carrier.signal({ kind: "user", name: peer }, mid, await c.codec.sealBody(peer, payload(mid)));
   }
 
   /**
@@ -137,11 +136,7 @@ export class PeerWatch extends WatchSessions<Note> {
     const c = this.core;
     let plaintext: Uint8Array;
     try {
-      plaintext = await c.serial(async () => {
-        const o = await c.dm.openDm(e.from, e.body);
-        c.store.withWrites(o.writes, () => {});
-        return o.plaintext;
-      });
+      plaintext = await c.codec.openSignal(e, e.body);
     } catch (err) {
       const text = `${e.from}: a signal that could not be opened was dropped (${(err as Error).message})`;
       return c.emit({ type: "notice", text, level: "warn" });
