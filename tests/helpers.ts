@@ -455,6 +455,8 @@ export async function spawnServerProcess(
     banner: text,
     cert: await Deno.readTextFile(`${dir}/cert.pem`),
     errText,
+    /** What it printed on stderr so far (log lines: a test awaits one with `eventually`). */
+    errNow: () => errSoFar,
     consoleLine,
     stop,
   };
