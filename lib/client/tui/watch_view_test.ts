@@ -13,21 +13,13 @@ import jpegJs from "jpeg-js";
 import type { WatchChannel } from "../backend.ts";
 import { encodeWatch } from "../video/watch_together.ts";
 import { dmParties, watchTarget } from "../video/watch_channel.ts";
-import { demoWorld, type Harness, harness } from "./testing.ts";
+import { demoWorld, type Harness, harness, screenUntil } from "./testing.ts";
 
 const frame = new Uint8Array(
   jpegJs.encode({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 4).fill(200) }, 90).data,
 );
 
-async function until(h: Harness, what: string, ok: (s: string) => boolean): Promise<string> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const s = (await h.settle()).join("\n");
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`${h.backend.user}: timed out waiting for ${what}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = screenUntil;
 
 /** Waits for a line of #general's buffer (shown or not) that includes `text`. */
 async function roomLine(h: Harness, text: string): Promise<void> {
