@@ -118,6 +118,22 @@ export class Tmux {
     await this.run("send-keys", "-t", name, "Enter");
   }
 
+  /**
+   * Pastes `file` (bracketed, as a terminal does) into `name`'s input and waits until the input row —
+   * the screen's last (tui/layout.ts) — ends the text with `tail`, the file's last characters: the
+   * whole paste was taken, so an Enter after it sends it all. No sleep: the row is looked at.
+   */
+  async paste(name: string, file: string, tail: string, ms = 60_000): Promise<void> {
+    await this.run("load-buffer", file);
+    await this.run("paste-buffer", "-p", "-t", name);
+    await this.waitFor(
+      name,
+      (s) => inputRow(s).trimEnd().endsWith(tail),
+      `the paste's end (${tail}) in the input`,
+      ms,
+    );
+  }
+
   keys(name: string, ...keys: string[]): Promise<string> {
     return this.run("send-keys", "-t", name, ...keys);
   }
@@ -190,3 +206,13 @@ export async function dmOnScreens(
 }
 
 export { rootFile };
+
+/** The input row of a full-screen client's screen: its last row (tui/layout.ts). */
+export function inputRow(screen: string): string {
+  return screen.replace(/\n+$/, "").split("\n").at(-1) ?? "";
+}
+
+/** A screen without its input row: what the conversation and the bars show. */
+export function aboveInput(screen: string): string {
+  return screen.replace(/\n+$/, "").split("\n").slice(0, -1).join("\n");
+}
