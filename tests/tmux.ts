@@ -13,6 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./helpers.ts";
+import { until } from "../lib/common/wait_testing.ts";
 
 export const hasTmux: boolean = (() => {
   try {
@@ -101,14 +102,14 @@ export class Tmux {
 
   /** The whole scrollback-free screen, waited for until `pred` holds. */
   async waitFor(name: string, pred: (s: string) => boolean, what: string, ms = 20_000): Promise<string> {
-    const end = Date.now() + ms;
     let last = "";
-    while (Date.now() < end) {
-      last = await this.screen(name).catch(() => last);
-      if (pred(last)) return last;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`${name}: timed out waiting for ${what}; screen was:\n${last}`);
+    await until(
+      async () => pred(last = await this.screen(name).catch(() => last)),
+      () => `${what} on ${name}'s screen; screen was:\n${last}`,
+      ms,
+      150,
+    );
+    return last;
   }
 
   /** Types a line: the text, then Enter in a separate call (one chunk would look like a paste). */
