@@ -65,13 +65,11 @@ test({
     const home = await Deno.makeTempDir();
     const bobHome = await Deno.makeTempDir();
     const big = `${home}/big.txt`;
-    await Deno.writeTextFile(big, "lorem ipsum ".repeat(9000)); // 108 kB, one line
+    await Deno.writeTextFile(big, "lorem ipsum ".repeat(9000) + "PASTE-END"); // 108 kB, one line
     let t = await startTestServer({}, { dir }); // the default cap (1 MiB) first
     const tm = new Tmux(t.port);
     const paste = async () => {
-      await tm.run("load-buffer", big);
-      await tm.run("paste-buffer", "-p", "-t", "alice");
-      await new Promise((r) => setTimeout(r, 300));
+      await tm.paste("alice", big, "PASTE-END");
       await tm.keys("alice", "Enter");
     };
     try {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
 import { skipWithoutTmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
+import { until } from "../lib/common/wait_testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOCKET = `parley-test-${Deno.pid}`;
@@ -30,14 +31,14 @@ async function waitFor(
   what: string,
   ms = 20_000,
 ): Promise<string> {
-  const end = Date.now() + ms;
   let last = "";
-  while (Date.now() < end) {
-    last = await screen(name);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${name}: timed out waiting for ${what}; screen was:\n${last}`);
+  await until(
+    async () => pred(last = await screen(name)),
+    () => `${what} on ${name}'s screen; screen was:\n${last}`,
+    ms,
+    150,
+  );
+  return last;
 }
 
 /** Types a line: the text, then Enter in a separate call (one chunk would look like a paste). */

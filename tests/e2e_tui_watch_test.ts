@@ -5,10 +5,12 @@
  * `/watch-together #movie clip`; bob sees the line in #movie and joins late, at the current
  * position; alice's space (pause) and → (seek 5 s) reach bob's player, and the time each took —
  * from alice's change to its being applied to bob's player, both on the server's clock, as bob's
- * sync logic measures it and prints it in his status line — is at most 250 ms. bob's space is
- * refused (he is no admin) and changes nothing for alice; bob's q stops only his view.
- * In a DM (`/watch-together @bob clip`), both control it: bob's pause reaches alice's player and
- * alice's seek bob's, each within 250 ms.
+ * sync logic measures it and prints it in his status line — is printed (a figure, not asserted under
+ * a bound: no cross-process duration is, issue 70); what is asserted is that bob's player stops
+ * where alice's did (the same position, to the tenth shown) and lands where her seek went. bob's
+ * space is refused (he is no admin) and changes nothing for alice; bob's q stops only his view.
+ * In a DM (`/watch-together @bob clip`), both control it: bob's pause stops alice's player where
+ * his stopped, and alice's seek moves bob's to where hers went.
  */
 import assert from "node:assert/strict";
 import { skipWithout, startTestServer, testFfmpeg, type TestServer } from "./helpers.ts";
@@ -16,7 +18,6 @@ import { PASSWORD, skipWithoutTmux, Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 
 const ffmpeg = testFfmpeg();
-const STEP_MS = 250;
 const COLS = 130;
 
 /** The status-line item of a watcher of `where`: state, position, who, and the measured step (ms) if any. */
@@ -30,6 +31,8 @@ const STATUS = statusOf("#movie");
  * what it shows, so P and P + 5 may round apart (2.15 shows "2.1", 7.15 "7.2").
  */
 const near = (shown: string, want: number) => Math.abs(Number(shown) - want) <= 0.1 + 1e-9;
+/** A step the sync logic measured and printed: a whole number of ms (a figure, never bounded here). */
+const measured = (ms: string | undefined) => ms !== undefined && /^\d+$/.test(ms);
 
 /** A 30 s test clip (240 lines: the server makes one rendition in a few seconds) in a new folder. */
 async function clipFolder(): Promise<string> {
@@ -57,7 +60,7 @@ async function aliceAndBobOnScreens(t: TestServer, tm: Tmux, homes: string[]): P
 
 test({
   name:
-    "TUI e2e (issue 39.7): /watch-together — bob joins late and follows alice's pause and seek within 250 ms",
+    "TUI e2e (issue 39.7): /watch-together — bob joins late and follows alice's pause and seek to her positions",
   ignore: skipWithoutTmux || skipWithout(ffmpeg !== null),
   deadlineMs: 45_000,
   fn: async () => {
@@ -93,17 +96,33 @@ test({
       await tm.waitFor("bob", (s) => s.includes("▀") || s.includes("▄"), "bob's picture");
 
       await tm.keys("alice", "Space");
+      const alicePaused = await status("alice", (m) => m[1] === "paused" && m[3] === "you", "alice paused");
       const paused = await status("bob", (m) => m[1] === "paused" && m[4] !== undefined, "bob paused");
+      assert.ok(
+        near(paused[2]!, Number(alicePaused[2])),
+        `bob stopped where alice did: ${paused[0]} / ${alicePaused[0]}`,
+      );
       const seekTo = Number(paused[2]) + 5;
       await tm.keys("alice", "Right");
       const sought = await status("bob", (m) => m[1] === "paused" && near(m[2]!, seekTo), "bob sought");
-      const steps = [Number(paused[4]), Number(sought[4])];
-      console.log(
-        `watch together in the TUI: bob applied alice's pause after ${steps[0]} ms, her seek after ${
-          steps[1]
-        } ms (bob's sync logic, server clock)`,
+      const aliceSought = await status(
+        "alice",
+        (m) => m[1] === "paused" && near(m[2]!, seekTo),
+        "alice sought",
       );
-      assert.ok(steps.every((ms) => ms <= STEP_MS), `steps ${steps} ms`);
+      assert.ok(
+        near(sought[2]!, Number(aliceSought[2])),
+        `bob is where alice's seek went: ${sought[0]} / ${aliceSought[0]}`,
+      );
+      assert.ok(
+        measured(paused[4]) && measured(sought[4]),
+        `each step measured: ${paused[0]} / ${sought[0]}`,
+      );
+      console.log(
+        `watch together in the TUI: bob applied alice's pause after ${paused[4]} ms, her seek after ${
+          sought[4]
+        } ms (bob's sync logic, server clock; a figure, not bounded)`,
+      );
 
       await tm.keys("bob", "Space"); // bob is no admin
       await tm.waitFor("bob", (s) => s.includes("only the admins of #movie play, pause and seek"), "refused");
@@ -129,7 +148,7 @@ test({
 
 test({
   name:
-    "TUI e2e (issue 39): /watch-together @bob — in a DM either party pauses and seeks for both within 250 ms",
+    "TUI e2e (issue 39): /watch-together @bob — in a DM either party pauses and seeks for both, to the same position",
   ignore: skipWithoutTmux || skipWithout(ffmpeg !== null),
   deadlineMs: 45_000,
   fn: async () => {
@@ -171,6 +190,16 @@ test({
         (m) => m[1] === "paused" && m[3] === "bob" && !!m[4],
         "alice paused",
       );
+      const bobPaused = await status(
+        "bob",
+        "@alice",
+        (m) => m[1] === "paused" && m[3] === "you",
+        "bob paused",
+      );
+      assert.ok(
+        near(paused[2]!, Number(bobPaused[2])),
+        `alice stopped where bob did: ${paused[0]} / ${bobPaused[0]}`,
+      );
       const seekTo = Number(paused[2]) + 5;
       await tm.keys("alice", "Right"); // alice seeks for both
       const sought = await status(
@@ -179,13 +208,25 @@ test({
         (m) => m[1] === "paused" && near(m[2]!, seekTo),
         "bob sought",
       );
-      const steps = [Number(paused[4]), Number(sought[4])];
-      console.log(
-        `watch together in a DM: alice applied bob's pause after ${steps[0]} ms, bob alice's seek after ${
-          steps[1]
-        } ms (server clock)`,
+      const aliceSought = await status(
+        "alice",
+        "@bob",
+        (m) => m[1] === "paused" && m[3] === "you" && near(m[2]!, seekTo),
+        "alice sought",
       );
-      assert.ok(steps.every((ms) => ms <= STEP_MS), `steps ${steps} ms`);
+      assert.ok(
+        near(sought[2]!, Number(aliceSought[2])),
+        `bob is where alice's seek went: ${sought[0]} / ${aliceSought[0]}`,
+      );
+      assert.ok(
+        measured(paused[4]) && measured(sought[4]),
+        `each step measured: ${paused[0]} / ${sought[0]}`,
+      );
+      console.log(
+        `watch together in a DM: alice applied bob's pause after ${paused[4]} ms, bob alice's seek after ${
+          sought[4]
+        } ms (server clock; a figure, not bounded)`,
+      );
       for (const u of ["alice", "bob"]) await tm.type(u, "/quit");
     } finally {
       await tm.stop();

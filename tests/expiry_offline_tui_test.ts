@@ -1,8 +1,10 @@
 /**
  * Disappearing messages that expired while their recipient was away, in a real terminal (issue
  * 71.7): alice sets `expire bob 2s` and sends "self destruct" (scripted) while bob is offline; bob
- * starts his full-screen client after the time. Only the setting line shows, and the count of what
- * arrived while away says one message, never one that is gone.
+ * starts his full-screen client after the time — at once: the server's clock is injected a minute
+ * behind, so it stamps the message a minute ago, and a disappearing message's time runs from that
+ * stamp (no waiting out the 2 s). Only the setting line shows, and the count of what arrived while
+ * away says one message, never one that is gone.
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers.ts";
@@ -13,7 +15,7 @@ test({
   name: "TUI: a message that disappeared while away is not counted in 'N new messages … while you were away'",
   ignore: skipWithoutTmux,
   fn: async () => {
-    const t = await startTestServer();
+    const t = await startTestServer({}, { clock: { now: () => Date.now() - 60_000 } });
     const tm = new Tmux(t.port);
     const homes = { alice: await Deno.makeTempDir(), bob: await Deno.makeTempDir() };
     try {
@@ -23,7 +25,8 @@ test({
       assert.equal(set.code, 0, set.err);
       const sent = await tm.cli("alice", homes.alice, "send", "bob", "self destruct");
       assert.equal(sent.code, 0, sent.err);
-      await new Promise((r) => setTimeout(r, 2500)); // its time is up before bob is back
+      // Its time was up before bob is back: the server (its clock injected a minute behind) stamped
+      // it a minute ago, and a disappearing message's time runs from the server's stamp.
       await tm.start("bob", "bob", homes.bob);
       const s = await tm.waitFor("bob", (x) => /while you were away/.test(x), "the count of what came");
       assert.match(s, /1 new message in 1 conversation while you were away/, s);

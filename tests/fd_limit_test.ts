@@ -8,13 +8,16 @@
 import assert from "node:assert/strict";
 import { LoadConn } from "./bench/load_client.ts";
 import { seed, tokenOf } from "./bench/bench_server.ts";
-import { PROGRAM_PERMS, rootFile, spawnServerProcess } from "./helpers.ts";
+import { eventually, PROGRAM_PERMS, rootFile, spawnServerProcess } from "./helpers.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import { connectTls } from "../lib/net/tls.ts";
 import { dialPeer } from "../lib/net/peer_net.ts";
 import { generateIdentity } from "../lib/crypto/identity.ts";
 
 const LINUX = Deno.build.os === "linux";
+
+/** How many times `text` holds `re` (a global pattern). */
+const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
 
 /** Opens `n` raw TCP connections (as many as the server's backlog takes within 3 s). */
 async function flood(port: number, n: number): Promise<Deno.Conn[]> {
@@ -60,10 +63,21 @@ Deno.test({
   const dir = await Deno.makeTempDir({ prefix: "parley-emfile-" });
   await seed(dir, ["alice"]);
   const srv = await spawnServerProcess(dir, { ulimit: 160 });
+  // The connections it serves at most (limits.fds: maxConns, plus refuseMargin refused politely).
+  const [maxConns, margin] = srv.errNow().match(/limits\.fds maxConns=(\d+) refuseMargin=(\d+)/)!.slice(1)
+    .map(
+      Number,
+    ) as [number, number];
   try {
     for (let round = 0; round < 2; round++) {
+      const refused = count(srv.errNow(), /conn\.refused\b/g);
       const held = await flood(srv.port, 180);
-      await new Promise((r) => setTimeout(r, 1500)); // the server accepts what it can
+      // The server accepted every held connection: those past its caps are refused (and logged).
+      await eventually(
+        () => count(srv.errNow(), /conn\.refused\b/g) - refused >= held.length - maxConns - margin,
+        10_000,
+        `round ${round}: the server refusing what it cannot serve of ${held.length} connections`,
+      );
       for (const c of held) c.close();
       const t0 = Date.now();
       const alice = await within(5000, async () => {
@@ -115,7 +129,11 @@ Deno.test({
     stderr: "piped",
     env: { RUST_BACKTRACE: "0", NO_COLOR: "1" },
   }).spawn();
-  const errText = new Response(child.stderr).text();
+  let errSoFar = "";
+  const errText = (async () => {
+    for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) errSoFar += c;
+    return errSoFar;
+  })();
   const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!/ports \d+ \d+/.test(text)) {
@@ -134,8 +152,15 @@ Deno.test({
   try {
     for (let round = 0; round < 2; round++) {
       const held = [...await flood(tlsPort, 100), ...await flood(peerPort, 100)];
-      await new Promise((r) => setTimeout(r, 1500)); // both listeners hit EMFILE here
+      // The process ran out of descriptors (the listener's probe says so once per run of failures),
+      // then, the flood gone, the re-armed listener says it accepts again.
+      await eventually(() => count(errSoFar, /tls accept: /g) > round, 10_000, `round ${round}: EMFILE`);
       for (const c of held) c.close();
+      await eventually(
+        () => count(errSoFar, /tls accept\.recovered: /g) > round,
+        10_000,
+        `round ${round}: the listener re-armed`,
+      );
       const t0 = Date.now();
       const hi = await within(5000, async () => {
         const c = await connectTls({ host: "127.0.0.1", port: tlsPort, caPem: pair.cert });

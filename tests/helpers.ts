@@ -6,6 +6,7 @@ import type { MetricsHooks } from "../lib/server/metrics.ts";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { type Clock, systemClock } from "../lib/common/clock.ts";
+import { until } from "../lib/common/wait_testing.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import { makeSelfSignedCert } from "../lib/net/cert.ts";
 import type { Hasher } from "../lib/server/accounts.ts";
@@ -283,15 +284,16 @@ export function runAs(
   );
 }
 
-/** Waits until `fn` returns a truthy value, polling; fails after `ms`. */
-export async function eventually<T>(fn: () => T | Promise<T>, ms = 3000, what = "condition"): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * Waits until `fn` returns a truthy value, polling; fails after `ms`: lib/common/wait_testing.ts
+ * `until` (the one polling wait), with the argument order the tests here were written with.
+ */
+export function eventually<T>(
+  fn: () => T | Promise<T>,
+  ms = 3000,
+  what = "condition",
+): Promise<NonNullable<T>> {
+  return until(fn, what, ms, 10);
 }
 
 /** Records a client's message events and notice texts. */
@@ -455,6 +457,8 @@ export async function spawnServerProcess(
     banner: text,
     cert: await Deno.readTextFile(`${dir}/cert.pem`),
     errText,
+    /** What it printed on stderr so far (log lines: a test awaits one with `eventually`). */
+    errNow: () => errSoFar,
     consoleLine,
     stop,
   };

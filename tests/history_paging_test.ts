@@ -2,7 +2,9 @@
  * History paging (issue 68 items 10 and 12) on a real in-process server: the `history` request's
  * `before`, ChatClient.historyPage with core/history_pages.ts over a 5,000-message conversation, and
  * the scripted `parley read --all` / `--before SEQ` (the real CLI, in process: helpers.ts
- * `scriptedCli`) printing all 5,000 and saying what the folder's keys cannot open.
+ * `scriptedCli`) printing every message across pages and saying what the folder's keys cannot open.
+ * The CLI's walk runs on a server whose pages hold 100 (`historyLimit`): 450 sealed messages are
+ * five pages, the last one short — the paging the 1,000-message pages would show, a tenth the work.
  */
 import assert from "node:assert/strict";
 import { everyPage } from "../lib/client/core/history_pages.ts";
@@ -10,6 +12,9 @@ import { scriptedCli, startTestServer, type TestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
 const N = 5000;
+/** The CLI tests' server's page (`historyLimit`), and the messages its conversation holds: 4½ pages. */
+const PAGE = 100;
+const SEALED = 450;
 const bobT = { kind: "user" as const, name: "bob" };
 const aliceT = { kind: "user" as const, name: "alice" };
 
@@ -48,31 +53,31 @@ test("history before a seq: 5,000 stored messages come back page by page, oldest
   }
 });
 
-test("parley read --all prints all 5,000 messages of a conversation; --before SEQ the page before it", async () => {
-  const t = await startTestServer();
+test("parley read --all prints every message of a conversation, page by page; --before SEQ the page before it", async () => {
+  const t = await startTestServer({ historyLimit: PAGE });
   try {
     const cli = (user: string, argv: string[]) => scriptedCli(t, user, argv);
     assert.equal((await cli("bob", ["register"])).code, 0);
     const alice = (await t.e2eClient("alice")).client;
-    for (let i = 0; i < N; i += 250) {
-      const batch = Array.from({ length: Math.min(250, N - i) }, (_, k) => i + k);
+    for (let i = 0; i < SEALED; i += 250) {
+      const batch = Array.from({ length: Math.min(250, SEALED - i) }, (_, k) => i + k);
       await Promise.all(batch.map((k) => alice.send(bobT, `hello ${k}`)));
     }
     const r = await cli("bob", ["read", "--from", "alice", "--all"]);
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.lines.length, N, r.err);
+    assert.equal(r.lines.length, SEALED, r.err);
     const texts = r.lines.map((l) => l.split(": ").slice(1).join(": "));
-    assert.deepEqual(new Set(texts).size, N, "every message once");
+    assert.deepEqual(new Set(texts).size, SEALED, "every message once");
     assert.doesNotMatch(r.err, /could not be opened/);
-    // Again, from what the folder keeps and the server's pages: the same 5,000, in seq order.
+    // Again, from what the folder keeps and the server's pages: the same messages, in seq order.
     const j = await cli("bob", ["read", "--from", "alice", "--all", "--json"]);
     const seqs = (JSON.parse(j.out) as { seq: number }[]).map((m) => m.seq);
-    assert.equal(seqs.length, N);
+    assert.equal(seqs.length, SEALED);
     assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), "oldest to newest");
-    const page = await cli("bob", ["read", "--from", "alice", "--before", String(seqs[4200]), "--json"]);
+    const page = await cli("bob", ["read", "--from", "alice", "--before", String(seqs[420]), "--json"]);
     assert.equal(page.code, 0, page.err);
-    assert.deepEqual((JSON.parse(page.out) as { seq: number }[]).map((m) => m.seq), seqs.slice(3200, 4200));
-    assert.match(page.err, new RegExp(`^Older messages: --before ${seqs[3200]}$`, "m"));
+    assert.deepEqual((JSON.parse(page.out) as { seq: number }[]).map((m) => m.seq), seqs.slice(320, 420));
+    assert.match(page.err, new RegExp(`^Older messages: --before ${seqs[320]}$`, "m"));
     const bad = await cli("bob", ["read", "--all"]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--all and --before page through one conversation/);

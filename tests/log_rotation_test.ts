@@ -245,7 +245,8 @@ Deno.test({
         assert.ok(Date.now() < deadline, "the server did not start");
         await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 500)); // the listening line is written (and fails) meanwhile
+      // No sleep: launch.ts writes the listening line (which fails here) in the same synchronous
+      // step as the "listen" log line, and a signal is handled only after that step.
       child.kill("SIGTERM");
       assert.equal((await child.status).code, 0, "it was still running, and stopped gracefully");
       assert.ok((await log()).some((l) => l.includes("shutdown.done")));

@@ -5,13 +5,12 @@
  * refused with the size error the scripted `send` gives.
  */
 import assert from "node:assert/strict";
-import { dmOnScreens, skipWithoutTmux, type Tmux } from "./tmux.ts";
+import { aboveInput, dmOnScreens, skipWithoutTmux, type Tmux } from "./tmux.ts";
 import { test } from "./deadline.ts";
 
-async function paste(tm: Tmux, who: string, file: string): Promise<void> {
-  await tm.run("load-buffer", file);
-  await tm.run("paste-buffer", "-p", "-t", who);
-  await new Promise((r) => setTimeout(r, 500));
+/** Pastes `file` into `who`'s input, waits for its end (`tail`) there, and sends it. */
+async function paste(tm: Tmux, who: string, file: string, tail: string): Promise<void> {
+  await tm.paste(who, file, tail);
   await tm.keys(who, "Enter");
 }
 
@@ -25,16 +24,16 @@ test({
         const big = `${dir}/big.txt`, huge = `${dir}/huge.txt`;
         await Deno.writeTextFile(big, "lorem ipsum ".repeat(25_000) + "END-OF-PASTE"); // 300 KB
         await Deno.writeTextFile(huge, "lorem ipsum ".repeat(95_000) + "TOO-BIG"); // 1.1 MB
-        await paste(tm, "alice", big);
+        await paste(tm, "alice", big, "END-OF-PASTE");
         let s = await tm.waitFor(
           "alice",
-          (x) => /Internal error|END-OF-PASTE/.test(x),
+          (x) => /Internal error|END-OF-PASTE/.test(aboveInput(x)), // sent: in the conversation, not the input
           "the paste sent, on alice's screen",
           60_000,
         );
         assert.doesNotMatch(s, /Internal error/, s);
         await tm.waitFor("bob", (x) => x.includes("END-OF-PASTE"), "the paste's end on bob's screen", 60_000);
-        await paste(tm, "alice", huge);
+        await paste(tm, "alice", huge, "TOO-BIG");
         s = await tm.waitFor(
           "alice",
           (x) => /Not sent: The message is too long/.test(x),

@@ -24,6 +24,21 @@ const pictureRows = async (tm: Tmux, name: string) =>
   )
     .length;
 
+/**
+ * `/files` typed after the offer was drawn (one process, in order): the offer is listed as still
+ * `offered` — waiting, numbered for /accept —, so no download began on its own. Returns the screen.
+ */
+async function offerStillWaiting(tm: Tmux, name: string): Promise<string> {
+  await tm.type(name, "/files");
+  const s = await tm.waitFor(
+    name,
+    (s) => /↓ pic\.png .* (offered|accepted|receiving|done|paused|failed)/.test(s),
+    "the /files list",
+  );
+  assert.match(s, /1 {2}↓ pic\.png .* offered/, `the offer waits for /accept:\n${s}`);
+  return s;
+}
+
 test({
   name:
     "TUI pictures: a PNG shows as a half-block thumbnail only after /accept; Alt+V full size, Esc back; a bomb is refused",
@@ -66,10 +81,10 @@ test({
       }
       await tm.type("alice", `/send bob ${png}`);
       await tm.type("bob", "/query alice");
-      let s = await tm.waitFor("bob", (s) => /alice offers pic\.png/.test(s), "the offer");
-      // Not shown (nor read) before the user accepts.
-      await new Promise((r) => setTimeout(r, 500));
-      s = await tm.screen("bob");
+      await tm.waitFor("bob", (s) => /alice offers pic\.png/.test(s), "the offer");
+      // Not shown (nor read) before the user accepts: bob's own list, asked after the offer came,
+      // still holds it waiting (no download began), and nothing is drawn.
+      let s = await offerStillWaiting(tm, "bob");
       assert.equal(blocks(s), 0, s);
       assert.doesNotMatch(s, /🖼/);
       await tm.type("bob", "/accept");
@@ -156,8 +171,7 @@ test({
       await alice.send(`send carol ${png}`);
       await tmux.type("carol", "/query alice");
       await tmux.waitFor("carol", (s) => /alice offers pic\.png/.test(s), "the offer");
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(blocks(await tmux.screen("carol")), 0, "nothing shown before /accept");
+      assert.equal(blocks(await offerStillWaiting(tmux, "carol")), 0, "nothing shown before /accept");
       await tmux.type("carol", "/accept");
       await tmux.waitFor("carol", (s) => /🖼 pic\.png 64×32/.test(s) && blocks(s) > 20, "the thumbnail");
       assert.ok((await pictureRows(tmux, "carol")) >= 4);

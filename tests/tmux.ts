@@ -13,6 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./helpers.ts";
+import { until } from "../lib/common/wait_testing.ts";
 
 export const hasTmux: boolean = (() => {
   try {
@@ -101,14 +102,14 @@ export class Tmux {
 
   /** The whole scrollback-free screen, waited for until `pred` holds. */
   async waitFor(name: string, pred: (s: string) => boolean, what: string, ms = 20_000): Promise<string> {
-    const end = Date.now() + ms;
     let last = "";
-    while (Date.now() < end) {
-      last = await this.screen(name).catch(() => last);
-      if (pred(last)) return last;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`${name}: timed out waiting for ${what}; screen was:\n${last}`);
+    await until(
+      async () => pred(last = await this.screen(name).catch(() => last)),
+      () => `${what} on ${name}'s screen; screen was:\n${last}`,
+      ms,
+      150,
+    );
+    return last;
   }
 
   /** Types a line: the text, then Enter in a separate call (one chunk would look like a paste). */
@@ -116,6 +117,22 @@ export class Tmux {
     await this.run("send-keys", "-t", name, "-l", text);
     await new Promise((r) => setTimeout(r, 80));
     await this.run("send-keys", "-t", name, "Enter");
+  }
+
+  /**
+   * Pastes `file` (bracketed, as a terminal does) into `name`'s input and waits until the input row —
+   * the screen's last (tui/layout.ts) — ends the text with `tail`, the file's last characters: the
+   * whole paste was taken, so an Enter after it sends it all. No sleep: the row is looked at.
+   */
+  async paste(name: string, file: string, tail: string, ms = 60_000): Promise<void> {
+    await this.run("load-buffer", file);
+    await this.run("paste-buffer", "-p", "-t", name);
+    await this.waitFor(
+      name,
+      (s) => inputRow(s).trimEnd().endsWith(tail),
+      `the paste's end (${tail}) in the input`,
+      ms,
+    );
   }
 
   keys(name: string, ...keys: string[]): Promise<string> {
@@ -190,3 +207,13 @@ export async function dmOnScreens(
 }
 
 export { rootFile };
+
+/** The input row of a full-screen client's screen: its last row (tui/layout.ts). */
+export function inputRow(screen: string): string {
+  return screen.replace(/\n+$/, "").split("\n").at(-1) ?? "";
+}
+
+/** A screen without its input row: what the conversation and the bars show. */
+export function aboveInput(screen: string): string {
+  return screen.replace(/\n+$/, "").split("\n").slice(0, -1).join("\n");
+}

@@ -3,6 +3,10 @@
  * shown once, in order, and each rendition serves a third of them (± 1). Plays five videos made
  * here with ffmpeg's test sources — different lengths and rates, 29.97 fps and a variable-rate file
  * among them — through a real server, and checks the frame indices and the three counts exactly.
+ * The lengths are short (23–48 frames: the library makes three renditions of each, 1080p the
+ * largest, and a play runs in real time) but cover what the thirds' arithmetic can meet: counts
+ * that divide by three and that leave one or two over, a rate whose frame times do not fall on
+ * whole milliseconds, and a rate change inside the middle third.
  */
 import assert from "node:assert/strict";
 import { VideoClient } from "../lib/client/video/video_client.ts";
@@ -20,32 +24,32 @@ interface Made {
 
 const VIDEOS: Made[] = [
   {
-    name: "f96r24",
+    name: "f48r24",
     ext: "mp4",
-    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24", "-frames:v", "96"],
+    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24", "-frames:v", "48"],
   },
   {
-    name: "f100r2997",
+    name: "f40r2997",
     ext: "mp4",
-    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30000/1001", "-frames:v", "100"],
+    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30000/1001", "-frames:v", "40"],
   },
   {
-    name: "f61r25",
+    name: "f31r25",
     ext: "mp4",
-    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-frames:v", "61"],
+    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-frames:v", "31"],
   },
   {
-    name: "f47r30",
+    name: "f23r30",
     ext: "mp4",
-    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-frames:v", "47"],
+    args: ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-frames:v", "23"],
   },
   {
-    // Variable rate: 30 frames 50 ms apart, then 30 frames 25 ms apart.
+    // Variable rate: 15 frames 50 ms apart, then 15 frames 25 ms apart (the change in the middle third).
     name: "vfr",
     ext: "mkv",
     args: [
-      ...["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=20", "-frames:v", "60"],
-      ...["-vf", "setpts='if(lt(N,30),N/20,1.5+(N-30)/40)/TB'", "-fps_mode", "vfr"],
+      ...["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=20", "-frames:v", "30"],
+      ...["-vf", "setpts='if(lt(N,15),N/20,0.75+(N-15)/40)/TB'", "-fps_mode", "vfr"],
     ],
   },
 ];

@@ -2,15 +2,20 @@
  * Watch together, scripted and measured (issue 39.7): three real `client.ts watch-together '#movie'
  * sample` processes (alice, the room's admin; bob and carol) against an in-process server. alice's
  * `pause`, `seek` and `play` reach every viewer (the time from alice's line to each viewer's printed
- * state is the step, printed and held under 250 ms); `where` then gives positions that agree within
- * 250 ms. bob, not an admin, cannot control; a late joiner starts at the current position.
+ * state is the step, printed as a figure: no cross-process duration is bounded, issue 70); `where`
+ * then gives positions that agree: within 250 ms while paused (each player stops within its drift of
+ * the shared position), and while playing no further apart than the time the answers took to come
+ * plus 250 ms (each viewer's offset to the server's clock). bob,
+ * not an admin, cannot control; a late joiner starts at the current position. No sleeps: a viewer
+ * answering `where` has joined and reads its input; a position is waited for, not slept towards.
  * In a DM (`watch-together @bob sample`, two processes) both parties control it, in step the same way.
  */
 import assert from "node:assert/strict";
-import { PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
+import { eventually, PROGRAM_PERMS, rootFile, runProgram, startTestServer } from "./helpers.ts";
 import { test } from "./deadline.ts";
 
-const STEP_MS = 250;
+/** How far apart two viewers' clocks may be once offset to the server's (a few pings each), ms. */
+const OFFSET_MS = 250;
 
 interface Viewer {
   lines: string[];
@@ -76,11 +81,40 @@ async function line(
   }
 }
 
-async function positions(vs: Viewer[]): Promise<number[]> {
+/** Each viewer's `where`, and how long the answers took to come (ms, the test's clock). */
+async function sampled(vs: Viewer[]): Promise<{ p: number[]; tookMs: number }> {
   const from = vs.map((v) => v.lines.length);
+  const t0 = performance.now();
   await Promise.all(vs.map((v) => v.say("where")));
   const ls = await Promise.all(vs.map((v, k) => line(v, /^position /, from[k])));
-  return ls.map((l) => Number(l.text.match(/position ([\d.]+)s/)![1]) * 1000);
+  return {
+    p: ls.map((l) => Number(l.text.match(/position ([\d.]+)s/)![1]) * 1000),
+    tookMs: performance.now() - t0,
+  };
+}
+
+async function positions(vs: Viewer[]): Promise<number[]> {
+  return (await sampled(vs)).p;
+}
+
+/**
+ * Positions of viewers playing, once the first is past `pastMs`: they follow one shared state, so
+ * they lie no further apart than the time between the first and the last answer, plus the clocks'
+ * offsets. Returns them and their spread.
+ */
+async function playingPositions(vs: Viewer[], pastMs: number): Promise<{ p: number[]; spread: number }> {
+  for (const end = Date.now() + 15_000;;) {
+    const { p, tookMs } = await sampled(vs);
+    const spread = Math.max(...p) - Math.min(...p);
+    if (p[0]! > pastMs) {
+      assert.ok(
+        spread <= tookMs + OFFSET_MS,
+        `playing at ${p}: ${spread} ms apart, answers took ${tookMs} ms`,
+      );
+      return { p, spread };
+    }
+    if (Date.now() > end) throw new Error(`never past ${pastMs} ms: ${p}`);
+  }
 }
 
 /** Runs `client.ts` as USER of test server `t` (own home folder, trust on first use). */
@@ -97,7 +131,7 @@ const programCli = (t: { port: number; dir: string }) => (u: string, ...a: strin
   ], { PARLEY_PASSWORD: `pw-${u}-secret` });
 
 test({
-  name: "watch together: three scripted viewers stay within 250 ms through pause, seek and play",
+  name: "watch together: three scripted viewers stay in step through pause, seek and play",
   deadlineMs: 110_000,
   fn: async () => {
     const t = await startTestServer();
@@ -109,7 +143,7 @@ test({
       assert.equal(r.code, 0, r.err);
       const [bob, carol] = [watch(t.dir, t.port, "bob"), watch(t.dir, t.port, "carol")];
       vs.push(bob, carol);
-      await new Promise((r) => setTimeout(r, 3000)); // bob and carol live before alice starts
+      await positions([bob, carol]); // both answer `where`: joined, live, before alice starts
       const alice = watch(t.dir, t.port, "alice");
       vs.push(alice);
       for (const v of vs) await line(v, /^playing sample at 0\.000s by alice \(n 1\)$/);
@@ -120,40 +154,44 @@ test({
         await alice.say(cmd);
         for (const [k, v] of vs.entries()) steps.push((await line(v, re, from[k])).at - t0);
       };
-      await new Promise((r) => setTimeout(r, 1500));
+      await playingPositions([alice], 1000); // played a while before the pause
       await change("pause", /^paused sample at [\d.]+s by alice \(n 2\)$/);
       let p = await positions(vs);
-      assert.ok(Math.max(...p) - Math.min(...p) <= STEP_MS, `paused at ${p}`);
+      assert.ok(Math.max(...p) - Math.min(...p) <= OFFSET_MS, `paused together: ${p}`);
       assert.ok(p[0]! > 1000, `played a while before the pause: ${p}`);
       await change("seek 60", /^paused sample at 60\.000s by alice \(n 3\)$/);
       p = await positions(vs);
       assert.deepEqual(p, [60_000, 60_000, 60_000]);
       await change("play", /^playing sample at 60\.000s by alice \(n 4\)$/);
-      await new Promise((r) => setTimeout(r, 1000));
-      p = await positions(vs);
-      const spread = Math.max(...p) - Math.min(...p);
-      assert.ok(spread <= STEP_MS && p[0]! > 60_500, `playing at ${p}`);
+      const { spread } = await playingPositions(vs, 60_500);
       // bob has no right: refused at his own client, nothing reaches the others.
       const before = alice.lines.length;
       await bob.say("pause");
-      await new Promise((r) => setTimeout(r, 500));
-      assert.match(bob.err(), /only an admin of #movie controls its video/);
-      assert.equal(alice.lines.length, before);
+      await eventually(
+        () => /only an admin of #movie controls its video/.test(bob.err()),
+        15_000,
+        "bob refused",
+      );
+      // The fence: carol's and alice's answers come after anything bob's refused pause could have sent.
+      await positions([alice, carol]);
+      assert.deepEqual(
+        alice.lines.slice(before).filter((l) => !/^position /.test(l)),
+        [],
+        "nothing reached alice",
+      );
       // dave joins late: he starts at the current position.
       const dave = watch(t.dir, t.port, "dave");
       vs.push(dave);
       await line(dave, /^playing sample at 60\.000s by alice \(n 4\)$/);
-      p = await positions([alice, dave]);
-      assert.ok(Math.abs(p[0]! - p[1]!) <= STEP_MS, `late joiner at ${p}`);
+      await playingPositions([alice, dave], 60_000); // the late joiner where alice is
       console.log(
         `watch-together step (alice's line → each viewer's state line): max ${
           Math.max(...steps).toFixed(0)
         } ms, ` +
           `mean ${(steps.reduce((a, b) => a + b, 0) / steps.length).toFixed(0)} ms; playing spread ${
             spread.toFixed(0)
-          } ms`,
+          } ms (figures, not bounded)`,
       );
-      assert.ok(Math.max(...steps) <= STEP_MS, `steps ${steps}`);
     } finally {
       for (const v of vs) await v.say("quit").catch(() => {});
       await Promise.all(vs.map((v) => v.done));
@@ -163,7 +201,7 @@ test({
 });
 
 test({
-  name: "watch together in a DM: either party plays, pauses and seeks for both, within 250 ms",
+  name: "watch together in a DM: either party plays, pauses and seeks for both, in step",
   deadlineMs: 110_000,
   fn: async () => {
     const t = await startTestServer();
@@ -179,9 +217,8 @@ test({
       const alice = watch(t.dir, t.port, "alice", "@bob");
       vs.push(alice);
       await line(alice, /^playing sample at [\d.]+s by bob \(n 1\)$/); // joined late: where bob is
-      await new Promise((r) => setTimeout(r, 1500)); // alice reads stdin once her start-up second is over
-      let p = await positions(vs);
-      assert.ok(Math.abs(p[0]! - p[1]!) <= STEP_MS && p[0]! > 500, `late joiner at ${p}`);
+      await positions([alice]); // alice reads stdin once her start-up second is over: she answers then
+      let p = (await playingPositions(vs, 500)).p; // the late joiner where bob is
       const steps: number[] = [];
       const change = async (who: Viewer, cmd: string, re: RegExp) => {
         const from = vs.map((v) => v.lines.length);
@@ -191,20 +228,16 @@ test({
       };
       await change(alice, "pause", /^paused sample at [\d.]+s by alice \(n 2\)$/);
       p = await positions(vs);
-      assert.ok(Math.max(...p) - Math.min(...p) <= STEP_MS, `paused at ${p}`);
+      assert.ok(Math.max(...p) - Math.min(...p) <= OFFSET_MS, `paused together: ${p}`);
       await change(bob, "seek 30", /^paused sample at 30\.000s by bob \(n 3\)$/);
       assert.deepEqual(await positions(vs), [30_000, 30_000]);
       await change(alice, "play", /^playing sample at 30\.000s by alice \(n 4\)$/);
-      await new Promise((r) => setTimeout(r, 1000));
-      p = await positions(vs);
-      const spread = Math.max(...p) - Math.min(...p);
-      assert.ok(spread <= STEP_MS && p[0]! > 30_500, `playing at ${p}`);
+      const { spread } = await playingPositions(vs, 30_500);
       console.log(
         `watch-together in a DM: step max ${Math.max(...steps).toFixed(0)} ms; playing spread ${
           spread.toFixed(0)
-        } ms`,
+        } ms (figures, not bounded)`,
       );
-      assert.ok(Math.max(...steps) <= STEP_MS, `steps ${steps}`);
       for (const v of vs) assert.doesNotMatch(v.lines.join("\n"), /^refused/m);
     } finally {
       for (const v of vs) await v.say("quit").catch(() => {});

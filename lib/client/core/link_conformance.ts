@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { BackendError, type Target } from "../backend.ts";
 import type { Link, LinkAck, SealedEnvelope } from "./link.ts";
+import { until } from "../../common/wait_testing.ts";
 
 /** Two ends of one implementation, `a` sending to `b`. */
 export interface LinkWorld {
@@ -46,12 +47,6 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `cond` holds, in steps of 10 ms, at most `ms`. */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  for (let waited = 0; !cond(); waited += 10) {
-    if (waited >= ms) throw new Error(`timed out: ${what}`);
-    await pause(10);
-  }
-}
 
 let n = 0;
 const freshMid = () => `c0ffee${(++n).toString(16).padStart(10, "0")}${"0".repeat(16)}`;
@@ -69,7 +64,7 @@ const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] 
     const ack = await within(w.a.send(w.toB, mid, body), 5000, "the ack");
     assert.equal(ack.mid, mid);
     assert.ok(ack.ts > 0, "the ack has a time");
-    await until(() => of(got, mid).length > 0, 5000, "the delivery");
+    await until(() => of(got, mid).length > 0, "the delivery", 5000, 10);
     const [e] = of(got, mid);
     assert.equal(e!.from, w.from);
     assert.deepEqual([...e!.body], [...body]);
@@ -95,7 +90,7 @@ const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] 
       const again = await within(w.a.send(w.toB, mid, body), 5000, "the resend's ack");
       assert.equal(first.mid, mid);
       assert.equal(again.mid, mid);
-      await until(() => of(got, mid).length > 0, 5000, "the delivery");
+      await until(() => of(got, mid).length > 0, "the delivery", 5000, 10);
       await pause(300); // a second copy would have come by now
       assert.equal(of(got, mid).length, 1, "delivered once");
     },
@@ -142,7 +137,7 @@ const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] 
     const [b1, b2] = [await w.seal(m1, "first"), await w.seal(m2, "second")];
     const p1 = w.a.send(w.toB, m1, b1), p2 = w.a.send(w.toB, m2, b2);
     await within(Promise.all([p1, p2]), 5000, "both acks");
-    await until(() => of(got, m1).length + of(got, m2).length === 2, 5000, "both deliveries");
+    await until(() => of(got, m1).length + of(got, m2).length === 2, "both deliveries", 5000, 10);
     assert.deepEqual(got.filter((e) => e.mid === m1 || e.mid === m2).map((e) => e.mid), [m1, m2]);
   }],
 
@@ -150,7 +145,7 @@ const CASES: [string, (w: LinkWorld, got: SealedEnvelope[]) => Promise<void>][] 
     const sigs = signalsOf(w.b);
     const mid = freshMid(), body = new Uint8Array([7, 1, 2, 3]);
     await within(w.a.signal(w.toB, mid, body), 5000, "the signal taken");
-    await until(() => of(sigs, mid).length > 0, 5000, "the signal");
+    await until(() => of(sigs, mid).length > 0, "the signal", 5000, 10);
     const [e] = of(sigs, mid);
     assert.equal(e!.from, w.from);
     assert.deepEqual([...e!.body], [...body]);

@@ -14,6 +14,7 @@ import { utf8 } from "../../common/bytes.ts";
 import { linklessConv, nextEvent as waitFor, testNode } from "./events_testing.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { generateIdentity, publicIdentity } from "../../crypto/identity.ts";
+import { until } from "../../common/wait_testing.ts";
 
 const node = testNode;
 
@@ -33,10 +34,6 @@ async function changed(to: PeerNode, by: string): Promise<ChatMessage> {
 }
 
 /** Resolves once `pred` holds (checked every 20 ms, for up to 10 s). */
-async function until(pred: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(pred(), "timed out");
-}
 
 const held = (n: PeerNode, from: string, mid: string) => n.store.local.byMid(from, mid)!;
 
@@ -98,7 +95,11 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     }
     assert.throws(() => a.conv.change(m.mid, { kind: "edit", text: "again" }), /was deleted/);
     // Nothing waits: every change is acknowledged.
-    await until(() => queued(a, "bob").length + queued(b, "alice").length === 0);
+    await until(
+      () => queued(a, "bob").length + queued(b, "alice").length === 0,
+      "both outboxes emptied",
+      10_000,
+    );
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -21,6 +21,7 @@ function wireTrip(r: FileRecord): FileRecord {
 }
 
 import { nextEvent } from "./events_testing.ts";
+import { until } from "../../common/wait_testing.ts";
 
 /** A node's next matching event; file transfers get 30 s. */
 const waitFor = (n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 30_000) => nextEvent(n, pred, ms);
@@ -179,10 +180,7 @@ function pair(
   return { alice: sides.alice!, bob: sides.bob!, events, cut, join };
 }
 
-const settle = async (pred: () => boolean, what: string) => {
-  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(pred(), what);
-};
+const settle = (pred: () => boolean, what: string) => until(pred, what, 5000, 10);
 const ofType = <T extends PeerFileEvent["type"]>(l: PeerFileEvent[], t: T) =>
   l.filter((e): e is Extract<PeerFileEvent, { type: T }> => e.type === t);
 

@@ -13,6 +13,7 @@ import { Playhead } from "../video/watch_viewer.ts";
 import { PeerNode } from "./node.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
 import type { PeerWatchEvent } from "./watch.ts";
+import { until } from "../../common/wait_testing.ts";
 
 const node = testNode;
 
@@ -81,14 +82,6 @@ function events(n: PeerNode): PeerWatchEvent[] {
   const got: PeerWatchEvent[] = [];
   n.watch.on((e) => got.push(e));
   return got;
-}
-
-async function until(ok: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 Deno.test("peer watch: the copy is offered first; pause, seek and play by either peer reach the other's player at once (no drift tick)", async () => {

@@ -14,6 +14,7 @@ import { PeerBackend } from "../peer/backend.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { nextEvent } from "../peer/events_testing.ts";
+import { until } from "../../common/wait_testing.ts";
 
 async function node(name: string, home: string | null): Promise<PeerNode> {
   const store = await PeerStore.open(home, name);
@@ -27,11 +28,6 @@ async function node(name: string, home: string | null): Promise<PeerNode> {
 }
 
 /** Resolves once `pred` holds (checked every 20 ms, for up to 10 s). */
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(pred(), `timed out: ${what}`);
-}
-
 Deno.test("peer TUI: /outbox lists and counts the changes, settings and file offers waiting for an away peer", async () => {
   const dir = await Deno.makeTempDir();
   const a = await node("alice", null);

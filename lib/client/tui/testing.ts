@@ -5,6 +5,7 @@
  */
 import xt from "@xterm/headless";
 import { ManualClock } from "../../common/clock.ts";
+import { until } from "../../common/wait_testing.ts";
 import type {
   ChatMessage,
   LocalControls,
@@ -209,4 +210,19 @@ export function memoryTopics(rooms: RoomControls, user: string, now: () => numbe
       return Promise.resolve(line);
     },
   };
+}
+
+/**
+ * The screen of `h` (settled, rows joined by newlines) once `ok` holds for it; fails after 5 s
+ * naming `what`, whose screen it is and the screen as it was (lib/common/wait_testing.ts `until`).
+ */
+export async function screenUntil(h: Harness, what: string, ok: (s: string) => boolean): Promise<string> {
+  let s = "";
+  await until(
+    async () => ok(s = (await h.settle()).join("\n")),
+    () => `${h.backend.user}: ${what}:\n${s}`,
+    5000,
+    10,
+  );
+  return s;
 }

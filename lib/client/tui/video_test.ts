@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
-import { demoWorld, type Harness, harness } from "./testing.ts";
+import { demoWorld, type Harness, harness, screenUntil } from "./testing.ts";
 
 /** A 32×16 JPEG of horizontal stripes (red over blue), so half-blocks show "▀". */
 function stripes(shift = 0): Uint8Array {
@@ -22,15 +22,8 @@ function stripes(shift = 0): Uint8Array {
   return new Uint8Array(jpegJs.encode({ width, height, data }, 95).data);
 }
 
-async function until(h: Harness, what: string, ok: (lines: string[]) => boolean): Promise<string[]> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const s = await h.settle();
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}:\n${s.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = async (h: Harness, what: string, ok: (lines: string[]) => boolean): Promise<string[]> =>
+  (await screenUntil(h, what, (s) => ok(s.split("\n")))).split("\n");
 
 const PANE_ROWS = [1, 20]; // rows of the picture at 80×24 (the pane is rows 1–21, 21 the overlay)
 const paneText = (s: string[]) => s.slice(PANE_ROWS[0], PANE_ROWS[1]! + 1).join("\n");

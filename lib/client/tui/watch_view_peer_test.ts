@@ -16,7 +16,7 @@ import { WatchSessions } from "../video/watch_sessions.ts";
 import type { WatchState } from "../video/watch_together.ts";
 import type { PeerWatch } from "../peer/watch.ts";
 import { FakeVideoHandle } from "./fake_backend.ts";
-import { type Harness, harness } from "./testing.ts";
+import { type Harness, harness, screenUntil } from "./testing.ts";
 import type { WatchNote } from "./watch_view.ts";
 
 const frame = new Uint8Array(
@@ -69,14 +69,7 @@ async function pair() {
   return { alice: hs[0]!, bob: hs[1]!, nodes, opened, handles };
 }
 
-async function until(h: Harness, what: string, ok: (s: string) => boolean): Promise<string> {
-  for (let i = 0;; i++) {
-    const s = (await h.settle()).join("\n");
-    if (ok(s)) return s;
-    assert.ok(i < 500, `${h.backend.user}: timed out waiting for ${what}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = screenUntil;
 
 const dmHas = (h: Harness, peer: string, text: string) =>
   h.app.state.buffers.find("dm", peer)?.lines.some((l) => l.text.includes(text)) ?? false;

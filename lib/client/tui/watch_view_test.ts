@@ -13,33 +13,24 @@ import jpegJs from "jpeg-js";
 import type { WatchChannel } from "../backend.ts";
 import { encodeWatch } from "../video/watch_together.ts";
 import { dmParties, watchTarget } from "../video/watch_channel.ts";
-import { demoWorld, type Harness, harness } from "./testing.ts";
+import { demoWorld, type Harness, harness, screenUntil } from "./testing.ts";
+import { until as waitFor } from "../../common/wait_testing.ts";
 
 const frame = new Uint8Array(
   jpegJs.encode({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 4).fill(200) }, 90).data,
 );
 
-async function until(h: Harness, what: string, ok: (s: string) => boolean): Promise<string> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const s = (await h.settle()).join("\n");
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`${h.backend.user}: timed out waiting for ${what}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = screenUntil;
 
 /** Waits for a line of #general's buffer (shown or not) that includes `text`. */
 async function roomLine(h: Harness, text: string): Promise<void> {
-  const end = Date.now() + 5000;
   const buf = () => h.app.state.buffers.find("room", "general");
-  while (!buf()?.lines.some((l) => l.text.includes(text))) {
-    if (Date.now() > end) {
-      throw new Error(`${h.backend.user}: no "${text}" in ${JSON.stringify(buf()?.lines)}`);
-    }
-    await h.settle();
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(
+    async () => (await h.settle(), buf()?.lines.some((l) => l.text.includes(text))),
+    () => `${h.backend.user}: "${text}" in ${JSON.stringify(buf()?.lines)}`,
+    5000,
+    10,
+  );
 }
 
 /** alice and bob, and the signals each sent (room, mid, plaintext). */
@@ -215,10 +206,12 @@ Deno.test("TUI watch together: a change made while the joiner's player starts is
   bob.app.feedText("/watch-together #general\r"); // not settled: bob's app waits for the player
   await alice.type(" ");
   await alice.type("\x1b[C".repeat(8));
-  for (let i = 0; !/sample playing at 40\.0 s by alice/.test(bob.app.video.extras().join()); i++) {
-    assert.ok(i < 500, `bob heard no seek: ${bob.app.video.extras()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(
+    () => /sample playing at 40\.0 s by alice/.test(bob.app.video.extras().join()),
+    () => `bob to hear the seek: ${bob.app.video.extras()}`,
+    5000,
+    10,
+  );
   release();
   await until(bob, "bob's player sought", () => bob.backend.handles[1]?.ops.includes("seek 40000") ?? false);
   assert.equal(
@@ -247,11 +240,13 @@ Deno.test("TUI watch together: a member made an admin of the room since controls
 
 /** Waits for a line of the DM buffer with `peer` (shown or not) that includes `text`. */
 async function dmLine(h: Harness, peer: string, text: string): Promise<void> {
-  for (let i = 0; !h.app.state.buffers.find("dm", peer)?.lines.some((l) => l.text.includes(text)); i++) {
-    assert.ok(i < 500, `${h.backend.user}: no "${text}" in @${peer}`);
-    await h.settle();
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(
+    async () => (await h.settle(),
+      h.app.state.buffers.find("dm", peer)?.lines.some((l) => l.text.includes(text))),
+    `${h.backend.user}: "${text}" in @${peer}`,
+    5000,
+    10,
+  );
 }
 
 Deno.test("TUI watch together in a DM: either party starts, pauses and seeks for both; a third user's control is refused", async () => {

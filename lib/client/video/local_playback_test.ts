@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { ManualTimers } from "../../common/clock_testing.ts";
 import { findFfmpeg } from "../../media/mod.ts";
 import { fitSize, LOCAL_LEAD_MS, openLocalPlayback } from "./local_playback.ts";
+import { until } from "../../common/wait_testing.ts";
 
 const ffmpeg = findFfmpeg({ get: (n) => Deno.env.get(n) });
 const SAMPLE = new URL("../../../videos/sample.mp4", import.meta.url).pathname;
@@ -36,13 +37,6 @@ async function drive<T>(timers: ManualTimers, p: Promise<T>): Promise<T> {
 const turn = () => new Promise((r) => setTimeout(r, 0));
 
 /** Turns until `ok` holds; a failure after 20 s (a deadline, not a measure). */
-async function until(ok: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + 20_000;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`timed out: ${what}`);
-    await turn();
-  }
-}
 
 Deno.test({
   name: "LocalPlayback: starts where asked, paced to the lead, holds while paused, restarts at a seek",
@@ -69,7 +63,12 @@ Deno.test({
       // Paused, it waits for a poke: each nap that ends (time passes, 5 s here) is followed by the next
       // one, and never by a frame.
       for (let k = 0; k < 5; k++) {
-        await until(() => settled || timers.asked.length > naps, "the paused playback waits again");
+        await until(
+          () => settled || timers.asked.length > naps,
+          "the paused playback waits again",
+          20_000,
+          1,
+        );
         assert.equal(settled, false, `no frame while paused (${k} s)`);
         naps = timers.asked.length;
         timers.advance(1000);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import type { Bus, BusEvent } from "./bus.ts";
 import { BusSeal } from "./seal.ts";
 import { ManualClock } from "../../common/clock.ts";
+import { until } from "../../common/wait_testing.ts";
 
 export interface BusWorld {
   buses: Bus[];
@@ -21,13 +22,6 @@ export interface BusWorld {
   close(): Promise<void>;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 const settle = (ms = 100) => new Promise((r) => setTimeout(r, ms));
 const newKey = () => crypto.getRandomValues(new Uint8Array(32));
 const enc = new TextEncoder();
@@ -75,7 +69,11 @@ function deliveryCases(t: Case): void {
     const got = await listen(b);
     for (let i = 1; i <= 20; i++) b[0]!.publish({ t: "msg", seq: i });
     b[1]!.publish({ t: "kick", user: "mallory", code: "kicked", reason: "bye" });
-    await until(() => got[1]!.length === 20 && got[2]!.length === 21 && got[0]!.length === 1);
+    await until(
+      () => got[1]!.length === 20 && got[2]!.length === 21 && got[0]!.length === 1,
+      "every bus to hear its events",
+      3000,
+    );
     await settle(50);
     assert.equal(got[0]!.length, 1, "node 0 hears only node 1's kick");
     assert.deepEqual(got[0]![0], [b[1]!.node, { t: "kick", user: "mallory", code: "kicked", reason: "bye" }]);
@@ -108,7 +106,7 @@ function refusalCases(t: Case): void {
     const notice: BusEvent = { t: "push", h: { t: "notice", level: "warn", text: "fake server notice" } };
     await w.inject(new BusSeal({ key: newKey() }, w.scope).seal("evil", notice));
     b[0]!.publish({ t: "user", user: "real" }); // the bus still works
-    await until(() => got[1]!.length === 1);
+    await until(() => got[1]!.length === 1, "bus 1 to hear the event", 3000);
     await settle();
     assert.deepEqual(got[1], [[b[0]!.node, { t: "user", user: "real" }]]);
     assert.deepEqual(got[0], []);
@@ -127,7 +125,11 @@ function refusalCases(t: Case): void {
     await w.tap((x) => wires.push(x));
     const got = await listen(b);
     b[0]!.publish({ t: "kick", user: "bob", code: "kicked", reason: "once" });
-    await until(() => got[1]!.length === 1 && wires.length >= 1);
+    await until(
+      () => got[1]!.length === 1 && wires.length >= 1,
+      "bus 1 to hear the event and the wire to carry it",
+      3000,
+    );
     const kick = wires[0]!;
     await w.inject(kick); // replay
     for (const i of [0, 5, 20, kick.length - 1, Math.floor(kick.length / 2)]) {
@@ -148,7 +150,7 @@ function refusalCases(t: Case): void {
     const extra = { t: "msg", seq: 1, evil: true } as unknown as BusEvent;
     await w.inject(new BusSeal({ key }, w.scope).seal("n9", extra));
     await w.inject(new BusSeal({ key }, w.scope).seal("n9", { t: "user", user: "fresh" }));
-    await until(() => got[0]!.length === 1 && got[1]!.length === 1);
+    await until(() => got[0]!.length === 1 && got[1]!.length === 1, "buses 0 and 1 to hear the event", 3000);
     await settle();
     assert.deepEqual(got[0], [["n9", { t: "user", user: "fresh" }]]);
   });
@@ -161,7 +163,7 @@ function wireCases(t: Case): void {
     const bad = { t: "file", op: "changed", fid: "../../../etc/passwd" } as BusEvent;
     await w.inject(new BusSeal({ key }, w.scope).seal("n9", bad));
     b[0]!.publish({ t: "file", op: "changed", fid: "abcdEFGH-123" });
-    await until(() => got[1]!.length === 1);
+    await until(() => got[1]!.length === 1, "bus 1 to hear the event", 3000);
     await settle();
     assert.deepEqual(got[1], [[b[0]!.node, { t: "file", op: "changed", fid: "abcdEFGH-123" }]]);
     assert.deepEqual(got[0], []);
@@ -176,7 +178,11 @@ function wireCases(t: Case): void {
       users: [{ user: "carol-sniffed", addr: "203.0.113.77:5555", since: 1, status: "free", role: "user" }],
     });
     b[0]!.publish({ t: "push", h: { t: "notice", level: "info", text: "secret-announcement" } });
-    await until(() => got[1]!.length === 2 && wires.length >= 2);
+    await until(
+      () => got[1]!.length === 2 && wires.length >= 2,
+      "bus 1 to hear both events and the wire to carry them",
+      3000,
+    );
     const seen = wires.map((x) => new TextDecoder("latin1").decode(x)).join("\n");
     for (const s of ["carol-sniffed", "203.0.113.77", "secret-announcement", "presence", b[0]!.node]) {
       assert.ok(!seen.includes(s), `"${s}" is not on the wire in clear`);
