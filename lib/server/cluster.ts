@@ -7,7 +7,10 @@
  * The store is read only to fill a gap still open GAP_MS later, after a larger batch (an event without
  * rows), and on a heartbeat after one without rows (a last event lost, an outage). While a live node
  * speaks an older bus protocol (its store heartbeat says, bus_event.ts BUS_PROTOCOL: 0.21 refuses rows),
- * events go without rows, in the shape it takes: a rolling upgrade at full speed. Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * events go without rows, in the shape it takes: a rolling upgrade at full speed. Once every live node
+ * speaks protocol 4, a batch's event goes to each other node alone with only the rows for its users
+ * (cluster_route.ts: the rest are seqs to step over, or to read from the store when a user came to
+ * it since the sender last heard its `route` event). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
  * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
@@ -24,6 +27,7 @@ import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import { BUS_PROTOCOL, type BusRow } from "./bus/bus_event.ts";
 import { fromBase64, toBase64 } from "../common/bytes.ts";
+import { Routes, shareOf } from "./cluster_route.ts";
 import type { Core } from "./core.ts";
 import type { CertCheck } from "./cert_check.ts";
 import type { FileShare } from "./file_share.ts";
@@ -68,6 +72,15 @@ function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
 
 const NO_BODY = new Uint8Array(0);
 
+/** Seqs `seq`…`skipTo` of a batch stored elsewhere, none for this node's users as of route epoch `ep`. */
+interface Skip {
+  seq: number;
+  skipTo: number;
+  ep: number;
+}
+/** The bus protocol from which `msg` events are routed (bus_event.ts BUS_PROTOCOL 4). */
+const ROUTED = 4;
+
 export interface ClusterOptions {
   heartbeatMs?: number;
   /** A node not heard from for this long is gone (its users go offline). */
@@ -101,7 +114,9 @@ export class Cluster {
   #catching: Promise<void> | null = null;
   #again = false;
   /** Rows heard or stored past the cursor, waiting for the seqs before them. */
-  readonly #ahead = new Map<number, StoredMessage | BusRow>();
+  readonly #ahead = new Map<number, StoredMessage | BusRow | Skip>();
+  /** Who holds which users (their `route` events), and this node's route epoch. */
+  readonly #routes = new Routes();
   #gapTimer: ReturnType<typeof setTimeout> | null = null;
   /** Rows came (bus or here) since the last heartbeat: a lost event shows as a gap, no need to read. */
   #heard = false;
@@ -221,6 +236,7 @@ export class Cluster {
    */
   #tell(rows: readonly StoredMessage[]): void {
     const seq = rows[rows.length - 1]!.seq;
+    if (this.#routing) return this.#tellEach(rows, seq);
     try {
       // Rows binary (3), in JSON (2), or none — 1 refuses rows: every node reads them from the store then.
       if (this.#floor >= 3) return this.bus.publish({ t: "msg", seq, packed: fits(rows) ? rows : undefined });
@@ -233,10 +249,51 @@ export class Cluster {
     }
   }
 
-  /** Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. */
-  #hold(rows: readonly (StoredMessage | BusRow)[]): void {
+  /** Routed `msg` events are sent (every live node speaks protocol 4, and the bus sends to one node). */
+  get #routing(): boolean {
+    return this.#floor >= ROUTED && this.bus.publishTo !== undefined;
+  }
+
+  /**
+   * Each other node known (heard on the bus, or alive by the store) told alone, with the rows for its
+   * users and the batch's other seqs to step over (cluster_route.ts); one not heard yet gets every
+   * row, and one the bus cannot take them for reads them from the store.
+   */
+  #tellEach(rows: readonly StoredMessage[], seq: number): void {
+    const all = fits(rows);
+    for (const node of new Set([...this.#remote.keys(), ...this.#alive])) {
+      const route = this.#routes.of(node);
+      const share = route ? shareOf(rows, route.users) : undefined;
+      try {
+        if (!share) this.bus.publishTo!(node, { t: "msg", seq, packed: all ? rows : undefined });
+        else if (fits(share.rows)) {
+          this.bus.publishTo!(node, { t: "msg", seq, packed: share.rows, skip: share.skip, ep: route!.ep });
+        } else this.bus.publishTo!(node, { t: "msg", seq });
+        continue;
+      } catch { /* too large for the bus (NATS max_payload): without the rows */ }
+      try {
+        this.bus.publishTo!(node, { t: "msg", seq });
+      } catch (err) {
+        this.core.log.warn("cluster.publish", { seq, node, error: String(err) });
+      }
+    }
+  }
+
+  /**
+   * Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. A
+   * routed event's seqs left out are stepped over when this node's route epoch is still the one they
+   * were judged by, else read from the store (a user came here since the sender heard of this node).
+   */
+  #hold(rows: readonly (StoredMessage | BusRow)[], skip?: readonly number[], ep?: number): void {
     this.#heard = true;
     for (const r of rows) if (r.seq > this.#cursor) this.#ahead.set(r.seq, r);
+    if (skip?.length && ep !== this.#routes.ep) void this.catchUp();
+    else if (skip) {
+      for (let i = 0; i + 1 < skip.length; i += 2) {
+        const seq = Math.max(skip[i]!, this.#cursor + 1), skipTo = skip[i + 1]!;
+        if (skipTo >= seq) this.#ahead.set(seq, { seq, skipTo, ep: ep! });
+      }
+    }
     if (this.#ahead.size > AHEAD_MAX) this.#ahead.clear(); // the catch-up reads them from the store
     this.#drain();
   }
@@ -261,6 +318,13 @@ export class Cluster {
   #drain(): void {
     if (this.#catching) return; // the catch-up drains when it ends
     for (let r = this.#ahead.get(this.#cursor + 1); r; r = this.#ahead.get(this.#cursor + 1)) {
+      if ("skipTo" in r) {
+        if (r.ep !== this.#routes.ep) break; // a user came since: the store says what was theirs
+        this.#ahead.delete(r.seq);
+        this.core.messages.knowStored(r.skipTo);
+        this.#cursor = r.skipTo;
+        continue;
+      }
       if (r.kind === "room" && !this.core.hub.rooms.has(r.target)) break; // members unknown: the store says
       const m = this.#opened(r);
       if (!m) {
@@ -300,6 +364,12 @@ export class Cluster {
     }, 0);
   }
 
+  /** A user has a first session here (quiet or not): routed seqs judged before are read from the store. */
+  userCame(): void {
+    this.#routes.came();
+    this.localChanged();
+  }
+
   /** Live nodes that speak an older bus protocol (their `msg` events are sent in its shape). */
   get olderNodes(): readonly string[] {
     return this.#older;
@@ -324,6 +394,9 @@ export class Cluster {
 
   #publishPresence(): void {
     this.bus.publish({ t: "presence", users: this.core.presence(true, true) });
+    if (this.#routing) {
+      this.bus.publish({ t: "route", ep: this.#routes.ep, users: [...this.core.hub.byUser.keys()] });
+    }
   }
 
   #tick(): void {
@@ -406,7 +479,7 @@ export class Cluster {
   #setRemote(node: string, users: PresenceEntry[] | null): void {
     const before = new Set(this.remotePresence().map((p) => p.user));
     if (users) this.#remote.set(node, { users, seen: this.clock.now() });
-    else this.#remote.delete(node);
+    else this.#remote.delete(node), this.#routes.forget(node);
     const after = new Map(this.remotePresence().map((p) => [p.user, p]));
     const hub = this.core.hub;
     for (const [u, p] of after) {
@@ -423,7 +496,7 @@ export class Cluster {
     const hub = this.core.hub;
     switch (e.t) {
       case "msg":
-        if (e.packed) this.#hold(e.packed);
+        if (e.packed) this.#hold(e.packed, e.skip, e.ep);
         else if (e.rows) this.#hold(e.rows);
         else if (e.seq > this.#cursor) void this.catchUp();
         break;
@@ -450,6 +523,9 @@ export class Cluster {
         break;
       case "user":
         hub.users.add(e.user);
+        break;
+      case "route":
+        this.#routes.heard(from, e.ep, e.users);
         break;
       case "devices":
         this.core.store.forgetDevices?.(e.user);
