@@ -519,7 +519,11 @@ Deno.test({
       for (let i = 0; i < 20; i++) await alice.send(to, `during ${i}`);
       // Several heartbeats' reads failed (a count, not a wait).
       await eventually(() => failed >= 3 || null, 3000, "node 2's catch-up tried and failed, three times");
-      assert.equal(ib.length, 0, "nothing could be read meanwhile: " + JSON.stringify(ib.map((m) => [m.seq, m.text])));
+      assert.equal(
+        ib.length,
+        0,
+        "nothing could be read meanwhile: " + JSON.stringify(ib.map((m) => [m.seq, m.text])),
+      );
       deaf = false;
       store.since = since;
       await eventually(() => ib.length === 20, 3000, "every message pushed to bob live after the outage");
