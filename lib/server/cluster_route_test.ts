@@ -16,6 +16,7 @@ import type { Core } from "./core.ts";
 import { Hub } from "./hub.ts";
 import type { Outbox } from "./outbox.ts";
 import { liveSession } from "./session_testing.ts";
+import type { Session } from "./session.ts";
 import type { StoredMessage } from "./store/store.ts";
 
 const KEY = crypto.getRandomValues(new Uint8Array(32));
@@ -42,9 +43,9 @@ interface NodeT {
   reads: number;
   /** The seqs each user's session here was sent. */
   got: Map<string, number[]>;
-  login(user: string): void;
+  login(user: string): Session;
   /** Stores `rows` as this node's batch (appended to the shared store unless `committed`) and tells the others. */
-  store(rows: StoredMessage[], committed?: boolean): void;
+  store(rows: StoredMessage[], committed?: boolean, from?: Session): void;
 }
 
 /** Nodes named `ids` on one bus and one store; `wrap` may put a fault between a node and its bus. */
@@ -62,16 +63,16 @@ async function world(ids: string[], wrap: (b: Bus, id: string, n: () => NodeT) =
       reads: 0,
       got: new Map(),
       login(user: string) {
-        const seqs: number[] = [];
+        const seqs = n.got.get(user) ?? [];
         n.got.set(user, seqs);
         const outbox = {
           pushMsg: (_f: unknown, b: Uint8Array) => (seqs.push(b[0]!), 1),
         } as unknown as Outbox;
-        liveSession(hub, user, outbox);
+        return liveSession(hub, user, outbox);
       },
-      store(rows: StoredMessage[], committed = false) {
+      store(rows: StoredMessage[], committed = false, from?: Session) {
         if (!committed) stored.push(...rows);
-        n.cluster.beforeAppend(rows, rows.map(() => null));
+        n.cluster.beforeAppend(rows, rows.map(() => from ?? null));
         n.cluster.afterAppend(rows, rows);
       },
     } as unknown as NodeT;
@@ -225,6 +226,24 @@ Deno.test("cluster_route: a user logging in between a routed event and the gap b
     await until(() => b.got.get("bob")!.length === 1, "bob got seq 2");
     assert.deepEqual(b.got.get("bob"), [2]);
     assert.deepEqual(b.got.get("carol"), [1]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("cluster_route: the sending session is not sent its own message back; its user's other session here is", async () => {
+  const w = await world(["A", "B"]);
+  try {
+    const [a, b] = w.nodes as [NodeT, NodeT];
+    const sender = a.login("alice");
+    b.login("bob");
+    await until(routesKnown(w, { A: ["alice"], B: ["bob"] }), "the nodes heard each other's users");
+    a.login("alice"); // her second device on the same node: both record into got("alice")
+    a.store([dm(1, "alice", "bob"), dm(2, "alice", "bob")], false, sender);
+    b.store([dm(3, "bob", "alice")]);
+    await until(() => b.got.get("bob")!.length === 3 && a.got.get("alice")!.length === 4, "delivered");
+    assert.deepEqual(a.got.get("alice"), [1, 2, 3, 3], "the second device gets 1 and 2, both get 3");
+    assert.deepEqual(b.got.get("bob"), [1, 2, 3]);
   } finally {
     await w.close();
   }
