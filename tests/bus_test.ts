@@ -9,7 +9,7 @@ import { NatsBus, parseBusUrl, redactBusUrl } from "../lib/server/bus/nats_bus.t
 import assert from "node:assert/strict";
 import { createCipheriv, hkdfSync } from "node:crypto";
 import { BusSeal } from "../lib/server/bus/seal.ts";
-import { encodeRows, ROWS_FORMAT } from "../lib/server/bus/bus_rows.ts";
+import { encodeRows, ROUTED_FORMAT } from "../lib/server/bus/bus_rows.ts";
 import { memoryLogger } from "../lib/common/logger.ts";
 import { systemClock } from "../lib/common/clock.ts";
 import { clusterSkip, startNats, type TestNats } from "./cluster_harness.ts";
@@ -132,7 +132,7 @@ Deno.test("BusSeal: a msg event's rows travel binary (bus protocol 3) and open a
   );
   // A newer node's format: refused, and the log line says what to do.
   const rows = encodeRows({ from: "n2", ts: Date.now(), seq: 1, rows: packed });
-  assert.equal(b.open(sealRaw(key, "s", Uint8Array.of(ROWS_FORMAT + 1, ...rows.subarray(1)))), null);
+  assert.equal(b.open(sealRaw(key, "s", Uint8Array.of(ROUTED_FORMAT + 1, ...rows.subarray(1)))), null);
   assert.equal(b.open(sealRaw(key, "s", rows.subarray(0, rows.length - 1))), null);
   assert.deepEqual([...b.refused], [
     ["an envelope format of a newer version: upgrade this node", 1],

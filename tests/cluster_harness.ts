@@ -26,6 +26,14 @@ export function faultyBus(
     publish: (e) => {
       if (o.send?.(e) !== false) b.publish(o.shape ? o.shape(e) : e);
     },
+    // To one node (bus protocol 4) through the same fault.
+    ...b.publishTo
+      ? {
+        publishTo: (node: string, e: BusEvent) => {
+          if (o.send?.(e) !== false) b.publishTo!(node, o.shape ? o.shape(e) : e);
+        },
+      }
+      : {},
     subscribe: (fn) => b.subscribe((from, e) => o.hear?.(e) === false ? undefined : fn(from, e)),
     close: () => b.close(),
   };

@@ -7,7 +7,10 @@
  * The store is read only to fill a gap still open GAP_MS later, after a larger batch (an event without
  * rows), and on a heartbeat after one without rows (a last event lost, an outage). While a live node
  * speaks an older bus protocol (its store heartbeat says, bus_event.ts BUS_PROTOCOL: 0.21 refuses rows),
- * events go without rows, in the shape it takes: a rolling upgrade at full speed. Presence: every node publishes its logged-in users on each heartbeat; a node not heard
+ * events go without rows, in the shape it takes: a rolling upgrade at full speed. Once every live node
+ * speaks protocol 4, a batch's event goes to each other node alone with only the rows for its users
+ * (cluster_route.ts: the rest are seqs to step over, or to read from the store when a user came to
+ * it since the sender last heard its `route` event). Presence: every node publishes its logged-in users on each heartbeat; a node not heard
  * from within the timeout is gone and its users go offline — unless its heartbeat in the store is
  * fresh (`liveNodes`, issue 74): a bus blip keeps its users as last heard. Kicks, role changes, room changes, new
  * names and announcements are relayed as events; a role event makes this node read the role from the
@@ -24,6 +27,7 @@ import type { Outbound } from "../protocol/messages.ts";
 import type { Bus, BusEvent, PresenceEntry } from "./bus/bus.ts";
 import { BUS_PROTOCOL, type BusRow } from "./bus/bus_event.ts";
 import { fromBase64, toBase64 } from "../common/bytes.ts";
+import { Routes, shareOf } from "./cluster_route.ts";
 import type { Core } from "./core.ts";
 import type { CertCheck } from "./cert_check.ts";
 import type { FileShare } from "./file_share.ts";
@@ -31,7 +35,6 @@ import { linkEvent } from "./handlers_link.ts";
 import type { Session } from "./session.ts";
 import type { NewMessage, StoredMessage } from "./store/store.ts";
 
-const key = (m: { sender: string; mid: string }) => `${m.sender}\n${m.mid}`;
 const PAGE = 500;
 /** A `msg` event carries its batch's rows when their bodies total at most this many bytes. */
 export const CARRY_BYTES = 256 * 1024;
@@ -68,6 +71,15 @@ function carried(rows: readonly StoredMessage[]): BusRow[] | undefined {
 
 const NO_BODY = new Uint8Array(0);
 
+/** Seqs `seq`…`skipTo` of a batch stored elsewhere, none for this node's users as of route epoch `ep`. */
+interface Skip {
+  seq: number;
+  skipTo: number;
+  ep: number;
+}
+/** The bus protocol from which `msg` events are routed (bus_event.ts BUS_PROTOCOL 4). */
+const ROUTED = 4;
+
 export interface ClusterOptions {
   heartbeatMs?: number;
   /** A node not heard from for this long is gone (its users go offline). */
@@ -95,13 +107,19 @@ const CONTROLS: ReadonlySet<string> = new Set(["kick", "role", "devices"]);
 
 export class Cluster {
   #cursor = 0;
-  /** Messages stored by this node and not fanned out yet → the sending session. */
-  readonly #local = new Map<string, Session | null>();
+  /**
+   * Messages stored by this node and not fanned out yet: sender → mid → the sending session. By
+   * sender, then mid, not one joined string: a row of another node's user costs one lookup of a name
+   * (a joined key was built and hashed for every row, ~2 µs, issue 73).
+   */
+  readonly #local = new Map<string, Map<string, Session | null>>();
   readonly #remote = new Map<string, { users: PresenceEntry[]; seen: number }>();
   #catching: Promise<void> | null = null;
   #again = false;
   /** Rows heard or stored past the cursor, waiting for the seqs before them. */
-  readonly #ahead = new Map<number, StoredMessage | BusRow>();
+  readonly #ahead = new Map<number, StoredMessage | BusRow | Skip>();
+  /** Who holds which users (their `route` events), and this node's route epoch. */
+  readonly #routes = new Routes();
   #gapTimer: ReturnType<typeof setTimeout> | null = null;
   /** Rows came (bus or here) since the last heartbeat: a lost event shows as a gap, no need to read. */
   #heard = false;
@@ -194,7 +212,21 @@ export class Cluster {
 
   /** Messages about to be stored here, with their sending sessions (not sent their own message back). */
   beforeAppend(batch: readonly NewMessage[], from: readonly (Session | null)[]): void {
-    batch.forEach((m, i) => this.#local.set(key(m), from[i] ?? null));
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!;
+      let mids = this.#local.get(m.sender);
+      if (!mids) this.#local.set(m.sender, mids = new Map());
+      mids.set(m.mid, from[i] ?? null);
+    }
+  }
+
+  /** The session that sent this node's row `m` (null: none, or another node's row), forgotten once taken. */
+  #takeLocal(m: { sender: string; mid: string }): Session | null {
+    const mids = this.#local.get(m.sender);
+    if (!mids) return null;
+    const from = mids.get(m.mid) ?? null;
+    if (mids.delete(m.mid) && !mids.size) this.#local.delete(m.sender);
+    return from;
   }
 
   /**
@@ -206,7 +238,7 @@ export class Cluster {
     const stored: StoredMessage[] = [];
     rows.forEach((r, i) => {
       if (r) stored.push(r);
-      else this.#local.delete(key(batch[i]!)); // a duplicate is not a new row of the log
+      else this.#takeLocal(batch[i]!); // a duplicate is not a new row of the log
     });
     if (!stored.length) return true;
     stored.sort((a, b) => a.seq - b.seq);
@@ -221,6 +253,7 @@ export class Cluster {
    */
   #tell(rows: readonly StoredMessage[]): void {
     const seq = rows[rows.length - 1]!.seq;
+    if (this.#routing) return this.#tellEach(rows, seq);
     try {
       // Rows binary (3), in JSON (2), or none — 1 refuses rows: every node reads them from the store then.
       if (this.#floor >= 3) return this.bus.publish({ t: "msg", seq, packed: fits(rows) ? rows : undefined });
@@ -233,10 +266,51 @@ export class Cluster {
     }
   }
 
-  /** Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. */
-  #hold(rows: readonly (StoredMessage | BusRow)[]): void {
+  /** Routed `msg` events are sent (every live node speaks protocol 4, and the bus sends to one node). */
+  get #routing(): boolean {
+    return this.#floor >= ROUTED && this.bus.publishTo !== undefined;
+  }
+
+  /**
+   * Each other node known (heard on the bus, or alive by the store) told alone, with the rows for its
+   * users and the batch's other seqs to step over (cluster_route.ts); one not heard yet gets every
+   * row, and one the bus cannot take them for reads them from the store.
+   */
+  #tellEach(rows: readonly StoredMessage[], seq: number): void {
+    const all = fits(rows);
+    for (const node of new Set([...this.#remote.keys(), ...this.#alive])) {
+      const route = this.#routes.of(node);
+      const share = route ? shareOf(rows, route.users) : undefined;
+      try {
+        if (!share) this.bus.publishTo!(node, { t: "msg", seq, packed: all ? rows : undefined });
+        else if (fits(share.rows)) {
+          this.bus.publishTo!(node, { t: "msg", seq, packed: share.rows, skip: share.skip, ep: route!.ep });
+        } else this.bus.publishTo!(node, { t: "msg", seq });
+        continue;
+      } catch { /* too large for the bus (NATS max_payload): without the rows */ }
+      try {
+        this.bus.publishTo!(node, { t: "msg", seq });
+      } catch (err) {
+        this.core.log.warn("cluster.publish", { seq, node, error: String(err) });
+      }
+    }
+  }
+
+  /**
+   * Rows past the cursor kept until the seqs before them are fanned out; then as many as follow. A
+   * routed event's seqs left out are stepped over when this node's route epoch is still the one they
+   * were judged by, else read from the store (a user came here since the sender heard of this node).
+   */
+  #hold(rows: readonly (StoredMessage | BusRow)[], skip?: readonly number[], ep?: number): void {
     this.#heard = true;
     for (const r of rows) if (r.seq > this.#cursor) this.#ahead.set(r.seq, r);
+    if (skip?.length && ep !== this.#routes.ep) void this.catchUp();
+    else if (skip) {
+      for (let i = 0; i + 1 < skip.length; i += 2) {
+        const seq = Math.max(skip[i]!, this.#cursor + 1), skipTo = skip[i + 1]!;
+        if (skipTo >= seq) this.#ahead.set(seq, { seq, skipTo, ep: ep! });
+      }
+    }
     if (this.#ahead.size > AHEAD_MAX) this.#ahead.clear(); // the catch-up reads them from the store
     this.#drain();
   }
@@ -261,6 +335,13 @@ export class Cluster {
   #drain(): void {
     if (this.#catching) return; // the catch-up drains when it ends
     for (let r = this.#ahead.get(this.#cursor + 1); r; r = this.#ahead.get(this.#cursor + 1)) {
+      if ("skipTo" in r) {
+        if (r.ep !== this.#routes.ep) break; // a user came since: the store says what was theirs
+        this.#ahead.delete(r.seq);
+        this.core.messages.knowStored(r.skipTo);
+        this.#cursor = r.skipTo;
+        continue;
+      }
       if (r.kind === "room" && !this.core.hub.rooms.has(r.target)) break; // members unknown: the store says
       const m = this.#opened(r);
       if (!m) {
@@ -280,13 +361,7 @@ export class Cluster {
   }
 
   #fanOut(r: StoredMessage): void {
-    // Rows stored on other nodes (most, with several nodes) make no key: no string built and hashed.
-    let from: Session | null = null;
-    if (this.#local.size) {
-      const k = key(r);
-      from = this.#local.get(k) ?? null;
-      this.#local.delete(k);
-    }
+    const from = this.#local.size ? this.#takeLocal(r) : null;
     this.core.messages.deliveries += this.core.hub.fanOut(r, from);
     this.core.messages.knowStored(r.seq);
     this.#cursor = r.seq;
@@ -298,6 +373,12 @@ export class Cluster {
       this.#presenceSoon = null;
       this.#publishPresence();
     }, 0);
+  }
+
+  /** A user has a first session here (quiet or not): routed seqs judged before are read from the store. */
+  userCame(): void {
+    this.#routes.came();
+    this.localChanged();
   }
 
   /** Live nodes that speak an older bus protocol (their `msg` events are sent in its shape). */
@@ -324,6 +405,9 @@ export class Cluster {
 
   #publishPresence(): void {
     this.bus.publish({ t: "presence", users: this.core.presence(true, true) });
+    if (this.#routing) {
+      this.bus.publish({ t: "route", ep: this.#routes.ep, users: [...this.core.hub.byUser.keys()] });
+    }
   }
 
   #tick(): void {
@@ -406,7 +490,7 @@ export class Cluster {
   #setRemote(node: string, users: PresenceEntry[] | null): void {
     const before = new Set(this.remotePresence().map((p) => p.user));
     if (users) this.#remote.set(node, { users, seen: this.clock.now() });
-    else this.#remote.delete(node);
+    else this.#remote.delete(node), this.#routes.forget(node);
     const after = new Map(this.remotePresence().map((p) => [p.user, p]));
     const hub = this.core.hub;
     for (const [u, p] of after) {
@@ -423,7 +507,7 @@ export class Cluster {
     const hub = this.core.hub;
     switch (e.t) {
       case "msg":
-        if (e.packed) this.#hold(e.packed);
+        if (e.packed) this.#hold(e.packed, e.skip, e.ep);
         else if (e.rows) this.#hold(e.rows);
         else if (e.seq > this.#cursor) void this.catchUp();
         break;
@@ -450,6 +534,9 @@ export class Cluster {
         break;
       case "user":
         hub.users.add(e.user);
+        break;
+      case "route":
+        this.#routes.heard(from, e.ep, e.users);
         break;
       case "devices":
         this.core.store.forgetDevices?.(e.user);

@@ -35,6 +35,8 @@ export interface HubLink {
   /** Returns true: the link fans the stored rows out (in seq order), not the caller. */
   afterAppend(batch: readonly NewMessage[], rows: readonly (StoredMessage | null)[]): boolean;
   localChanged(): void;
+  /** `user` has a first session here, quiet or not (cluster_route.ts: the route epoch moves on). */
+  userCame?(): void;
   remotePresence(): PresenceEntry[];
 }
 
@@ -113,6 +115,7 @@ export class Hub {
     let set = this.byUser.get(s.user);
     if (!set) this.byUser.set(s.user, set = new Set());
     set.add(s);
+    if (set.size === 1) this.link?.userCame?.();
     const first = !s.quiet && !this.visible(s.user, s);
     if (first) this.link?.localChanged();
     return first;

@@ -17,6 +17,12 @@ export interface Bus {
   /** Sends to every other node (sealed under the cluster key, seal.ts); never delivered back to this one. */
   publish(e: BusEvent): void;
   /**
+   * Sends to one other node only (sealed the same way; bus protocol 4: a `msg` event with that node's
+   * share of a batch, cluster_route.ts). Heard by its one handler in the sender's order among the
+   * sender's `publish` events. Absent: the cluster sends every event to every node.
+   */
+  publishTo?(node: string, e: BusEvent): void;
+  /**
    * Every event from other nodes of the same cluster key, in each sender's order, opened and
    * schema-checked; anything else on the bus (no key, another key, tampered, replayed) is dropped.
    * One handler per bus.
@@ -39,9 +45,12 @@ export class MemoryBusNet {
     this.#nodes.add(b);
     return b;
   }
-  send(from: MemoryBus | null, wire: Uint8Array): void {
+  /** `wire` to every node but `from`, or to node `to` alone. */
+  send(from: MemoryBus | null, wire: Uint8Array, to?: string): void {
     for (const t of this.#taps) t(wire.slice());
-    for (const b of this.#nodes) if (b !== from) b.receive(wire.slice());
+    for (const b of this.#nodes) {
+      if (b !== from && (to === undefined || b.node === to)) b.receive(wire.slice());
+    }
   }
   /** Puts raw bytes on the wire, as a publisher with no node of its own. */
   inject(wire: Uint8Array): void {
@@ -63,6 +72,9 @@ export class MemoryBus implements Bus {
   constructor(readonly net: MemoryBusNet, readonly node: string, readonly seal: BusSeal) {}
   publish(e: BusEvent): void {
     if (!this.#closed) this.net.send(this, this.seal.seal(this.node, e));
+  }
+  publishTo(node: string, e: BusEvent): void {
+    if (!this.#closed) this.net.send(this, this.seal.seal(this.node, e), node);
   }
   subscribe(fn: (from: string, e: BusEvent) => void): void {
     this.#fn = fn;

@@ -82,6 +82,53 @@ function deliveryCases(t: Case): void {
     assert.equal(got[1]!.length, 20);
   });
 
+  t(
+    "publishTo reaches that node alone, in order among the sender's other events; routed rows open whole",
+    3,
+    async (b) => {
+      const got = await listen(b);
+      const to = b[0]!.publishTo?.bind(b[0]);
+      assert.ok(to, "every bus sends to one node (bus protocol 4)");
+      for (let i = 1; i <= 20; i++) {
+        if (i % 2) b[0]!.publish({ t: "msg", seq: i });
+        else to(b[1]!.node, { t: "msg", seq: i });
+      }
+      const row = {
+        seq: 22,
+        mid: "m",
+        sender: "a",
+        kind: "user" as const,
+        target: "b",
+        conv: "d:a:b",
+        ts: 1,
+      };
+      to(b[1]!.node, {
+        t: "msg",
+        seq: 23,
+        packed: [{ ...row, body: Uint8Array.of(7) }],
+        skip: [21, 21, 23, 23],
+        ep: 4,
+      });
+      await until(() => got[1]!.length === 21 && got[2]!.length === 10);
+      await settle(50);
+      const seqs = (g: [string, BusEvent][]) => g.map(([, e]) => (e as { seq: number }).seq);
+      assert.deepEqual(seqs(got[1]!), [...Array.from({ length: 20 }, (_, i) => i + 1), 23]);
+      assert.deepEqual(
+        seqs(got[2]!),
+        Array.from({ length: 10 }, (_, i) => 2 * i + 1),
+        "the others hear none of it",
+      );
+      const routed = got[1]![20]![1] as Extract<BusEvent, { t: "msg" }>;
+      assert.deepEqual({ ...routed, packed: routed.packed?.map((r) => ({ ...r, body: [...r.body] })) }, {
+        t: "msg",
+        seq: 23,
+        packed: [{ ...row, body: [7] }],
+        skip: [21, 21, 23, 23],
+        ep: 4,
+      });
+    },
+  );
+
   t("nodes have distinct ids, and a closed node neither sends nor receives", 2, async (b) => {
     assert.notEqual(b[0]!.node, b[1]!.node);
     const got: BusEvent[] = [];

@@ -10,10 +10,12 @@ import type { Outbound } from "../../protocol/messages.ts";
  * The bus protocol this node speaks, said with its heartbeat in PostgreSQL (postgres_store.ts): 1 —
  * 0.21 and 0.22.0, which do not say it — takes a `msg` event only without rows (0.21 refuses one
  * with them); 2 (0.23.0–0.25.0) takes rows in JSON (`rows`); 3 takes them binary too (`packed`: bus_rows.ts, the
- * envelope's plaintext). A node reads every older shape; it sends in the shape the oldest live node
- * takes (cluster.ts), so a rolling upgrade delivers at full speed.
+ * envelope's plaintext); 4 takes `route` events and `msg` events sent to it alone (bus.ts `publishTo`),
+ * each with only the rows for its users and the seqs left out (`skip`). A node reads every older
+ * shape; it sends in the shape the oldest live node takes (cluster.ts), so a rolling upgrade delivers
+ * at full speed.
  */
-export const BUS_PROTOCOL = 3;
+export const BUS_PROTOCOL = 4;
 
 export interface PresenceEntry {
   user: string;
@@ -45,9 +47,23 @@ export type BusEvent =
   /**
    * Messages were stored up to this seq: with `rows` or `packed` (a batch small enough to carry), they
    * are those messages and a node fans them out without reading the store; without, read them from the
-   * store. `packed` travels binary (seal.ts, bus_rows.ts), never beside `rows`.
+   * store. `packed` travels binary (seal.ts, bus_rows.ts), never beside `rows`. Sent to one node
+   * (protocol 4, cluster_route.ts): `packed` holds only the rows for its users, `skip` the batch's
+   * other seqs as `[lo, hi]` pairs, and `ep` the route epoch of that node they were left out by.
    */
-  | { t: "msg"; seq: number; rows?: BusRow[]; packed?: readonly PackedRow[] }
+  | {
+    t: "msg";
+    seq: number;
+    rows?: BusRow[];
+    packed?: readonly PackedRow[];
+    skip?: readonly number[];
+    ep?: number;
+  }
+  /**
+   * Every user with a session on the sending node (quiet ones too), and its route epoch: how many times
+   * a user came to it (protocol 4; sent on each heartbeat and on change, cluster_route.ts).
+   */
+  | { t: "route"; ep: number; users: string[] }
   /** End every session of `user` (or only those of one `device`) with this `bye`. */
   | { t: "kick"; user: string; code: string; reason: string; until?: number; device?: number }
   /** The node's logged-in users, sent on every heartbeat and on change; `[]` when it stops. */

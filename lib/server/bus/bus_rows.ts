@@ -8,6 +8,10 @@
  *   row       = seq (f64) | ts (f64) | kind (u8: 0 user, 1 room, 2 broadcast) | has expires (u8 0/1)
  *               [| expires (f64)] | the lengths of mid, sender, target, conv (u16 each) | body (u32 length | bytes)
  *
+ * ROUTED_FORMAT (bus protocol 4, cluster.ts: a node's own share of a batch) is the same followed, after
+ * the rows, by `ep (f64) | ranges (u32) | (lo f64 | hi f64) × ranges`: the batch's seqs left out as not
+ * for that node, and the route epoch of that node the sender judged them by.
+ *
  * Every name is in `text`, one after the other in that order (from first), its length counted in
  * UTF-16 units as JavaScript counts: one decoding for the whole event, each name a slice of it.
  * Numbers big-endian; f64 holds the safe integers exactly. A JSON plaintext starts with `{`, never
@@ -18,6 +22,10 @@ import type { PackedRow } from "./bus_event.ts";
 
 /** The first byte of a binary rows plaintext (its layout's version). */
 export const ROWS_FORMAT = 1;
+/** The first byte of a routed rows plaintext: rows, then the seqs left out and the epoch (bus protocol 4). */
+export const ROUTED_FORMAT = 2;
+/** At most this many left-out ranges in one event (a batch holds at most MAX_ROWS seqs). */
+const MAX_RANGES = 10_000;
 /** At most this many rows in one event (as the JSON schema: bus_schema.ts). */
 const MAX_ROWS = 10_000;
 const MAX_BODY = 512 * 1024;
@@ -28,6 +36,8 @@ export interface RowsEnvelope {
   ts: number;
   seq: number;
   rows: readonly PackedRow[];
+  /** Routed (ROUTED_FORMAT): the batch's seqs left out, as `[lo, hi]` pairs, and the epoch they were judged by. */
+  route?: { ep: number; skip: readonly number[] };
 }
 
 const enc = new TextEncoder();
@@ -44,11 +54,13 @@ export function encodeRows(e: RowsEnvelope): Uint8Array {
   }
   for (const n of names) if (n.length > 0xffff) throw new RangeError("a row's name is too long for the bus");
   const text = enc.encode(names.join(""));
+  const route = e.route;
+  if (route) size += 8 + 4 + 8 * route.skip.length;
   const out = new Uint8Array(size + text.length), v = new DataView(out.buffer);
   let at = 0;
   const f64 = (n: number) => (v.setFloat64(at, n), at += 8);
   const u16 = (n: number) => (v.setUint16(at, n), at += 2);
-  out[at++] = ROWS_FORMAT;
+  out[at++] = route ? ROUTED_FORMAT : ROWS_FORMAT;
   f64(e.ts), f64(e.seq);
   v.setUint32(at, e.rows.length), v.setUint32(at + 4, text.length), at += 8;
   out.set(text, at), at += text.length;
@@ -62,6 +74,11 @@ export function encodeRows(e: RowsEnvelope): Uint8Array {
     v.setUint32(at, r.body.length), at += 4;
     out.set(r.body, at), at += r.body.length;
   }
+  if (route) {
+    f64(route.ep);
+    v.setUint32(at, route.skip.length / 2), at += 4;
+    for (const n of route.skip) f64(n);
+  }
   return out;
 }
 
@@ -73,7 +90,7 @@ export class RowsRefused extends Error {}
  * (no copy: `b` lives as long as one of them).
  */
 export function decodeRows(b: Uint8Array): RowsEnvelope | RowsRefused {
-  if (b.length < 1 || b[0] !== ROWS_FORMAT) {
+  if (b.length < 1 || (b[0] !== ROWS_FORMAT && b[0] !== ROUTED_FORMAT)) {
     return new RowsRefused(`unknown rows format ${b[0] ?? "(empty)"}`);
   }
   const r = new Reader(b, 1);
@@ -84,9 +101,10 @@ export function decodeRows(b: Uint8Array): RowsEnvelope | RowsRefused {
     const from = r.str(1, 200);
     const rows: PackedRow[] = new Array(count);
     for (let i = 0; i < count; i++) rows[i] = r.row();
+    const route = b[0] === ROUTED_FORMAT ? r.route() : undefined;
     if (r.at !== b.length) throw new RowsRefused("bytes after the rows");
     if (r.cut !== r.text.length) throw new RowsRefused("text after the names");
-    return { from, ts, seq, rows };
+    return route ? { from, ts, seq, rows, route } : { from, ts, seq, rows };
   } catch (err) {
     if (err instanceof RowsRefused) return err;
     if (err instanceof RangeError) return new RowsRefused("truncated"); // DataView past the end
@@ -141,6 +159,17 @@ class Reader {
     if (n < min || n > max) throw new RowsRefused("a name of the wrong length");
     if (this.cut + n > this.text.length) throw new RowsRefused("names past the text");
     return this.text.substring(this.cut, this.cut += n);
+  }
+  /** A routed event's epoch and left-out ranges (each lo ≤ hi, ascending, none overlapping). */
+  route(): { ep: number; skip: number[] } {
+    const ep = this.int(), n = this.u32();
+    if (n > MAX_RANGES) throw new RowsRefused("too many ranges");
+    const skip: number[] = new Array(2 * n);
+    for (let i = 0; i < 2 * n; i++) {
+      skip[i] = this.int();
+      if (i > 0 && skip[i]! < skip[i - 1]! + (i & 1 ? 0 : 2)) throw new RowsRefused("ranges out of order");
+    }
+    return { ep, skip };
   }
   row(): PackedRow {
     const seq = this.int(), ts = this.int(), kind = KINDS[this.u8()], flag = this.u8();

@@ -1,6 +1,13 @@
 /** bus_rows.ts: the binary rows of a `msg` event — round trips, and every kind of bad input refused. */
 import assert from "node:assert/strict";
-import { decodeRows, encodeRows, ROWS_FORMAT, type RowsEnvelope, RowsRefused } from "./bus_rows.ts";
+import {
+  decodeRows,
+  encodeRows,
+  ROUTED_FORMAT,
+  ROWS_FORMAT,
+  type RowsEnvelope,
+  RowsRefused,
+} from "./bus_rows.ts";
 import type { PackedRow } from "./bus_event.ts";
 
 const row = (i: number, over: Partial<PackedRow> = {}): PackedRow => ({
@@ -62,7 +69,7 @@ Deno.test("bus_rows: another format byte, bytes after the rows, bad UTF-8, bad n
     f(b, new DataView(b.buffer));
     return b;
   };
-  bad("a later format", edit((b) => b[0] = ROWS_FORMAT + 1), /unknown rows format 2/);
+  bad("a later format", edit((b) => b[0] = ROUTED_FORMAT + 1), /unknown rows format 3/);
   bad("JSON", new TextEncoder().encode('{"from":"x"}'), /unknown rows format/);
   bad("empty", new Uint8Array(), /unknown rows format/);
   bad("a byte more", new Uint8Array([...good, 0]), /bytes after/);
@@ -84,4 +91,22 @@ Deno.test("bus_rows: another format byte, bytes after the rows, bad UTF-8, bad n
   bad("a long target", encodeRows(env([row(0, { target: "t".repeat(65) })])), /wrong length/);
   const body = encodeRows(env([row(0, { body: new Uint8Array(512 * 1024 + 1) })]));
   bad("a body over 512 KiB", body, /too large/);
+});
+
+Deno.test("bus_rows: a routed event (format 2) carries its epoch and left-out ranges; ranges out of order or too many are refused", () => {
+  const routed = { ...env([row(1)]), route: { ep: 7, skip: [999, 1000, 1002, 1002] } };
+  const b = encodeRows(routed);
+  assert.equal(b[0], ROUTED_FORMAT);
+  const got = decodeRows(b);
+  assert.ok(!(got instanceof RowsRefused), String(got));
+  assert.deepEqual({ ...got, rows: plain(got.rows) }, { ...routed, rows: plain(routed.rows) });
+  const empty = decodeRows(encodeRows({ ...env([]), route: { ep: 0, skip: [] } }));
+  assert.ok(!(empty instanceof RowsRefused) && empty.route?.skip.length === 0 && empty.rows.length === 0);
+  assert.equal("route" in (decodeRows(encodeRows(env([row(1)]))) as object), false, "format 1 has none");
+  for (const skip of [[5, 4], [1, 3, 4, 6], [1, 3, 2, 6]]) {
+    const r = decodeRows(encodeRows({ ...env([]), route: { ep: 1, skip } }));
+    assert.ok(r instanceof RowsRefused && /out of order/.test(r.message), String(skip));
+  }
+  const cut = decodeRows(b.subarray(0, b.length - 8));
+  assert.ok(cut instanceof RowsRefused && /truncated/.test(cut.message));
 });

@@ -73,6 +73,7 @@ const Event = v.variant("t", [
   v.strictObject({ t: v.literal("push"), users: v.optional(Users), h: Header }),
   v.strictObject({ t: v.literal("status"), user: Name, status: v.picklist(["busy", "free"]), since: Int }),
   v.strictObject({ t: v.literal("user"), user: Name }),
+  v.strictObject({ t: v.literal("route"), ep: Int, users: Users }),
   v.strictObject({ t: v.literal("devices"), user: Name }),
   v.strictObject({
     t: v.literal("stream"),

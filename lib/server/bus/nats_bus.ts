@@ -1,6 +1,8 @@
 /**
- * `Bus` over NATS core pub/sub (npm `nats`): one subject per cluster, every envelope sealed under
- * the cluster key (seal.ts), own echoes dropped. At most once by design: lost events are caught up
+ * `Bus` over NATS core pub/sub (npm `nats`): one subject per cluster, and one under it per node
+ * (`SUBJECT.node.ID`: `publishTo`), every envelope sealed under the cluster key (seal.ts), own echoes
+ * dropped; both heard through callbacks, in the order NATS delivers them (the seal refuses a sender's
+ * envelope older than the last one opened). At most once by design: lost events are caught up
  * from the store. NATS itself may ask for a user and password (in the URL,
  * `nats://USER:PASS@HOST:PORT`), an nkey seed or a .creds file (JWT and nkey seed), and TLS (a CA to verify it, a
  * client certificate when it asks for one; `tls://` in the URL requires TLS). The only file that
@@ -56,8 +58,13 @@ export function redactBusUrl(url: string): string {
   return url.replace(/\/\/([^:@/,]*):[^/,]*@/g, "//$1:***@");
 }
 
+/** A node's own subject under the cluster's (`publishTo`): the node id with anything but `[A-Za-z0-9_-]` as `_`. */
+export function nodeSubject(subject: string, node: string): string {
+  return `${subject}.node.${node.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
 export class NatsBus implements Bus {
-  #sub: Subscription | null = null;
+  #subs: Subscription[] = [];
 
   private constructor(
     readonly node: string,
@@ -92,15 +99,28 @@ export class NatsBus implements Bus {
     this.nc.publish(this.subject, this.seal.seal(this.node, e));
   }
 
+  publishTo(node: string, e: BusEvent): void {
+    if (this.nc.isClosed()) return;
+    this.nc.publish(nodeSubject(this.subject, node), this.seal.seal(this.node, e));
+  }
+
   subscribe(fn: (from: string, e: BusEvent) => void): void {
-    const sub = this.nc.subscribe(this.subject);
-    this.#sub = sub;
-    (async () => {
-      for await (const m of sub) {
-        const env = this.seal.open(m.data);
+    // Callbacks, not two loops: the two subjects' envelopes are opened in the order they came.
+    const callback = (err: Error | null, m: { data: Uint8Array }) => {
+      if (err) return;
+      const env = this.seal.open(m.data);
+      try {
         if (env) fn(env.from, env.e);
+      } catch (bug) { // thrown on its own turn (as the loop it replaced did): never into the NATS reader
+        queueMicrotask(() => {
+          throw bug;
+        });
       }
-    })();
+    };
+    this.#subs = [
+      this.nc.subscribe(this.subject, { callback }),
+      this.nc.subscribe(nodeSubject(this.subject, this.node), { callback }),
+    ];
   }
 
   /**
@@ -120,7 +140,7 @@ export class NatsBus implements Bus {
    */
   async close(): Promise<void> {
     if (this.nc.isClosed()) return;
-    this.#sub?.unsubscribe();
+    for (const s of this.#subs) s.unsubscribe();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((r) => timer = setTimeout(r, DRAIN_MS));
     await Promise.race([this.nc.drain().catch(() => {}), late]);

@@ -7,7 +7,7 @@
  *   key   = HKDF-SHA-256(ikm = cluster key (32 bytes), salt = sender id, info = "parley bus v1 " + scope)
  *   ct    = ChaCha20-Poly1305(key, nonce = 0x00000000 ‖ seq, aad = the 25 header bytes,
  *           plaintext = JSON {from: node id, ts: ms, e: event}, or a `msg` event's rows in binary:
- *           bus_rows.ts, its first byte ROWS_FORMAT where JSON's is `{`)
+ *           bus_rows.ts, its first byte ROWS_FORMAT or ROUTED_FORMAT where JSON's is `{`)
  *
  * Each sender has its own key (its random id as salt), so the counter nonce never repeats under one
  * key. The receiver refuses a seq not above the last one it accepted from that sender (replays, in
@@ -26,7 +26,7 @@ import { cryptoRandom, type RandomBytes } from "../../common/random.ts";
 import { fromHex, toHex } from "../../common/bytes.ts";
 import type { BusEvent } from "./bus_event.ts";
 import { checkEnvelope } from "./bus_schema.ts";
-import { decodeRows, encodeRows, ROWS_FORMAT, RowsRefused } from "./bus_rows.ts";
+import { decodeRows, encodeRows, ROUTED_FORMAT, ROWS_FORMAT, RowsRefused } from "./bus_rows.ts";
 
 export const CLUSTER_KEY_BYTES = 32;
 /** An envelope whose time is further than this from the receiver's clock is refused. */
@@ -129,7 +129,7 @@ export class BusSeal {
     const ts = this.#clock.now();
     // Carried rows go binary (bus protocol 3: bus_rows.ts); every other event as JSON.
     const plain = e.t === "msg" && e.packed
-      ? encodeRows({ from, ts, seq: e.seq, rows: e.packed })
+      ? encodeRows({ from, ts, seq: e.seq, rows: e.packed, ...routeOf(e) })
       : enc.encode(JSON.stringify({ from, ts, e }));
     const c = createCipheriv("chacha20-poly1305", this.#own, nonce(head), { authTagLength: TAG });
     c.setAAD(head, { plaintextLength: plain.length });
@@ -223,11 +223,13 @@ function plainEnvelope(plain: Uint8Array): { from: string; ts: number; e: BusEve
     const r = decodeRows(plain);
     if (r instanceof RowsRefused) {
       // A format byte this node does not know comes from a newer node (bus_event.ts BUS_PROTOCOL).
-      return plain[0] === ROWS_FORMAT
+      return plain[0] === ROWS_FORMAT || plain[0] === ROUTED_FORMAT
         ? `bad rows: ${r.message}`
         : "an envelope format of a newer version: upgrade this node";
     }
-    return { from: r.from, ts: r.ts, e: { t: "msg", seq: r.seq, packed: r.rows } };
+    const e: Extract<BusEvent, { t: "msg" }> = { t: "msg", seq: r.seq, packed: r.rows };
+    if (r.route) e.skip = r.route.skip, e.ep = r.route.ep;
+    return { from: r.from, ts: r.ts, e };
   }
   let env: unknown;
   try {
@@ -237,6 +239,11 @@ function plainEnvelope(plain: Uint8Array): { from: string; ts: number; e: BusEve
     return "not JSON";
   }
   return checkEnvelope(env) ?? "invalid event";
+}
+
+/** A routed `msg` event's epoch and left-out seqs, as bus_rows.ts carries them (none when not routed). */
+function routeOf(e: Extract<BusEvent, { t: "msg" }>): { route?: { ep: number; skip: readonly number[] } } {
+  return e.ep === undefined ? {} : { route: { ep: e.ep, skip: e.skip ?? [] } };
 }
 
 function nonce(head: Uint8Array): Uint8Array {

@@ -89,6 +89,23 @@ async function seqTop(tx: Tx): Promise<number> {
   return n(r.n);
 }
 
+/**
+ * Which messages of `batch` repeat the sender and mid of one before them (null: none does), by
+ * sender, then mid: no joined key built and hashed per message (~2 µs each, issue 73).
+ */
+function repeats(batch: readonly NewMessage[]): boolean[] | null {
+  const seen = new Map<string, Set<string>>();
+  let out: boolean[] | null = null;
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i]!;
+    let mids = seen.get(m.sender);
+    if (!mids) seen.set(m.sender, mids = new Set());
+    if (!mids.has(m.mid)) mids.add(m.mid);
+    else (out ??= new Array<boolean>(batch.length).fill(false))[i] = true;
+  }
+  return out;
+}
+
 export class PostgresStore extends PgAccounts implements Store {
   #closed = false;
 
@@ -184,14 +201,13 @@ export class PostgresStore extends PgAccounts implements Store {
       return [];
     }
     // A resend of a (sender, mid) already in this batch is a duplicate too: only its first stays.
-    const keys = batch.map(key), first = new Map<string, number>();
-    keys.forEach((k, i) => first.has(k) || first.set(k, i));
-    const rows = first.size === batch.length ? batch : [...first.values()].map((i) => batch[i]!);
+    const again = repeats(batch);
+    const rows = again ? batch.filter((_, i) => !again[i]) : batch;
     const seqs = await this.#insert(rows, acks);
     // A row is the message itself given its seq once committed (no copy per message, as table_messages.ts).
     let j = 0; // rows[j] is batch[i] when batch[i] is the first of its key
     return batch.map((m, i) => {
-      if (first.get(keys[i]!) !== i) return null;
+      if (again?.[i]) return null;
       const seq = seqs[j++];
       if (seq === undefined) return null;
       const row = m as StoredMessage;
