@@ -109,7 +109,11 @@ function deliveryCases(t: Case): void {
         skip: [21, 21, 23, 23],
         ep: 4,
       });
-      await until(() => got[1]!.length === 21 && got[2]!.length === 10);
+      await until(
+        () => got[1]!.length === 21 && got[2]!.length === 10,
+        "each bus to hear what was sent to it",
+        3000,
+      );
       await settle(50);
       const seqs = (g: [string, BusEvent][]) => g.map(([, e]) => (e as { seq: number }).seq);
       assert.deepEqual(seqs(got[1]!), [...Array.from({ length: 20 }, (_, i) => i + 1), 23]);
