@@ -1,6 +1,6 @@
 /**
  * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
- * sending.ts) need of it — the current connection and its link, who is logged in, the local store,
+ * sending.ts) need of it — the current session (chat_session.ts), its connection and link, who is logged in, the local store,
  * the current body codec, the clock, the engine's driver, and a way to tell listeners. `ChatClient` is the one
  * implementation.
  */
@@ -10,9 +10,13 @@ import type { BodyCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import type { Link } from "./link.ts";
+import type { ChatSession } from "./chat_session.ts";
 import type { Effect, EngineState, Input } from "./engine.ts";
 
 export interface ClientHost {
+  /** Where messages go and come from, and its policies (chat_session.ts). */
+  readonly session: ChatSession;
+  /** The server connection under it (the one-request commands, sync, history). */
   readonly conn: Connection;
   /** Where sealed messages arrive (the server relay over `conn`). */
   readonly link: Link;

@@ -178,7 +178,12 @@ export class MessageChanges {
       return await this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? host.user, p.mid);
     } catch (e) {
       // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
-      const how = { kept: true, offline: host.conn.closed, maxFrame: host.maxFrame };
+      const how = {
+        kept: true,
+        offline: host.session.closed,
+        maxFrame: host.maxFrame,
+        dropLimit: host.session.dropLimit,
+      };
       throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
     }
   }

@@ -131,7 +131,12 @@ export async function sendText(
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
-    const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
+    const how = {
+      kept: o.keep === true,
+      offline: h.session.closed,
+      maxFrame: h.maxFrame,
+      dropLimit: h.session.dropLimit,
+    };
     throw outbox ? outbox.sendFailed(mid, e, how) : e;
   }
 }
