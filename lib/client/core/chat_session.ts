@@ -2,8 +2,8 @@
  * `ChatSession`: what the conversation core (`ChatClient`, chat_client.ts; peer mode's node) needs of
  * "where messages go and come from" (issue 70), whatever carries them. Two implementations: the
  * server's, `ServerSession` (server_session.ts: one logged-in connection, its relay link
- * server_link.ts, acks as the queue's `ack` request); peer mode's is to follow (the node's channels,
- * its link peer/channel_link.ts, acks written by the channel once a message is saved). Besides the
+ * server_link.ts, acks as the queue's `ack` request) and peer mode's, `PeerSession` (peer/session.ts:
+ * the node's channels, its link peer/channel_link.ts, acks written by the channel once a message is saved). Besides the
  * carrier it holds the session's policies the shared core asks about instead of deciding per mode: whether the carrier is gone now (`closed`: a UI's send waits in
  * the outbox), the largest frame the other end reads, and how many lost carriers in a row an outbox
  * entry survives before it is marked failed (`dropLimit`, engine_outbox.ts `dropNoted`: the server's

@@ -121,7 +121,6 @@ class PeerDesk implements FileControls {
 }
 
 export class PeerBackend implements ChatBackend {
-  readonly role = "user" as const;
   readonly #awaited = new Set<string>();
   readonly #typing: TypingGate;
   readonly files: FileControls;
@@ -140,11 +139,15 @@ export class PeerBackend implements ChatBackend {
     this.local = localControls(node.store.local, () => this.user, () => node.clock.now());
   }
 
+  /** Who, where and as what: the node's session (session.ts). */
   get user(): string {
-    return this.node.name;
+    return this.node.session.user;
   }
   get server(): string {
-    return `peer mode on ${this.node.listening}`;
+    return this.node.session.server;
+  }
+  get role(): "user" {
+    return this.node.session.role;
   }
 
   on(listener: (e: BackendEvent) => void): () => void {
