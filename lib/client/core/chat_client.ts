@@ -36,6 +36,7 @@ import { blockControls, moderationControls, roomControls, ServerCommands } from 
 import type { ServerLink } from "./server_link.ts";
 import { ServerSession } from "./server_session.ts";
 import { withTopics } from "./room_topics.ts";
+import { firstScreen, markSeen, recentOf } from "./feed_view.ts";
 import * as recv from "./receiving.ts";
 import * as send from "./sending.ts";
 import { encodeTyping, TypingGate, typingKey } from "./typing.ts";
@@ -44,9 +45,6 @@ import { infoLines } from "./info.ts";
 import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
 export type { LoginOptions, VideoPart };
-
-/** Messages of each conversation restored from the local store at start. */
-const RECENT_PER_CONVERSATION = 100;
 
 export class ChatClient implements B.ChatBackend {
   /** The current session and the one-request commands over it (server_commands.ts). */
@@ -245,7 +243,7 @@ export class ChatClient implements B.ChatBackend {
   /** Following the feed (a UI): what the screen shows first, what it showed, `/info`. */
   readonly feed: B.FeedControls = {
     catchUp: () => this.#catchUp(),
-    markSeen: (ms) => this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq)),
+    markSeen: (ms) => markSeen(this.store, ms),
     /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
     read: (t, upTo) => this.codec.seen?.(t, upTo),
     info: () => this.#info(),
@@ -254,12 +252,12 @@ export class ChatClient implements B.ChatBackend {
   /** Follows the feed (a UI) and answers with what the screen shows first. */
   async #catchUp(): Promise<B.CatchUp> {
     const store = this.store;
-    const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
+    const recent = recentOf(store, this.user);
     const queued = await this.#begin();
-    const unseen = this.changes.unexpired(store ? store.unseen() : queued);
+    const unseen = store ? store.unseen() : queued;
     const pending = this.outgoing?.messages() ?? [];
     await this.engine.drive({ kind: "caughtUp", messages: queued, tell: false });
-    return { recent: this.changes.unexpired(recent), unseen, pending };
+    return firstScreen({ recent, unseen, pending }, this.now()); // feed_view.ts: both modes' rule
   }
 
   /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch: `caughtUp`). */

@@ -260,14 +260,6 @@ export class MessageChanges {
     return m;
   }
 
-  /**
-   * Of `msgs`, those whose time is not up: what disappeared while away is neither shown nor counted
-   * at start (issue 71.7; the next purge deletes it from the history).
-   */
-  unexpired(msgs: ChatMessage[], now = this.host.clock.now()): ChatMessage[] {
-    return msgs.filter((m) => m.expires === undefined || m.expires > now);
-  }
-
   /** Deletes the disappearing messages whose time is up from the local history, and says which. */
   purgeExpired(now = this.host.clock.now()): string[] {
     return purgeExpired(this.host.store, now, (e) => this.host.notify(e));

@@ -41,6 +41,7 @@ import type {
 } from "../backend.ts";
 import { localControls } from "../session/local_controls.ts";
 import { TypingGate, typingKey } from "../core/typing.ts";
+import { firstScreen, markSeen, recentOf } from "../core/feed_view.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -259,15 +260,18 @@ export class PeerBackend implements ChatBackend {
       this.node.typing(target.name, active);
     },
   };
-  /** The feed capability; a peer node is its user's one device: what was read tells nobody. */
+  /** The feed capability, client mode's rules (core/feed_view.ts); a peer node is its user's one device: what was read tells nobody. */
   readonly feed: FeedControls = {
     catchUp: () => {
       const local = this.node.store.local;
-      const pending = this.node.outbox.messages();
-      return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
+      const view = {
+        recent: recentOf(local, this.user),
+        unseen: local.unseen(),
+        pending: this.node.outbox.messages(),
+      };
+      return Promise.resolve(firstScreen(view, this.node.clock.now()));
     },
-    markSeen: (messages) =>
-      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq)),
+    markSeen: (messages) => markSeen(this.node.store.local, messages),
     read: () => {},
     info: () => {
       const peers = this.node.peers();
