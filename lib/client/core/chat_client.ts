@@ -320,6 +320,8 @@ export class ChatClient implements B.ChatBackend {
     return new KeptSends({
       me: this.user,
       outbox,
+      window: this.session.sends.window,
+      ...(this.session.sends.lane ? { lane: (to: B.Target) => this.session.sends.lane!(to) } : {}),
       check: (to, text) => send.checkSendable(this, to, text),
       sendOne: async (p) => {
         const re = p.replyTo ? { replyTo: p.replyTo } : {};
@@ -330,7 +332,7 @@ export class ChatClient implements B.ChatBackend {
         );
         return { taken: Promise.resolve(m) }; // the server's answer: handed and taken at once
       },
-      offline: () => this.session.closed,
+      offline: (lane) => this.session.sends.offline(lane), // the current session's
       notice: (level, text) => this.notify({ type: "notice", level, text }),
       confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
       timers,

@@ -3,20 +3,36 @@
  * "where messages go and come from" (issue 70), whatever carries them. Two implementations: the
  * server's, `ServerSession` (server_session.ts: one logged-in connection, its relay link
  * server_link.ts, acks as the queue's `ack` request) and peer mode's, `PeerSession` (peer/session.ts:
- * the node's channels, its link peer/channel_link.ts, acks written by the channel once a message is saved). Besides the
- * carrier it holds the session's policies the shared core asks about instead of deciding per mode: whether the carrier is gone now (`closed`: a UI's send waits in
- * the outbox), the largest frame the other end reads, and how many lost carriers in a row an outbox
- * entry survives before it is marked failed (`dropLimit`, engine_outbox.ts `dropNoted`: the server's
+ * the node's channels, its link peer/channel_link.ts, acks written by the channel once a message is
+ * saved). Besides the carrier it holds the session's policies, which the shared core asks about
+ * instead of deciding per mode: whether the carrier is gone now (`closed`: a UI's send waits in the
+ * outbox), the largest frame the other end reads, how the outbox's entries leave (`sends`: lanes,
+ * window, a lane down; kept_sends.ts runs them), and how many lost carriers in a row an outbox entry
+ * survives before it is marked failed (`dropLimit`, engine_outbox.ts `dropNoted`: the server's
  * POISON_DROPS — a server refusing a size may reset the connection first —, never for a peer, who
  * only went away). No I/O of its own.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { BackendEvent, Role } from "../backend.ts";
+import type { BackendEvent, Role, Target } from "../backend.ts";
 import type { Seen } from "./engine.ts";
 import type { Link } from "./link.ts";
 
 /** How a session ends: the core's "disconnected" event. */
 export type SessionEnd = Extract<BackendEvent, { type: "disconnected" }>;
+
+/**
+ * How outbox entries leave over a session (kept_sends.ts's lanes): the server's one lane, a window
+ * of 1 (each waits for its answer), down with the connection; a lane per peer, any number handed and
+ * not acknowledged, down while the peer has no channel or its key changed.
+ */
+export interface SendPolicy {
+  /** How many handed entries a lane may have unacknowledged. */
+  readonly window: number;
+  /** The lane an entry to `to` leaves on (none: the session's one lane). */
+  lane?(to: Target): string;
+  /** Whether `lane`'s carrier is gone, or cannot take anything now. */
+  offline(lane: string): boolean;
+}
 
 export interface ChatSession {
   /** Who is logged in (the node's name in peer mode). */
@@ -33,6 +49,8 @@ export interface ChatSession {
    * (engine_outbox.ts `dropNoted`); Infinity: never.
    */
   readonly dropLimit: number;
+  /** How the outbox's entries leave over it. */
+  readonly sends: SendPolicy;
   /** The link over this session's carrier (core/link.ts), made on the first call with the core's clock. */
   openLink(clock: Clock): Link;
   /** Acknowledges consumed messages at their source; none where the carrier acked each on arrival. */

@@ -17,7 +17,7 @@ import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import { authenticate } from "../session/account_login.ts";
 import type { Connection } from "../session/connection.ts";
 import type { LoginOptions } from "./login_options.ts";
-import type { ChatSession, SessionEnd } from "./chat_session.ts";
+import type { ChatSession, SendPolicy, SessionEnd } from "./chat_session.ts";
 import type { Seen } from "./engine.ts";
 import { POISON_DROPS } from "./engine_outbox.ts";
 import { ServerLink } from "./server_link.ts";
@@ -36,6 +36,8 @@ export class ServerSession implements ChatSession {
   /** A server refusing a message's size may reset the connection before its refusal is read. */
   readonly dropLimit = POISON_DROPS;
   #link?: ServerLink;
+  /** The relay's one lane, each entry waiting for the server's answer, down with the connection. */
+  readonly sends: SendPolicy = { window: 1, offline: () => this.conn.closed };
 
   /** `server`: "host:port" of the node connected; `user`: the name the server gave back. */
   constructor(

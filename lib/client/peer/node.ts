@@ -140,6 +140,7 @@ export class PeerNode {
     this.engine = peerEngine(this.session, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
     this.#out = new PeerOutbox({
       me: o.name,
+      session: this.session,
       store: o.store,
       codec: this.codec,
       clock: this.clock,
@@ -191,6 +192,10 @@ export class PeerNode {
   /** The largest frame a peer reads (its default is ours). */
   get maxFrame(): number {
     return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
+  }
+  /** The channel of `peer` once it said hello. */
+  channel(peer: string): Channel | undefined {
+    return this.#links.open(peer);
   }
   get store(): PeerStore {
     return this.o.store;

@@ -31,10 +31,13 @@ import type { ChannelLink } from "./channel_link.ts";
 import type { PeerCodec } from "./codec.ts";
 import { type Handed, KeptSends } from "../core/kept_sends.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
+import type { PeerSession } from "./session.ts";
 
 /** What the outbox needs of its node. */
 export interface OutboxCore {
   readonly me: string;
+  /** How entries leave: a lane per peer, its window, a lane down (session.ts). */
+  readonly session: Pick<PeerSession, "sends">;
   readonly store: PeerStore;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
@@ -73,12 +76,9 @@ export class PeerOutbox {
     this.#sends = new KeptSends({
       me: core.me,
       outbox: this.entries,
-      window: Infinity,
-      lane: (to) => to.name!,
+      ...core.session.sends,
       check: () => Promise.resolve(), // checked when written (`send`, peer/conv.ts)
       sendOne: (p) => this.#hand(p),
-      // No channel, or a changed key waiting for /trust: what waits stays for later, said by the node.
-      offline: (peer) => !core.link(peer) || core.link(peer)!.ended || !!core.store.peer(peer)?.pending,
       settle: (peer, mid) => this.#settle(peer, mid),
       notice: (level, text) => core.emit({ type: "notice", text, level }),
       confirmed: () => {},

@@ -4,12 +4,14 @@
  * (channel_link.ts), the user is the node's name, the role always "user". A channel acknowledges
  * each message once it is saved, so the session acknowledges nothing more (`ack`); it is gone only
  * once the node closes (a peer away is one lane down, core/kept_sends.ts, never the session). Its
- * policy on lost carriers: a peer that went away never makes an outbox entry fail (`dropLimit`
- * Infinity: engine_outbox.ts `dropNoted`). No I/O of its own.
+ * policies: entries leave on a lane per peer, any number unacknowledged (`sends`); a peer that went
+ * away never makes an outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`). No I/O of its own.
  */
-import type { ChatSession, SessionEnd } from "../core/chat_session.ts";
+import type { ChatSession, SendPolicy, SessionEnd } from "../core/chat_session.ts";
 import type { Seen } from "../core/engine.ts";
 import type { ChannelLink } from "./channel_link.ts";
+import type { Channel } from "./channel.ts";
+import type { PeerStore } from "./store.ts";
 
 /** What the session reads of its node. */
 export interface SessionNode {
@@ -19,6 +21,9 @@ export interface SessionNode {
   readonly link: ChannelLink;
   /** The largest frame a peer reads (its default is ours). */
   readonly maxFrame: number;
+  readonly store: PeerStore;
+  /** The channel of `peer` once it said hello. */
+  channel(peer: string): Channel | undefined;
 }
 
 export class PeerSession implements ChatSession {
@@ -28,6 +33,18 @@ export class PeerSession implements ChatSession {
   #closed = false;
   #end!: (e: SessionEnd) => void;
   readonly #ended = new Promise<SessionEnd>((r) => this.#end = r);
+  /**
+   * A lane per peer, any number handed and not yet acknowledged; down while the peer has no channel
+   * (or only one that ended) or its changed key waits for /trust: what waits stays, said by the node.
+   */
+  readonly sends: SendPolicy = {
+    window: Infinity,
+    lane: (to) => to.name!,
+    offline: (peer) => {
+      const ch = this.node.channel(peer);
+      return !ch || ch.ended || !!this.node.store.peer(peer)?.pending;
+    },
+  };
 
   constructor(readonly node: SessionNode) {}
 

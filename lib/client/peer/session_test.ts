@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../core/outbox.ts";
 import { POISON_DROPS } from "../core/engine_outbox.ts";
-import { testNode } from "./events_testing.ts";
+import { nextEvent, testNode } from "./events_testing.ts";
 
 Deno.test("peer session: the node's name, address, link and frame cap; nothing to ack; gone once the node closes", async () => {
   const node = await testNode("alice", { limits: { maxFrame: 4096 } });
@@ -33,5 +33,26 @@ Deno.test("peer session: a peer going away never fails an outbox entry (the shar
     assert.equal(box.failedCount(), 0);
   } finally {
     await node.close();
+  }
+});
+
+Deno.test("peer session: a lane per peer, any number unacknowledged, down until the peer's channel said hello and again once it ends", async () => {
+  const a = await testNode("alice"), b = await testNode("bob");
+  try {
+    const { sends } = a.session;
+    assert.equal(sends.window, Infinity);
+    assert.equal(sends.lane?.({ kind: "user", name: "bob" }), "bob");
+    assert.equal(sends.offline("bob"), true, "no channel yet");
+    const up = nextEvent(a, (e) => e.type === "connected");
+    await a.connect(`127.0.0.1:${b.port}`);
+    await up;
+    assert.equal(sends.offline("bob"), false);
+    const down = nextEvent(a, (e) => e.type === "disconnected");
+    await b.close();
+    await down;
+    assert.equal(sends.offline("bob"), true, "its channel ended");
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
