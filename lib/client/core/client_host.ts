@@ -1,8 +1,9 @@
 /**
  * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
- * sending.ts) need of it — the current session (chat_session.ts), its connection and link, who is logged in, the local store,
- * the current body codec, the clock, the engine's driver, and a way to tell listeners. `ChatClient` is the one
- * implementation.
+ * sending.ts) need of it — the current session (chat_session.ts: its frame cap, whether it is gone,
+ * its drop limit), its link, who is logged in, the local store, the current body codec, the clock,
+ * the engine's driver, and a way to tell listeners; the server connection only for what is the
+ * server's alone (its pushes, sync, history, `message.unsend`). `ChatClient` is the one implementation.
  */
 import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
@@ -26,8 +27,6 @@ export interface ClientHost {
   /** The current codec (it may be swapped once end-to-end keys are set up). */
   readonly codec: BodyCodec;
   readonly clock: Clock;
-  /** The largest frame the server reads. */
-  readonly maxFrame: number;
   /** The conversation engine and the driver of its effects (engine.ts; driver.ts's `Driver`). */
   readonly engine: EngineHandle;
   /** Emits an event to the client's listeners. */

@@ -30,7 +30,6 @@ export function testHost(
     store: null,
     codec: o.codec ?? PlainCodec,
     clock: new ManualClock(),
-    maxFrame: 1 << 20,
     notify: emit,
     engine: new Driver("bob", {
       emit,

@@ -181,7 +181,7 @@ export class MessageChanges {
       const how = {
         kept: true,
         offline: host.session.closed,
-        maxFrame: host.maxFrame,
+        maxFrame: host.session.maxFrame,
         dropLimit: host.session.dropLimit,
       };
       throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
