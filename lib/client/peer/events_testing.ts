@@ -59,7 +59,6 @@ export function linklessConv(
     store,
     dm: undefined as never,
     clock,
-    frameCap: 1 << 20,
     serial: <T>(fn: () => Promise<T>) => fn(),
     link: () => undefined,
     carrier: undefined as never,

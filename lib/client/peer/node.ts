@@ -144,7 +144,6 @@ export class PeerNode {
       store: o.store,
       codec: this.codec,
       clock: this.clock,
-      frameCap: this.maxFrame,
       link: channel,
       carrier: this.link,
       emit: (e) => this.#emit(e),
