@@ -2,7 +2,8 @@
  * `ChatClient`: the conversation core, one long-lived object per logged-in user and the
  * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
  * (message_changes.ts), the receiving state of the current `ServerSession` (server_session.ts: the
- * connection and what its login gave) and its `Link` (server_link.ts). Sending is sending.ts,
+ * connection and what its login gave; the server's `ChatSession`, chat_session.ts: what the core asks of
+ * where messages go and come from — its link server_link.ts, its acks, whether it is gone, its drop limit). Sending is sending.ts,
  * receiving receiving.ts (plain functions over that state); the one-request commands are the held part
  * `commands` (server_commands.ts), which the `rooms`, `moderation`, `blocks`, `keys` and `remote` capabilities use.
  * - Scripted surfaces: `login`, `sync`, `send` (one-shot: dropped from the outbox once answered),
@@ -32,9 +33,10 @@ import { KeptSends } from "./kept_sends.ts";
 import { paced } from "../session/rate_wait.ts";
 import { Reconnector } from "./reconnect.ts";
 import { blockControls, moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
-import { ServerLink } from "./server_link.ts";
+import type { ServerLink } from "./server_link.ts";
 import { ServerSession } from "./server_session.ts";
 import { withTopics } from "./room_topics.ts";
+import { firstScreen, markSeen, recentOf } from "./feed_view.ts";
 import * as recv from "./receiving.ts";
 import * as send from "./sending.ts";
 import { encodeTyping, TypingGate, typingKey } from "./typing.ts";
@@ -43,9 +45,6 @@ import { infoLines } from "./info.ts";
 import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
 export type { LoginOptions, VideoPart };
-
-/** Messages of each conversation restored from the local store at start. */
-const RECENT_PER_CONVERSATION = 100;
 
 export class ChatClient implements B.ChatBackend {
   /** The current session and the one-request commands over it (server_commands.ts). */
@@ -99,11 +98,11 @@ export class ChatClient implements B.ChatBackend {
       emit: (e) => this.#emit(e),
       reconnect: (e) => void this.#re.lost(e),
       save: (m) => this.store?.save([m]),
-      ack: async (acks) => void await this.conn.request("ack", { acks }),
+      ack: (acks) => this.session.ack(acks),
       purge: (now) => this.changes.purgeExpired(now),
       resend: () => this.#kept?.resume((m) => this.#emit({ type: "message", message: m })),
       now: () => this.now(),
-      connOpen: () => !this.conn.closed,
+      connOpen: () => !this.session.closed,
       every: intervalTimer,
     });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
@@ -141,7 +140,7 @@ export class ChatClient implements B.ChatBackend {
   #bind(s: ServerSession): void {
     this.commands.useSession(s);
     this.role = s.role;
-    this.#link = new ServerLink(s.conn, this.clock);
+    this.#link = s.openLink(this.clock);
     this.#in = recv.openInbound(this);
     s.ended().then((e) => {
       // What waits stays in the outbox for the next connect; an end told after a reconnect's session
@@ -209,7 +208,7 @@ export class ChatClient implements B.ChatBackend {
     return this.#link;
   }
   get #online(): boolean {
-    return !this.conn.closed && !this.#re.reconnecting;
+    return !this.session.closed && !this.#re.reconnecting;
   }
 
   on(l: (e: B.BackendEvent) => void): () => void {
@@ -244,7 +243,7 @@ export class ChatClient implements B.ChatBackend {
   /** Following the feed (a UI): what the screen shows first, what it showed, `/info`. */
   readonly feed: B.FeedControls = {
     catchUp: () => this.#catchUp(),
-    markSeen: (ms) => this.store?.markSeen(ms.filter((m) => m.seq > 0).map((m) => m.seq)),
+    markSeen: (ms) => markSeen(this.store, ms),
     /** The user read `t` up to seq `upTo`: my other devices are told (e2e/seen_sync.ts). */
     read: (t, upTo) => this.codec.seen?.(t, upTo),
     info: () => this.#info(),
@@ -253,12 +252,12 @@ export class ChatClient implements B.ChatBackend {
   /** Follows the feed (a UI) and answers with what the screen shows first. */
   async #catchUp(): Promise<B.CatchUp> {
     const store = this.store;
-    const recent = store?.recent(this.user, RECENT_PER_CONVERSATION) ?? [];
+    const recent = recentOf(store, this.user);
     const queued = await this.#begin();
-    const unseen = this.changes.unexpired(store ? store.unseen() : queued);
+    const unseen = store ? store.unseen() : queued;
     const pending = this.outgoing?.messages() ?? [];
     await this.engine.drive({ kind: "caughtUp", messages: queued, tell: false });
-    return { recent: this.changes.unexpired(recent), unseen, pending };
+    return firstScreen({ recent, unseen, pending }, this.now()); // feed_view.ts: both modes' rule
   }
 
   /** Syncs; the queue is saved before it is returned (then acknowledged in the next batch: `caughtUp`). */
@@ -321,6 +320,8 @@ export class ChatClient implements B.ChatBackend {
     return new KeptSends({
       me: this.user,
       outbox,
+      window: this.session.sends.window,
+      ...(this.session.sends.lane ? { lane: (to: B.Target) => this.session.sends.lane!(to) } : {}),
       check: (to, text) => send.checkSendable(this, to, text),
       sendOne: async (p) => {
         const re = p.replyTo ? { replyTo: p.replyTo } : {};
@@ -331,7 +332,7 @@ export class ChatClient implements B.ChatBackend {
         );
         return { taken: Promise.resolve(m) }; // the server's answer: handed and taken at once
       },
-      offline: () => this.conn.closed,
+      offline: (lane) => this.session.sends.offline(lane), // the current session's
       notice: (level, text) => this.notify({ type: "notice", level, text }),
       confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
       timers,
@@ -398,7 +399,7 @@ export class ChatClient implements B.ChatBackend {
   async close(): Promise<void> {
     this.#closed = true;
     this.#re.stop();
-    void this.engine.drive({ kind: "close", connOpen: !this.conn.closed }); // the tick stops, the last batch goes
+    void this.engine.drive({ kind: "close", connOpen: !this.session.closed }); // the tick stops, the last batch goes
     if (this.engine.state.following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
     await this.#link.close();
     await this.opened().catch(() => {});

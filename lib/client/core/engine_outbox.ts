@@ -9,7 +9,8 @@
  *   listed and never sent again; a one-shot entry, or one the server answered, is removed; a kept
  *   entry cut off by a lost connection stays for the next connect (`noteDrop`) — and once it was cut
  *   off `POISON_DROPS` times in a row it is marked failed and the caller gets a `frame_too_large`
- *   refusal (a server that refuses its size may reset the connection before its refusal is read).
+ *   refusal (a server that refuses its size may reset the connection before its refusal is read) —
+ *   the session's policy (core/chat_session.ts `dropLimit`): a peer session never fails an entry so.
  * - The UI's kept send failed: a permanent refusal removes the entry (the user is told now); a
  *   connection lost mid-send leaves it, answered as pending.
  * - A resend after a reconnect failed: a permanent refusal shows the entry failed and says so (with
@@ -42,8 +43,11 @@ export type OutboxInput =
     refusal: string | null;
     later?: boolean;
   }
-  /** The connection was lost while `mid` was sent, `drops` times in a row now. */
-  | { kind: "dropNoted"; mid: string; drops: number; maxFrame: number }
+  /**
+   * The connection was lost while `mid` was sent, `drops` times in a row now; `limit`: how many the
+   * session lets it survive (chat_session.ts `dropLimit`; POISON_DROPS when not said, Infinity: a peer's).
+   */
+  | { kind: "dropNoted"; mid: string; drops: number; maxFrame: number; limit?: number }
   | { kind: "keptFailed"; mid: string; offline: boolean; refusal: string | null; later?: boolean }
   /** `why`: the error's text; `n`: the entry's `/outbox` number. */
   | {
@@ -91,8 +95,9 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
       return [{ kind: "noteDrop", mid }];
     }
     case "dropNoted": {
-      if (input.drops < POISON_DROPS) return [{ kind: "rethrow" }];
-      const why = `The connection dropped each of the ${POISON_DROPS} times this message was sent ` +
+      const limit = input.limit ?? POISON_DROPS;
+      if (input.drops < limit) return [{ kind: "rethrow" }];
+      const why = `The connection dropped each of the ${limit} times this message was sent ` +
         `(the server may refuse its size: at most ${input.maxFrame} bytes a frame)`;
       return [{ kind: "fail", mid: input.mid, why }, { kind: "refuse", code: "frame_too_large", text: why }];
     }

@@ -312,6 +312,19 @@ const outboxRows: { name: string; input: OutboxInput; effects: OutboxEffect[] }[
     ],
   },
   {
+    name: "the session's drop limit (chat_session.ts): failed at it, not at POISON_DROPS",
+    input: { kind: "dropNoted", mid: "m", drops: 2, maxFrame: 1024, limit: 2 },
+    effects: [
+      { kind: "fail", mid: "m", why: DROPPED.replace(`${POISON_DROPS} times`, "2 times") },
+      { kind: "refuse", code: "frame_too_large", text: DROPPED.replace(`${POISON_DROPS} times`, "2 times") },
+    ],
+  },
+  {
+    name: "a peer session's drop limit (Infinity): never failed by lost carriers",
+    input: { kind: "dropNoted", mid: "m", drops: 1000, maxFrame: 1024, limit: Infinity },
+    effects: [{ kind: "rethrow" }],
+  },
+  {
     name: "UI send refused for good: removed, told",
     input: { kind: "keptFailed", mid: "m", offline: true, refusal: "too big" },
     effects: [{ kind: "remove", mid: "m" }, { kind: "rethrow" }],

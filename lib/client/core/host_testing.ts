@@ -7,7 +7,7 @@ import type { BackendEvent, Role } from "../backend.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { Connection } from "../session/connection.ts";
 import { Driver, type DriverPorts } from "./driver.ts";
-import { ServerLink } from "./server_link.ts";
+import { ServerSession } from "./server_session.ts";
 
 /** Bob's host on `conn`: `emit` hears the engine's events, `ack` carries its acknowledgements, `save` its saves. */
 export function testHost(
@@ -20,15 +20,16 @@ export function testHost(
   } = {},
 ) {
   const emit = o.emit ?? (() => {});
+  const session = new ServerSession(conn, "x", "bob", "user");
   return {
+    session,
     conn,
-    link: new ServerLink(conn, new ManualClock()),
+    link: session.openLink(new ManualClock()),
     user: "bob",
     role: "user" as Role,
     store: null,
     codec: o.codec ?? PlainCodec,
     clock: new ManualClock(),
-    maxFrame: 1 << 20,
     notify: emit,
     engine: new Driver("bob", {
       emit,

@@ -1,5 +1,6 @@
 /**
- * `KeptSends`: the send runner of both modes over core/send_lanes.ts. Peer mode (peer/outbox.ts) runs a
+ * `KeptSends`: the send runner of both modes over core/send_lanes.ts, its lanes, window and "lane
+ * down" the session's (chat_session.ts `SendPolicy`). Peer mode (peer/outbox.ts) runs a
  * lane per peer (`lane`), a generation per channel (`connected`, `lost`), any number unacknowledged
  * (`window`), each hand-over answered by the peer's ack later (`Handed.taken`, settled by its `settle`).
  * Client mode runs a UI's sends (the engine's `sendRequest` chose "kept" or "queued": a UI follows and

@@ -178,7 +178,12 @@ export class MessageChanges {
       return await this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? host.user, p.mid);
     } catch (e) {
       // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
-      const how = { kept: true, offline: host.conn.closed, maxFrame: host.maxFrame };
+      const how = {
+        kept: true,
+        offline: host.session.closed,
+        maxFrame: host.session.maxFrame,
+        dropLimit: host.session.dropLimit,
+      };
       throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
     }
   }
@@ -253,14 +258,6 @@ export class MessageChanges {
     const m: ChatMessage = { ...sent, setting: true, ...(s.kind === "topic" ? { topic: s.text } : {}) };
     LocalStore.tx(store.db, () => keepSetting(store, host.user, m, s));
     return m;
-  }
-
-  /**
-   * Of `msgs`, those whose time is not up: what disappeared while away is neither shown nor counted
-   * at start (issue 71.7; the next purge deletes it from the history).
-   */
-  unexpired(msgs: ChatMessage[], now = this.host.clock.now()): ChatMessage[] {
-    return msgs.filter((m) => m.expires === undefined || m.expires > now);
   }
 
   /** Deletes the disappearing messages whose time is up from the local history, and says which. */

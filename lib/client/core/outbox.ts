@@ -21,6 +21,7 @@ import { isPermanentRefusal, isRetryLater } from "./message_size.ts";
 import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
 export { POISON_DROPS } from "./engine_outbox.ts";
+import { POISON_DROPS } from "./engine_outbox.ts";
 
 /** What dropping entry `e` did, one sentence (`/outbox drop N`; the peer script's `dropped` line is its own). */
 export function droppedText(e: OutboxEntry, to: string): string {
@@ -167,9 +168,13 @@ export class Outbox {
 
   /**
    * Sending `mid` failed with `e`: the entry as engine_outbox.ts decides (failed, removed, or kept
-   * for the next connect until `POISON_DROPS`). Answers the error to throw.
+   * for the next connect until the session's `dropLimit`, POISON_DROPS unless said). Answers the error to throw.
    */
-  sendFailed(mid: string, e: unknown, o: { kept: boolean; offline: boolean; maxFrame: number }): unknown {
+  sendFailed(
+    mid: string,
+    e: unknown,
+    o: { kept: boolean; offline: boolean; maxFrame: number; dropLimit?: number },
+  ): unknown {
     const refusal = isPermanentRefusal(e) ? e.message : null;
     let fx = outboxStep({
       kind: "sendFailed",
@@ -181,7 +186,8 @@ export class Outbox {
     });
     if (fx.some((f) => f.kind === "noteDrop")) {
       const drops = this.store.noteDrop(mid);
-      fx = outboxStep({ kind: "dropNoted", mid, drops, maxFrame: o.maxFrame });
+      const limit = o.dropLimit ?? POISON_DROPS;
+      fx = outboxStep({ kind: "dropNoted", mid, drops, maxFrame: o.maxFrame, limit });
     }
     return this.carry(fx, e);
   }

@@ -41,10 +41,10 @@ export interface SendHost extends ClientHost {
 export async function checkSendable(h: SendHost, to: Target, text: string): Promise<void> {
   await refuseBlocked(h.codec.blocks, to); // nor to a user blocked here (e2e/blocks.ts)
   const enc = h.codec.encrypted;
-  checkTextSize(text, h.maxFrame, 1, enc);
+  checkTextSize(text, h.session.maxFrame, 1, enc);
   if (!h.codec.sealCopies) return;
   const copies = await h.codec.sealCopies(to).catch(() => 1);
-  checkTextSize(text, h.maxFrame, copies, enc);
+  checkTextSize(text, h.session.maxFrame, copies, enc);
 }
 
 /**
@@ -120,7 +120,7 @@ export async function sendText(
         const fields = { ...(devices ? { devices } : {}), ...(ttl ? { ttl } : {}) };
         // The header's JSON (ids at most 10 digits) and the frame prefix beside the sealed body.
         const head = utf8.encode(JSON.stringify({ to, mid, ...fields, t: "send", id: 1e9 })).length + 8;
-        checkFrameSize(head + body.length, h.maxFrame, text);
+        checkFrameSize(head + body.length, h.session.maxFrame, text);
         await handOut(codec, h.link, handouts); // members get the sender key before the message
         return h.link.send(to, mid, body, fields);
       },
@@ -131,7 +131,12 @@ export async function sendText(
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
-    const how = { kept: o.keep === true, offline: h.conn.closed, maxFrame: h.maxFrame };
+    const how = {
+      kept: o.keep === true,
+      offline: h.session.closed,
+      maxFrame: h.session.maxFrame,
+      dropLimit: h.session.dropLimit,
+    };
     throw outbox ? outbox.sendFailed(mid, e, how) : e;
   }
 }

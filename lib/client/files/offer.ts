@@ -159,7 +159,7 @@ export function pickOffer<T>(waiting: readonly T[], n = 1): T {
 
 /**
  * The file sent that `/files` numbers `n` (its `w`: sent, not taken by its recipient yet), or
- * `no_such_file`: the one rule of `/withdraw N` in both modes (desk.ts, peer/backend.ts).
+ * `no_such_file`: the one rule of `/withdraw N` in both modes (desk.ts, carried_desk.ts).
  */
 export function pickSent<T extends { w?: number }>(list: readonly T[], n: number): T {
   const e = list.find((x) => x.w === n);

@@ -6,16 +6,15 @@
  * video library, `remote`) is simply absent, and a room or
  * broadcast target is refused as a backend without rooms refuses it ("peer_mode"). Every known peer
  * is offered by Tab completion (`peers.list`), online or not. Files (`files`: /ls, /send PEER ID|PATH,
- * /accept, /reject, /files) go straight to a connected peer (files/carried.ts); the end of a transfer the
- * command waits for is printed by the command, the others (auto-accepted, refused offers) come as notices.
+ * /accept, /reject, /files, /withdraw) go straight to a connected peer (files/carried_desk.ts over
+ * files/carried.ts); the end of a transfer a command waits for is printed by the command, the others
+ * (auto-accepted, refused offers) come as notices.
  */
 import {
   BackendError,
   type BackendEvent,
   type ChatBackend,
   type ChatMessage,
-  type FileControls,
-  type FileEntryInfo,
   type Fingerprint,
   missing,
   type PeerControls,
@@ -27,9 +26,7 @@ import { convOfTarget } from "../session/wire_events.ts";
 import { keyChangedRefusal } from "./keys.ts";
 import { dropPending, pendingCount, pendingEntries } from "./pending.ts";
 import type { PeerEvent, PeerNode } from "./node.ts";
-import { outboxFiles, outboxPath } from "../files/disk.ts";
-import { pickSent } from "../files/offer.ts";
-import { sizeText } from "../../common/progress.ts";
+import { CarriedDesk } from "../files/carried_desk.ts";
 import type {
   ChangeControls,
   FeedControls,
@@ -41,6 +38,7 @@ import type {
 } from "../backend.ts";
 import { localControls } from "../session/local_controls.ts";
 import { TypingGate, typingKey } from "../core/typing.ts";
+import { firstScreen, markSeen, recentOf } from "../core/feed_view.ts";
 
 /** Rooms and broadcasts need a server: refused as a backend without the rooms capability refuses them. */
 const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
@@ -48,83 +46,10 @@ const noServer = (): Promise<never> => Promise.reject(missing("rooms"));
 /** What `fn` answers, or its error, as a promise. */
 const attempt = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
 
-/** The file commands over the node's `PeerFiles`; `awaited` holds the transfers a command waits for. */
-class PeerDesk implements FileControls {
-  constructor(readonly node: PeerNode, readonly awaited: Set<string>, readonly outboxDir?: string) {}
-
-  outbox(): Promise<{ id: number; name: string; size: number; path: string }[]> {
-    return outboxFiles(this.outboxDir);
-  }
-
-  async send(
-    user: string,
-    idOrPath: string,
-    started?: (name: string) => void,
-  ): Promise<{ name: string; size: number; sha256: string }> {
-    const s = await this.node.sendFile(user, await outboxPath(this.outboxDir, idOrPath));
-    started?.(s.name);
-    this.awaited.add(s.fid);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const off = this.node.on((e) => {
-          if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== s.fid) return;
-          off();
-          if (e.type === "file.sent") resolve();
-          else reject(new BackendError("file_failed", e.why));
-        });
-      });
-    } finally {
-      this.awaited.delete(s.fid);
-    }
-    return { name: s.name, size: s.size, sha256: await s.sum };
-  }
-
-  sendRoom(): Promise<never> {
-    return noServer();
-  }
-  list(): Promise<FileEntryInfo[]> {
-    return Promise.resolve(this.node.files.list());
-  }
-  async accept(n?: number): Promise<{ path: string; name: string; size: number; from: string }> {
-    const r = await this.node.files.accept(n);
-    this.awaited.add(r.fid);
-    try {
-      return { path: await r.saved, name: r.name, size: r.size, from: r.from };
-    } finally {
-      this.awaited.delete(r.fid);
-    }
-  }
-  reject(n?: number): Promise<FileEntryInfo> {
-    try {
-      return Promise.resolve(this.node.files.reject(n));
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-  waiting(): Promise<number> {
-    return Promise.resolve(this.node.files.waiting().length);
-  }
-  /** Takes back file N sent (`w` in `list`) that its peer has not saved yet; a connected peer is told. */
-  withdraw(n: number): Promise<FileEntryInfo> {
-    try {
-      const e = pickSent(this.node.files.list(), n);
-      // Its end is said by this command (and by a send still waiting for it), not again as a notice.
-      const quiet = !this.awaited.has(e.fid);
-      if (quiet) this.awaited.add(e.fid);
-      this.node.files.withdraw(e.fid); // numbered: not saved by its peer yet, so it is taken back now
-      if (quiet) this.awaited.delete(e.fid);
-      return Promise.resolve({ ...e, w: undefined, state: "withdrawn" });
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-}
-
 export class PeerBackend implements ChatBackend {
-  readonly role = "user" as const;
-  readonly #awaited = new Set<string>();
   readonly #typing: TypingGate;
-  readonly files: FileControls;
+  /** `/ls`, `/send PEER ID|PATH`, `/accept`, `/reject`, `/files`, `/withdraw` (files/carried_desk.ts). */
+  readonly files: CarriedDesk;
   /** Peer mode's own commands (`/connect`, `/peers`): a capability only this backend has. */
   readonly peers: PeerControls = {
     connect: (addr) => this.node.connect(addr),
@@ -135,16 +60,24 @@ export class PeerBackend implements ChatBackend {
   /** What this folder keeps: `/search`, mutes (session/local_mutes.ts), highlight words, the buffer order. */
   readonly local: LocalControls;
   constructor(readonly node: PeerNode, outbox?: string) {
-    this.files = new PeerDesk(node, this.#awaited, outbox);
+    this.files = new CarriedDesk({
+      files: node.files,
+      send: (p, path) => node.sendFile(p, path),
+      on: (l) => node.on(l),
+    }, outbox);
     this.#typing = new TypingGate(node.clock);
     this.local = localControls(node.store.local, () => this.user, () => node.clock.now());
   }
 
+  /** Who, where and as what: the node's session (session.ts). */
   get user(): string {
-    return this.node.name;
+    return this.node.session.user;
   }
   get server(): string {
-    return `peer mode on ${this.node.listening}`;
+    return this.node.session.server;
+  }
+  get role(): "user" {
+    return this.node.session.role;
   }
 
   on(listener: (e: BackendEvent) => void): () => void {
@@ -169,13 +102,8 @@ export class PeerBackend implements ChatBackend {
       } else if (e.type === "typing") {
         listener({ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active });
       } else if (e.type === "file.sent" || e.type === "file.saved" || e.type === "file.failed") {
-        if (this.#awaited.has(e.fid)) return; // the command that waits for it prints its end
-        const text = e.type === "file.failed"
-          ? e.why
-          : e.type === "file.saved"
-          ? `Saved ${e.path} (${sizeText(e.size)}) from ${e.peer}`
-          : `${e.peer} saved ${e.name} (${sizeText(e.size)})`;
-        listener({ type: "notice", text, level: e.type === "file.failed" ? "error" : "info" });
+        const said = this.files.notice(e); // none when the command that waits for it prints its end
+        if (said) listener(said);
       } else listener(e);
     });
   }
@@ -256,15 +184,18 @@ export class PeerBackend implements ChatBackend {
       this.node.typing(target.name, active);
     },
   };
-  /** The feed capability; a peer node is its user's one device: what was read tells nobody. */
+  /** The feed capability, client mode's rules (core/feed_view.ts); a peer node is its user's one device: what was read tells nobody. */
   readonly feed: FeedControls = {
     catchUp: () => {
       const local = this.node.store.local;
-      const pending = this.node.outbox.messages();
-      return Promise.resolve({ recent: local.recent(this.user, 50), unseen: local.unseen(), pending });
+      const view = {
+        recent: recentOf(local, this.user),
+        unseen: local.unseen(),
+        pending: this.node.outbox.messages(),
+      };
+      return Promise.resolve(firstScreen(view, this.node.clock.now()));
     },
-    markSeen: (messages) =>
-      this.node.store.local.markSeen(messages.filter((m) => m.seq > 0).map((m) => m.seq)),
+    markSeen: (messages) => markSeen(this.node.store.local, messages),
     read: () => {},
     info: () => {
       const peers = this.node.peers();

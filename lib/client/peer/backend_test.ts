@@ -1,4 +1,4 @@
-/** PeerBackend's typing (peer/backend.ts): client mode's gate, one "typing" per peer every 3 s, cleared by a send. */
+/** PeerBackend (peer/backend.ts): typing through client mode's gate; the first screen by client mode's rules. */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
 import { PeerBackend } from "./backend.ts";
@@ -23,6 +23,41 @@ Deno.test("peer backend: typing goes at most once per peer every 3 s, a stop onl
     await b.send(bob, "hi").catch(() => {}); // no such peer here: refused, the indicator is cleared all the same
     b.typing.set(bob, true);
     assert.deepEqual(said, ["bob true", "bob true", "bob false", "bob true", "bob true"]);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("peer backend: the screen starts as client mode's (core/feed_view.ts) — 100 recent a conversation, none whose time is up", async () => {
+  const clock = new ManualClock(1_000_000);
+  const node = await testNode("alice", { clock });
+  try {
+    const to = { kind: "user" as const, name: "alice" };
+    const ms = Array.from({ length: 120 }, (_, i) => ({
+      seq: i + 1,
+      mid: i.toString(16).padStart(32, "0"),
+      ts: 900_000 + i,
+      from: "bob",
+      to,
+      text: `m${i}`,
+      ...(i === 109 || i === 119 ? { expires: 999_999 } : {}), // its time is up: never shown
+    }));
+    node.store.local.save(ms.slice(0, 110)); // shown before
+    node.store.local.save(ms.slice(110), false); // arrived while away
+    const c = await new PeerBackend(node).feed!.catchUp();
+    assert.equal(c.recent.length, 99, "100 recent, less the one gone");
+    assert.deepEqual([c.recent[0]?.text, c.recent.at(-1)?.text], ["m10", "m108"]);
+    assert.deepEqual(c.unseen.map((m) => m.text), [
+      "m110",
+      "m111",
+      "m112",
+      "m113",
+      "m114",
+      "m115",
+      "m116",
+      "m117",
+      "m118",
+    ]);
   } finally {
     await node.close();
   }

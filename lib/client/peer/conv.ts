@@ -66,10 +66,10 @@ export class PeerConv {
    * rule with me as the sender, applied here at once and queued for the peer. The new state.
    */
   change(ref: string, c: MessageChange): ChatMessage {
-    const { me, store, clock, frameCap } = this.#core;
+    const { me, store, clock, session } = this.#core;
     const orig = changeable(store.local, me, ref, c, clock.now()); // the rule of both modes
     const to: Target = { kind: "user", name: this.out.writable(changeTo(orig, me).name!) };
-    if (c.kind === "edit") checkTextSize(c.text, frameCap, 1, true);
+    if (c.kind === "edit") checkTextSize(c.text, session.maxFrame, 1, true);
     const mid = newMid(), ts = clock.now();
     const p = checked(changePayload(mid, ref, c, orig.from, ts)); // by sender and id (issue 69 N2), an edit's time (N4)
     const changed = LocalStore.tx(store.db, () => {

@@ -14,6 +14,7 @@ import type { PeerEvent } from "./events.ts";
 import { PeerNode } from "./node.ts";
 import { PeerOutbox } from "./outbox.ts";
 import { PeerStore } from "./store.ts";
+import { PeerSession } from "./session.ts";
 
 /**
  * A node named `name` on 127.0.0.1 (a free port), its store in memory; `out`: its downloads folder;
@@ -51,12 +52,13 @@ export function linklessConv(
   clock: Clock,
   events: PeerEvent[],
 ): PeerConv & { received: Received } {
+  const node = { name: "alice", listening: "", link: undefined as never, maxFrame: 1 << 20, store };
   const core = {
     me: "alice",
+    session: new PeerSession({ ...node, channel: () => undefined }), // no peer ever connected
     store,
     dm: undefined as never,
     clock,
-    frameCap: 1 << 20,
     serial: <T>(fn: () => Promise<T>) => fn(),
     link: () => undefined,
     carrier: undefined as never,

@@ -45,6 +45,7 @@ import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
+import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
@@ -55,16 +56,17 @@ import { Driver, intervalTimer } from "../core/driver.ts";
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
 /**
- * The engine of a node: it follows (its tick deletes disappearing messages), acknowledges nothing (a
- * channel acks what it saved: seq 0) and reconnects nothing; what it tells goes to the node's listeners.
+ * The engine of a node: it follows (its tick deletes disappearing messages), acknowledges through its
+ * session (nothing: a channel acks what it saved, seq 0) and reconnects nothing; what it tells goes to
+ * the node's listeners.
  */
 function peerEngine(
-  me: string,
+  session: PeerSession,
   clock: Clock,
   emit: (e: PeerEvent) => void,
   purge: (now: number) => void,
 ): Driver {
-  return new Driver(me, {
+  return new Driver(session.user, {
     emit: (e) => {
       if (e.type === "message") emit(e);
       else if (e.type === "notice") emit({ type: "notice", text: e.text, level: e.level });
@@ -73,11 +75,11 @@ function peerEngine(
     save: () => {
       throw new Error("A peer's message is saved by its codec (peer/codec.ts)");
     },
-    ack: () => Promise.resolve(),
+    ack: (acks) => session.ack(acks),
     purge,
     resend: () => {},
     now: () => clock.now(),
-    connOpen: () => true,
+    connOpen: () => !session.closed,
     every: intervalTimer,
   });
 }
@@ -103,6 +105,8 @@ export class PeerNode {
   readonly #redial: Redialer;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
+  /** What the shared core asks of where messages go and come from (session.ts, core/chat_session.ts). */
+  readonly session: PeerSession;
   readonly watch: PeerWatch;
   /** Seals and opens bodies (the Double Ratchet over the node's store). */
   readonly codec: PeerCodec;
@@ -124,6 +128,7 @@ export class PeerNode {
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
     this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
+    this.session = new PeerSession(this);
     const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.#out.acked(peer, mid));
     this.codec = new PeerCodec({
       dm: this.dm,
@@ -132,13 +137,13 @@ export class PeerNode {
       history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => this.#told(e)),
       emit: (e) => this.#emit(e),
     });
-    this.engine = peerEngine(o.name, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
+    this.engine = peerEngine(this.session, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
     this.#out = new PeerOutbox({
       me: o.name,
+      session: this.session,
       store: o.store,
       codec: this.codec,
       clock: this.clock,
-      frameCap: o.limits?.maxFrame ?? DEFAULT_MAX_FRAME,
       link: channel,
       carrier: this.link,
       emit: (e) => this.#emit(e),
@@ -182,6 +187,14 @@ export class PeerNode {
   get listening(): string {
     const h = this.o.hostname;
     return `${h.includes(":") ? `[${h}]` : h}:${this.port}`;
+  }
+  /** The largest frame a peer reads (its default is ours). */
+  get maxFrame(): number {
+    return this.o.limits?.maxFrame ?? DEFAULT_MAX_FRAME;
+  }
+  /** The channel of `peer` once it said hello. */
+  channel(peer: string): Channel | undefined {
+    return this.#links.open(peer);
   }
   get store(): PeerStore {
     return this.o.store;
@@ -358,6 +371,7 @@ export class PeerNode {
     await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
     await this.engine.drive({ kind: "close", connOpen: false }); // the tick stops
+    this.session.end();
     this.watch.close();
     this.files.close();
     await this.#listener.close();

@@ -31,16 +31,17 @@ import type { ChannelLink } from "./channel_link.ts";
 import type { PeerCodec } from "./codec.ts";
 import { type Handed, KeptSends } from "../core/kept_sends.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
+import type { PeerSession } from "./session.ts";
 
 /** What the outbox needs of its node. */
 export interface OutboxCore {
   readonly me: string;
+  /** How entries leave (a lane per peer, its window, a lane down) and the largest frame a peer reads: session.ts. */
+  readonly session: Pick<PeerSession, "sends" | "maxFrame" | "dropLimit">;
   readonly store: PeerStore;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
   readonly clock: Clock;
-  /** the largest frame a peer reads (a text must fit one record) */
-  readonly frameCap: number;
   /** the peer's channel once it said hello */
   link(peer: string): Channel | undefined;
   /** the `Link` (core/link.ts) every message leaves through (its ack drops the entry) */
@@ -73,12 +74,9 @@ export class PeerOutbox {
     this.#sends = new KeptSends({
       me: core.me,
       outbox: this.entries,
-      window: Infinity,
-      lane: (to) => to.name!,
+      ...core.session.sends,
       check: () => Promise.resolve(), // checked when written (`send`, peer/conv.ts)
       sendOne: (p) => this.#hand(p),
-      // No channel, or a changed key waiting for /trust: what waits stays for later, said by the node.
-      offline: (peer) => !core.link(peer) || core.link(peer)!.ended || !!core.store.peer(peer)?.pending,
       settle: (peer, mid) => this.#settle(peer, mid),
       notice: (level, text) => core.emit({ type: "notice", text, level }),
       confirmed: () => {},
@@ -101,7 +99,7 @@ export class PeerOutbox {
   /** Queues a text for `peer` (sent now if connected); `queued` says it waits for the peer. */
   send(peer: string, text: string, replyTo?: string): ChatMessage & { queued: boolean } {
     // Too long for one record of the peer's frame cap (its default is ours): refused, never queued.
-    const name = this.writable(peer, () => checkTextSize(text, this.core.frameCap, 1, true));
+    const name = this.writable(peer, () => checkTextSize(text, this.core.session.maxFrame, 1, true));
     const re = replyTo ? { replyTo } : {};
     // The entry keeps the conversation's disappearing time of now (core/outbox.ts).
     const p = this.entries.create({ kind: "user", name }, text, { mid: newMid(), ...re });
@@ -184,12 +182,17 @@ export class PeerOutbox {
    * one (core/outbox.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
    */
   #tooLong(p: PendingMessage): boolean {
-    const { frameCap, me } = this.core;
+    const { me, session } = this.core, frameCap = session.maxFrame;
     try {
       checkTextSize(p.text, frameCap, 1, true);
       return false;
     } catch (e) {
-      this.entries.sendFailed(p.mid, e, { kept: true, offline: false, maxFrame: frameCap });
+      this.entries.sendFailed(p.mid, e, {
+        kept: true,
+        offline: false,
+        maxFrame: frameCap,
+        dropLimit: session.dropLimit,
+      });
       this.core.emit({ type: "failed", message: { ...p, seq: 0, from: me, failed: (e as Error).message } });
       return true;
     }
