@@ -100,9 +100,9 @@ export class FramePainter {
       const o = { id: this.#id, cols, rows, at };
       return this.#files?.render(img, o) ?? renderKitty(img, { ...o, compress: this.#compress });
     }
-    // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized.
-    const rgba = toRgba(img);
-    const scaled = rgba.width > px.width ? scaleNearest(rgba, px.width, px.height) : rgba;
+    // Sixel work is sized to the pane: a larger frame is scaled down before it is quantized (RGB
+    // frames are quantized as they are).
+    const scaled = img.width > px.width ? scaleNearest(toRgba(img), px.width, px.height) : img;
     return this.#sixel!.encode(scaled, at);
   }
 }

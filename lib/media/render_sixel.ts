@@ -1,5 +1,5 @@
 /**
- * Sixel renderer — pure. Quantizes RGBA to a fixed RGB-cube palette (default 4×4×4 = 64 colours,
+ * Sixel renderer — pure. Quantizes RGBA (or RGB, `channels` 3) to a fixed RGB-cube palette (default 4×4×4 = 64 colours,
  * sized for speed: fewer colours means fewer passes per six-pixel band) with optional 4×4 ordered
  * dithering, then writes DCS `ESC P 0;1;0 q`, raster attributes, the palette, the bands with
  * run-length encoding, and ST `ESC \`. Returns bytes ready to write. A player keeps one
@@ -154,14 +154,17 @@ export class SixelEncoder {
     return out.subarray(0, o);
   }
 
-  /** Writes the palette index of each pixel of rows y0 … y0+bandH-1 into `#idx` (dithered, row-major). */
+  /**
+   * Writes the palette index of each pixel of rows y0 … y0+bandH-1 into `#idx` (dithered, row-major),
+   * reading RGBA or RGB (`channels` 3) in place.
+   */
   #indexBand(img: RgbaImage, y0: number, bandH: number): void {
     const levels = this.levels, l2 = levels * levels, table = this.#table, idx = this.#idx;
-    const w = img.width, d = img.data, stride = w * 4;
+    const w = img.width, d = img.data, px = img.channels ?? 4, stride = w * px;
     for (let dy = 0; dy < bandH; dy++) {
       const y = y0 + dy, row = y * stride, ty = (y & 3) * 4, ir = dy * w;
       for (let x = 0; x < w; x++) {
-        const i = row + x * 4, k = (ty + (x & 3)) * 256;
+        const i = row + x * px, k = (ty + (x & 3)) * 256;
         idx[ir + x] = table[k + d[i]!]! * l2 + table[k + d[i + 1]!]! * levels + table[k + d[i + 2]!]!;
       }
     }

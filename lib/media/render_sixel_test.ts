@@ -56,3 +56,16 @@ Deno.test("SixelEncoder reuses its palette and scratch across frames: each frame
   // The encoder built one palette; the five one-off encodings one each.
   assert.equal(SixelEncoder.paletteBuilds - builds, 1 + 5);
 });
+
+Deno.test("SixelEncoder reads RGB (channels 3) in place: the same bytes as the RGBA picture", () => {
+  const rgba = goldenImage();
+  const n = rgba.width * rgba.height, rgb = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) rgb.set(rgba.data.subarray(p * 4, p * 4 + 3), p * 3);
+  const enc = new SixelEncoder();
+  const asRgb = enc.encode({ width: rgba.width, height: rgba.height, data: rgb, channels: 3 }, {
+    row: 1,
+    col: 1,
+  });
+  assert.deepEqual(asRgb, enc.encode(rgba, { row: 1, col: 1 }));
+  assert.ok(matchesGolden("sixel_48x32_l4.six", renderSixel({ ...rgba, data: rgb, channels: 3 })));
+});

@@ -22,13 +22,13 @@ Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it W
 
 Deno.test({
   name:
-    "playDecoder(): kitty frames decode to RGB; half-block (through YUV) and sixel (and an unknown kind) to RGBA",
+    "playDecoder(): kitty and sixel frames decode to RGB; half-block (through YUV) and an unknown kind to RGBA",
   ignore: !TEST_FFMPEG,
   fn: async () => {
     const jpeg = new Uint8Array(
       jpegJs.encode({ width: 8, height: 6, data: new Uint8Array(8 * 6 * 4) }, 90).data,
     );
-    const outputs = [["kitty", 3, "rgb"], ["sixel", 4, "rgba"], ["halfblock", 4, "yuv"], [
+    const outputs = [["kitty", 3, "rgb"], ["sixel", 3, "rgb"], ["halfblock", 4, "yuv"], [
       undefined,
       4,
       "rgba",
