@@ -47,7 +47,7 @@ Deno.test({
   },
 });
 
-Deno.test("onScreen(): the first picture does not wait for stty (output processing off), which is still put back", async () => {
+Deno.test("onScreen(): stty (output processing off) starts only after the first picture, and is still put back", async () => {
   const log: string[] = [];
   const tio: TerminalIo = {
     stdinIsTerminal: () => true,
@@ -64,19 +64,37 @@ Deno.test("onScreen(): the first picture does not wait for stty (output processi
     },
   };
   const term = { kind: "halfblock", cols: 80, rows: 24, isTerminal: true } as const;
-  const out = await onScreen(tio, term, (draw) => (draw("picture"), Promise.resolve(7)));
+  const out = await onScreen(tio, term, async (draw) => {
+    draw("picture");
+    log.push("drawn"); // the first picture's draw returned before stty started (a spawn blocks the thread)
+    await new Promise((r) => setTimeout(r, 5));
+    draw("picture 2");
+    return 7;
+  });
   assert.equal(out, 7);
   assert.deepEqual(log, [
     "raw true",
-    "stty -opost",
     "\x1b[?25l\x1b[2J",
     "picture",
+    "drawn",
+    "stty -opost",
     "stty done",
+    "picture 2",
     "stty back",
     "raw false",
     "\x1b[0m\x1b[?25h\x1b[24;1H\n",
   ]);
   // A terminal whose stty fails: the playback still runs and ends.
   const broken = { ...tio, rawOutput: () => Promise.reject(new Error("no stty")) };
-  assert.equal(await onScreen(broken, term, () => Promise.resolve(8)), 8);
+  assert.equal(await onScreen(broken, term, (draw) => (draw("picture"), Promise.resolve(8))), 8);
+  // A body that ends on the turn of its only picture: stty never starts, nothing to put back.
+  log.length = 0;
+  assert.equal(await onScreen(tio, term, (draw) => (draw("picture"), Promise.resolve(9))), 9);
+  assert.deepEqual(log, [
+    "raw true",
+    "\x1b[?25l\x1b[2J",
+    "picture",
+    "raw false",
+    "\x1b[0m\x1b[?25h\x1b[24;1H\n",
+  ]);
 });
