@@ -157,6 +157,17 @@ export function controls(
   });
 }
 
+/** `term` with the terminal's size now (a terminal found a while ago: its window may have changed). */
+export function sizedNow(t: TerminalIo, term: TerminalInfo): TerminalInfo {
+  if (!term.isTerminal) return term;
+  try {
+    const s = t.size();
+    return s.columns > 0 && s.rows > 0 ? { ...term, cols: s.columns, rows: s.rows } : term;
+  } catch {
+    return term; // the size cannot be read now: as it was
+  }
+}
+
 /** The whole terminal as the drawing pane. */
 export function fullPane(term: { cols: number; rows: number; cellWidth?: number; cellHeight?: number }) {
   return {

@@ -3,7 +3,7 @@ import { FfmpegJpegDecoder, type GraphicsKind, JpegDecoder } from "../../media/m
 import jpegJs from "jpeg-js";
 import { TEST_FFMPEG } from "../../media/_testing.ts";
 import { playDecoder } from "./video_actions.ts";
-import { onScreen } from "./video_screen.ts";
+import { onScreen, sizedNow } from "./video_screen.ts";
 import type { TerminalIo } from "../term/terminal.ts";
 
 Deno.test("playDecoder(): ffmpeg for every renderer when installed; without it WASM for pixels, in-thread half-blocks", () => {
@@ -97,4 +97,22 @@ Deno.test("onScreen(): stty (output processing off) starts only after the first 
     "raw false",
     "\x1b[0m\x1b[?25h\x1b[24;1H\n",
   ]);
+});
+
+Deno.test("sizedNow(): a terminal found before a wait takes the window's size now; other output as it was", () => {
+  const term = { kind: "kitty", cols: 80, rows: 24, isTerminal: true } as const;
+  const io = (size: () => { columns: number; rows: number }) => ({ size }) as unknown as TerminalIo;
+  assert.deepEqual(sizedNow(io(() => ({ columns: 120, rows: 40 })), term), { ...term, cols: 120, rows: 40 });
+  assert.deepEqual(sizedNow(io(() => ({ columns: 0, rows: 0 })), term), term);
+  assert.deepEqual(
+    sizedNow(
+      io(() => {
+        throw new Error("no tty");
+      }),
+      term,
+    ),
+    term,
+  );
+  const notTty = { ...term, isTerminal: false };
+  assert.deepEqual(sizedNow(io(() => ({ columns: 120, rows: 40 })), notTty), notTty);
 });
