@@ -8,7 +8,8 @@
  * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it. Which rendition
  * and frame size each ffmpeg segment gets is decided by `SegmentPlanner` (stream_plan.ts). A play
  * from the start sends a frame 0 it has without ffmpeg (one kept from an earlier play at this size:
- * first_frames.ts, or the rendition's poster) while ffmpeg starts.
+ * first_frames.ts, or the rendition's poster) while ffmpeg starts; a playing stream's goes before
+ * ffmpeg is started, whose start blocks the thread for milliseconds.
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
