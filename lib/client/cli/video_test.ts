@@ -49,6 +49,8 @@ Deno.test({
 
 Deno.test("onScreen(): stty (output processing off) starts only after the first picture, and is still put back", async () => {
   const log: string[] = [];
+  let sttyDone!: () => void;
+  const stty = new Promise<void>((r) => (sttyDone = r));
   const tio: TerminalIo = {
     stdinIsTerminal: () => true,
     stdoutIsTerminal: () => true,
@@ -60,6 +62,7 @@ Deno.test("onScreen(): stty (output processing off) starts only after the first 
       log.push("stty -opost");
       await new Promise((r) => setTimeout(r, 0)); // a process runs: at least a turn of the event loop
       log.push("stty done");
+      sttyDone();
       return () => (log.push("stty back"), Promise.resolve());
     },
   };
@@ -67,7 +70,7 @@ Deno.test("onScreen(): stty (output processing off) starts only after the first 
   const out = await onScreen(tio, term, async (draw) => {
     draw("picture");
     log.push("drawn"); // the first picture's draw returned before stty started (a spawn blocks the thread)
-    await new Promise((r) => setTimeout(r, 5));
+    await stty; // (no timer race: the next picture once stty ran)
     draw("picture 2");
     return 7;
   });
