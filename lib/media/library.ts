@@ -137,10 +137,15 @@ export class VideoLibrary {
   /** The first frame of each rendition of `name` that has one (JPEG at the rendition's size). */
   async posters(name: string): Promise<Map<Rendition, Uint8Array>> {
     const out = new Map<Rendition, Uint8Array>();
-    for (const r of this.#entries.get(name)?.info.renditions ?? []) {
-      const jpeg = await Deno.readFile(this.posterPath(name, r)).catch(() => null);
+    const renditions = this.#entries.get(name)?.info.renditions ?? [];
+    // Read side by side: a play waits for them before its reply (issue 75).
+    const read = await Promise.all(
+      renditions.map((r) => Deno.readFile(this.posterPath(name, r)).catch(() => null)),
+    );
+    renditions.forEach((r, i) => {
+      const jpeg = read[i];
       if (jpeg && jpeg.length > 0) out.set(r, jpeg);
-    }
+    });
     return out;
   }
 

@@ -8,7 +8,8 @@
  * rendition. Stopping (or the `signal` aborting) kills ffmpeg and waits for it. Which rendition
  * and frame size each ffmpeg segment gets is decided by `SegmentPlanner` (stream_plan.ts). A play
  * from the start sends a frame 0 it has without ffmpeg (one kept from an earlier play at this size:
- * first_frames.ts, or the rendition's poster) while ffmpeg starts.
+ * first_frames.ts, or the rendition's poster) while ffmpeg starts; a playing stream's goes before
+ * ffmpeg is started, whose start blocks the thread for milliseconds.
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
@@ -19,6 +20,7 @@ import { fitsKey } from "./first_frames.ts";
 import { isWholeJpeg, jpegSize } from "./jpeg_header.ts";
 import { LatestSlot } from "./frame_slot.ts";
 import { Pacer } from "./pacer.ts";
+import { yieldToIo } from "../common/turn.ts";
 import { readAhead } from "./read_ahead.ts";
 import { type Segment, SegmentPlanner } from "./stream_plan.ts";
 import {
@@ -272,6 +274,10 @@ export class VideoStream {
       const format = this.#o.format === "rgb" && isSmallFrame(seg.width, seg.height) ? "rgb" : "jpeg";
       const poster = await this.#posterFor(seg, format);
       if (ac.signal.aborted) continue; // stopped, sought or restarted meanwhile
+      // A playing stream's poster goes out before ffmpeg starts: a process start blocks the thread
+      // for milliseconds, and the first picture need not wait for it (issue 75). Paused: ffmpeg first.
+      const early = poster !== null && this.#state === "playing";
+      if (early && !(await this.#offerPoster(seg, poster, ac))) continue;
       let src: MjpegSource;
       try {
         // ffmpeg from frame 0 when its frame 0 is to be kept (`learn`), else after the poster.
@@ -280,7 +286,7 @@ export class VideoStream {
         this.#fail(e);
         continue;
       }
-      const { count, interrupted } = await this.#playSegment(seg, src, poster, format, ac);
+      const { count, interrupted } = await this.#playSegment(seg, src, poster, format, ac, early);
       const st = this.#state as StreamState; // may have changed while awaiting
       if (interrupted || st === "stopped" || st === "ended") continue;
       if (seg.frames !== undefined && count > 0) {
@@ -309,8 +315,23 @@ export class VideoStream {
   }
 
   /**
-   * Offers segment `seg`'s frames (its poster first, if any, then `src`'s) to the slot, each when due;
-   * ends `src` whatever happens. `count`: frames offered; `interrupted`: a seek, stop, failure or restart.
+   * Offers segment `seg`'s poster to the slot when due, then lets its taker send it (a turn for the
+   * I/O it made ready) before the caller starts ffmpeg; false when the segment was aborted meanwhile.
+   */
+  async #offerPoster(seg: Segment, poster: Poster, ac: AbortController): Promise<boolean> {
+    if (!(await this.#waitDue(seg.startMs, ac.signal))) return false;
+    const { data, width, height, format } = poster;
+    this.#slot.offer({ pts: seg.startMs, rendition: seg.rendition, index: 0, data, width, height, format });
+    this.#pos = seg.startMs + this.#frameMs;
+    if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
+    await yieldToIo();
+    return !ac.signal.aborted;
+  }
+
+  /**
+   * Offers segment `seg`'s frames (its poster first, if any and not `posted` already, then `src`'s)
+   * to the slot, each when due; ends `src` whatever happens. `count`: frames offered (the poster
+   * included); `interrupted`: a seek, stop, failure or restart.
    */
   async #playSegment(
     seg: Segment,
@@ -318,27 +339,13 @@ export class VideoStream {
     poster: Poster | null,
     format: "rgb" | "jpeg",
     ac: AbortController,
+    posted: boolean,
   ): Promise<{ count: number; interrupted: boolean }> {
-    let count = 0;
+    let count = poster ? 1 : 0;
     // ffmpeg's frame 0 of a segment from the start is kept for the next play at this size.
     let learn = poster?.learn ?? (seg.startMs === 0 && this.#o.firstFrames !== undefined);
     try {
-      if (poster) {
-        if (!(await this.#waitDue(seg.startMs, ac.signal))) throw ac.signal.reason;
-        const { data, width, height, format } = poster;
-        this.#slot.offer({
-          pts: seg.startMs,
-          rendition: seg.rendition,
-          index: 0,
-          data,
-          width,
-          height,
-          format,
-        });
-        this.#pos = seg.startMs + this.#frameMs;
-        count = 1;
-        if (this.#o.lossless) await Promise.race([this.#slot.whenEmpty(), abortedPromise(ac.signal)]);
-      }
+      if (poster && !posted && !(await this.#offerPoster(seg, poster, ac))) throw ac.signal.reason;
       // ffmpeg runs ahead in bursts of about a second (see read_ahead.ts) rather than waking for
       // each frame the pacing below releases.
       for await (const data of readAhead(src)) {

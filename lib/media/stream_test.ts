@@ -373,6 +373,26 @@ Deno.test("VideoStream from the start sends the rendition's poster as frame 0 an
   await s.stop();
 });
 
+Deno.test("VideoStream: a playing stream's poster is taken before its ffmpeg starts (a process start blocks the thread)", async () => {
+  const taken: number[] = [];
+  const atSpawn: number[] = [];
+  const { s } = makeStream((clock) => {
+    const fake = fakeSpawner(VIDEO);
+    return {
+      mode: "720p",
+      pane: { width: 1280, height: 720 },
+      poster: () => posterJpeg(1280, 720, 0x77),
+      lossless: false,
+      sleep: instantSleep(clock),
+      spawn: (o) => (atSpawn.push(taken.length), fake.spawn(o)),
+    };
+  });
+  for (let f = await s.nextFrame(); f && taken.length < 3; f = await s.nextFrame()) taken.push(f.index);
+  assert.deepEqual(taken, [0, 1, 2]);
+  assert.deepEqual(atSpawn, [1], "ffmpeg started once the poster (frame 0) was taken");
+  await s.stop();
+});
+
 Deno.test("VideoStream sends no poster for half-block-sized frames, from a later start, or when there is none", async () => {
   const poster = () => posterJpeg(426, 240, 0x24);
   const small = makeStream({ mode: "240p", pane: { width: 200, height: 120 }, poster });

@@ -33,6 +33,7 @@ import {
   onScreen,
   positiveInt,
   renderer,
+  sizedNow,
   stopOnInterrupt,
   type VideoCliIo,
   type VideoOpts,
@@ -99,7 +100,7 @@ export async function playVideo(
   let total = 0;
   let shown = null as PlayerSummary | null; // set inside the callback below
   // Counted from the first frame, one that came before the play's reply too (the server sends the first at once).
-  const pb = await vc.play(name, {
+  const playing = vc.play(name, {
     mode: o.thirds ? "thirds" : "adaptive",
     ...px,
     lead: PLAY_LEAD_MS,
@@ -109,6 +110,12 @@ export async function playVideo(
       counts[f.rendition]!++;
       if (++total === max) p.stopAfterThis(); // this frame is still drawn
     },
+  });
+  // The renderer is set up while the request is on its way (issue 75).
+  const painter = VideoPlayer.painterFor(term.kind, term.kittyFile);
+  const pb = await playing.catch((e) => {
+    painter.close();
+    throw e;
   });
   // A signal stops the player once there is one: a paused player waits for no frame, so stopping
   // only its source would leave it waiting.
@@ -125,7 +132,7 @@ export async function playVideo(
         },
         label: o.thirds ? "thirds" : "adaptive",
         ...(decoder ? { decoder } : {}),
-        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
+        painter,
       });
       const release = controls(t, term, player, draw, true);
       try {
@@ -212,18 +219,26 @@ export async function watchVideo(
   const forced = renderer(o.renderer);
   const peers = videoOf(c).peers;
   const from = o.acceptFrom as string | undefined;
+  const t = io.terminal ?? denoTerminalIo();
+  // The terminal is asked while the client syncs and waits, not after the offer came (issue 75).
+  const detected = detectTerminal(t, { forced, transfer: kittyTransferOf(io) });
+  detected.catch(() => {}); // awaited once the offer came; a failed sync or wait says its own error
   await c.sync(); // live delivery of DMs: the frame key arrives as one
   io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
   const offer = await peers.waitOffer(from, waitMs);
-  const t = io.terminal ?? denoTerminalIo();
-  const term = await detectTerminal(t, { forced, transfer: kittyTransferOf(io) });
+  const term = sizedNow(t, await detected); // the window may have changed while waiting
   // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
   const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
   const pane = fullPane(term);
   const accepted = performance.now();
   let firstMs = -1; // the offer accepted → first picture written
+  // The renderer is set up while the accept is on its way.
+  const painter = VideoPlayer.painterFor(term.kind, term.kittyFile);
   // The pixels drawn: the sender sends no larger frames.
-  const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane));
+  const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane)).catch((e) => {
+    painter.close();
+    throw e;
+  });
   // The consumed key message leaves the server's queue; the first frame does not wait for it.
   const acked = c.ack([]).catch(() => {});
   io.err(`Accepted ${offer.name} from ${offer.from}`);
@@ -252,7 +267,7 @@ export async function watchVideo(
         },
         label: `from ${offer.from}`,
         ...(decoder ? { decoder } : {}),
-        ...(term.kittyFile ? { kittyFile: term.kittyFile } : {}),
+        painter,
       });
       const release = controls(t, term, player, draw, false);
       try {

@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { type GraphicsKind, KITTY_TRANSFERS, type KittyTransferSetting } from "../../media/mod.ts";
+import { afterIo } from "../../common/turn.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
@@ -78,29 +79,39 @@ export function framesWanted(v: unknown): FramesWanted {
   throw new BackendError("usage", `--frame-format is auto, jpeg or rgb, not "${v}"`);
 }
 
-/** Sets up the screen, runs `body` with a draw function, and always restores the terminal. */
+/**
+ * Sets up the screen, runs `body` with a draw function, and always restores the terminal. Output
+ * processing goes off (`rawOutput`: two `stty` runs, ~10–30 ms, each start blocking the thread) only
+ * on the turn after the body's first draw, the first picture: a picture has no newline for the kernel
+ * to change, and the first one must not wait behind those processes (issue 75).
+ */
 export async function onScreen<T>(
   tio: TerminalIo,
   term: TerminalInfo,
   body: (draw: (b: string | Uint8Array) => void) => Promise<T>,
 ): Promise<T> {
-  const draw = (b: string | Uint8Array) => tio.write(typeof b === "string" ? enc.encode(b) : b);
+  const write = (b: string | Uint8Array) => tio.write(typeof b === "string" ? enc.encode(b) : b);
   // Keys are read in raw mode (video/play_controls.ts). It goes on before output processing goes off:
   // Deno keeps the settings it found at its first switch to raw mode and puts them back when the
   // process ends, so they must be the user's own.
   const keys = term.isTerminal && tio.stdinIsTerminal();
   if (keys) tio.setRaw(true);
   // The picture is escape sequences and cursor moves only: the kernel need not scan it for newlines.
-  // Not awaited before the first picture (two `stty` runs, ~10–30 ms): a picture has no newline for
-  // the kernel to change meanwhile (issue 75).
-  const raw = term.isTerminal && tio.rawOutput ? tio.rawOutput().catch(() => null) : null;
-  if (term.isTerminal) draw("\x1b[?25l\x1b[2J");
+  const off: { put?: Promise<(() => Promise<void>) | null>; cancel?: () => void } = {};
+  const draw = (b: string | Uint8Array) => {
+    write(b);
+    const rawOutput = term.isTerminal ? tio.rawOutput : undefined;
+    if (off.cancel || !rawOutput) return;
+    off.cancel = afterIo(() => (off.put = rawOutput().catch(() => null)));
+  };
+  if (term.isTerminal) write("\x1b[?25l\x1b[2J");
   try {
     return await body(draw);
   } finally {
-    await (await raw)?.();
+    off.cancel?.(); // not started yet: never started
+    await (await off.put)?.();
     if (keys) tio.setRaw(false);
-    draw(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
+    write(term.isTerminal ? `\x1b[0m\x1b[?25h\x1b[${term.rows};1H\n` : "\x1b[0m\n");
   }
 }
 
@@ -144,6 +155,17 @@ export function controls(
     draw,
     pane: (cols, rows) => fullPane({ ...term, cols, rows }),
   });
+}
+
+/** `term` with the terminal's size now (a terminal found a while ago: its window may have changed). */
+export function sizedNow(t: TerminalIo, term: TerminalInfo): TerminalInfo {
+  if (!term.isTerminal) return term;
+  try {
+    const s = t.size();
+    return s.columns > 0 && s.rows > 0 ? { ...term, cols: s.columns, rows: s.rows } : term;
+  } catch {
+    return term; // the size cannot be read now: as it was
+  }
 }
 
 /** The whole terminal as the drawing pane. */

@@ -38,11 +38,15 @@ export class IncomingStream implements FrameSource {
   /** False once the server refused a size (a server before 0.15): not told again. */
   #panes = true;
 
+  /**
+   * `key`: the stream's frame key, or its arrival: frames that come before it wait for it, in order
+   * (the accept goes out while the key is on its way; frames of a key that never came are rejected).
+   */
   constructor(
     readonly conn: Connection,
     readonly offer: StreamOffer,
     readonly me: string,
-    readonly key: Uint8Array,
+    readonly key: Uint8Array | Promise<Uint8Array>,
   ) {
     this.ended = new Promise((r) => (this.#end = r));
   }
@@ -67,7 +71,11 @@ export class IncomingStream implements FrameSource {
       }
       let jpeg: Uint8Array;
       try {
-        jpeg = await decryptFile(this.key, frameCtx(this.offer.sid, index, this.offer.from, this.me), body);
+        jpeg = await decryptFile(
+          await this.key,
+          frameCtx(this.offer.sid, index, this.offer.from, this.me),
+          body,
+        );
       } catch {
         this.rejected++;
         return;

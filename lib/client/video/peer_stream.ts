@@ -112,11 +112,16 @@ export class PeerStreams {
     });
   }
 
-  /** Accepts `o`; `viewer`: the pixels it will be drawn at (the sender then sends no larger frames). */
+  /**
+   * Accepts `o`; `viewer`: the pixels it will be drawn at (the sender then sends no larger frames).
+   * The answer goes while the frame key is still awaited (issue 75: the sender's first frame is on
+   * its way meanwhile, and waits here for the key); a key that does not come stops the stream.
+   */
   async accept(o: StreamOffer, viewer?: Pixels): Promise<IncomingStream> {
     const channel = this.opts.keyVia?.() ?? null;
     if (!channel) throw noKeys();
-    const key = await channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
+    const key = channel.receive(o.from, o.sid, this.opts.keyWaitMs ?? 10_000);
+    key.catch(() => {}); // awaited below, once answered
     const s = new IncomingStream(this.conn, o, this.me, key);
     this.#incoming.set(o.sid, s);
     s.ended.then(() => this.#incoming.delete(o.sid));
@@ -128,6 +133,12 @@ export class PeerStreams {
       return this.conn.request("stream.answer", { sid: o.sid, accept: true });
     });
     this.#pending.delete(o.sid);
+    try {
+      await key;
+    } catch (e) {
+      await s.stop(); // accepted, but its frames could never be opened
+      throw e;
+    }
     return s;
   }
 

@@ -4,7 +4,7 @@ import type { Frame } from "../../protocol/frame.ts";
 import { BackendError } from "../backend.ts";
 import { PeerStreams } from "./peer_stream.ts";
 import { frameCtx } from "./incoming_stream.ts";
-import { decryptFile } from "../../crypto/file_aead.ts";
+import { decryptFile, encryptFile } from "../../crypto/file_aead.ts";
 import { readyFile } from "./stream_send.ts";
 import type { MjpegOptions, MjpegSource } from "../../media/ffmpeg.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "../../media/_testing.ts";
@@ -17,7 +17,10 @@ function fakeConn() {
     done: new Promise<void>(() => {}),
     request: () => Promise.resolve({ header: {}, body: new Uint8Array() }),
   } as unknown as Connection;
-  return { conn, push: (h: Record<string, unknown>) => push({ header: h, body: new Uint8Array() }) };
+  return {
+    conn,
+    push: (h: Record<string, unknown>, body: Uint8Array = new Uint8Array()) => push({ header: h, body }),
+  };
 }
 
 Deno.test("PeerStreams.waitOffer names the sender by the one name rule (NFKC, case, #)", async () => {
@@ -65,6 +68,44 @@ Deno.test("PeerStreams.accept says the viewer's pixels; a server that knows no s
     { t: "stream.answer", sid: "sid-old-server", accept: true },
   ]);
   peers.close();
+});
+
+Deno.test("PeerStreams.accept answers while the frame key is on its way; a frame that came first waits for it (issue 75)", async () => {
+  const { conn, push } = fakeConn();
+  const sent: string[] = [];
+  conn.request =
+    ((t: string) => (sent.push(t), Promise.resolve({ header: {}, body: new Uint8Array() }))) as Connection[
+      "request"
+    ];
+  const key = new Uint8Array(32).fill(7);
+  let keyArrives!: (k: Uint8Array) => void;
+  const peers = new PeerStreams(conn, "bob", {
+    keyVia: () => ({
+      send: () => Promise.resolve(),
+      receive: () => new Promise<Uint8Array>((r) => (keyArrives = r)),
+    }),
+  });
+  push({ t: "stream.offer", sid: "sid-early-key", from: "alice", name: "a.mp4" });
+  const accepting = peers.accept(await peers.waitOffer("alice", 50));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, ["stream.answer"], "answered before the key came");
+  const jpeg = new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
+  const sealed = await encryptFile(key, frameCtx("sid-early-key", 0, "alice", "bob"), jpeg);
+  push({ t: "stream.frame", sid: "sid-early-key", index: 0, pts: 0 }, sealed);
+  keyArrives(key);
+  const s = await accepting;
+  assert.deepEqual((await s.next())?.data, jpeg, "the frame that came before the key, opened with it");
+  assert.equal(s.rejected, 0);
+  // A key that never comes: the stream accepted is stopped, and accept() fails as before.
+  const failing = new PeerStreams(conn, "bob", {
+    keyVia: () => ({ send: () => Promise.resolve(), receive: () => Promise.reject(new Error("no key")) }),
+  });
+  push({ t: "stream.offer", sid: "sid-no-key", from: "alice", name: "b.mp4" });
+  sent.length = 0;
+  await assert.rejects(failing.accept(await failing.waitOffer("alice", 50)), /no key/);
+  assert.deepEqual(sent, ["stream.answer", "stream.stop"]);
+  peers.close();
+  failing.close();
 });
 
 Deno.test("PeerStreams: a blocked user's offer is refused unseen; a stream to them is refused before anything is sent", async () => {

@@ -53,6 +53,11 @@ export interface PlayerOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Kitty: the pixels go through these temporary files (the terminal said it reads them; video/terminal.ts). */
   kittyFile?: TempFilePort;
+  /**
+   * The painter, made before the source was known (`VideoPlayer.painterFor`: its set-up overlaps
+   * the play's request); the player owns it from then on. Default: one made here.
+   */
+  painter?: FramePainter;
 }
 
 /**
@@ -97,7 +102,7 @@ export class VideoPlayer {
     this.#src = source;
     this.#o = o;
     this.#pane = o.pane;
-    this.#painter = new FramePainter(o.kind, o.kittyFile ? { kittyFile: o.kittyFile } : {});
+    this.#painter = o.painter ?? VideoPlayer.painterFor(o.kind, o.kittyFile);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
     this.#seek = new SeekTarget(this.#now);
@@ -126,6 +131,15 @@ export class VideoPlayer {
    */
   static wasmDecoder(kind: GraphicsKind | undefined): JpegDecoder | undefined {
     return kind === "halfblock" ? undefined : new JpegDecoder();
+  }
+
+  /**
+   * The painter of a player drawing with `kind` (kitty: through `kittyFile` when given). A caller
+   * makes it while the first frame is on its way (issue 75: a sixel encoder's tables take
+   * milliseconds to build) and hands it over as `PlayerOptions.painter`; it is closed by the player.
+   */
+  static painterFor(kind: GraphicsKind, kittyFile?: TempFilePort): FramePainter {
+    return new FramePainter(kind, kittyFile ? { kittyFile } : {});
   }
 
   /** The pane size in pixels worth asking the server for (image area only). */

@@ -339,3 +339,19 @@ Deno.test({
     assert.deepEqual(names.filter(exists), [], "every unread file deleted at the stop");
   },
 });
+
+Deno.test("VideoPlayer paints with a painter handed in (made while the play's request was on its way) and closes it", async () => {
+  const painter = VideoPlayer.painterFor("sixel");
+  const used = { paints: 0, closed: 0 };
+  const paint = painter.paintImage.bind(painter), close = painter.close.bind(painter);
+  painter.paintImage = (img, pane) => (used.paints++, paint(img, pane));
+  painter.close = () => (used.closed++, close());
+  const p = new VideoPlayer(source(2), {
+    kind: "sixel",
+    pane: { row: 1, col: 1, cols: 20, rows: 6 },
+    draw: () => {},
+    painter,
+  });
+  assert.equal((await p.done).shown, 2);
+  assert.deepEqual(used, { paints: 2, closed: 1 });
+});
