@@ -37,7 +37,7 @@ import {
 import { setTopic } from "../session/local_topics.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
-import { checkSendable, type SendHost } from "./sending.ts";
+import { checkSendable, sendFailed, type SendHost } from "./sending.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
@@ -258,13 +258,7 @@ export class MessageChanges {
       return await this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? host.user, p.mid);
     } catch (e) {
       // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
-      const how = {
-        kept: true,
-        offline: host.session.closed,
-        maxFrame: host.session.maxFrame,
-        dropLimit: host.session.dropLimit,
-      };
-      throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
+      throw sendFailed(host.outgoing, host.session, p.mid, e, true);
     }
   }
 

@@ -11,7 +11,8 @@
  *   entry with `sendText` (`keep`, its own mid) under session/rate_wait.ts's `paced`.
  * - `textFacts`, `sentMessage`, `settleSent`: what a text's seal carries beside it, the text as the
  *   other end took it, and its move from the outbox into the history, numbered as the session numbers
- *   it — both modes' (peer/outbox.ts seals and settles its entries with them).
+ *   it; `sendFailed`, an entry's failed send as the outbox decides with the session's facts — both
+ *   modes' (peer/outbox.ts seals, settles and fails its entries with them; message_changes.ts a queued change).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
@@ -106,6 +107,22 @@ export function settleSent(
   return m;
 }
 
+/**
+ * Sending outbox entry `mid` over `session` failed with `e` (`kept`: a kept entry, else a one-shot
+ * send's), in both modes: the outbox does as engine_outbox.ts decides, with the session's facts —
+ * whether it is gone now, its frame cap, its drop limit. The error to throw (`e` without an outbox).
+ */
+export function sendFailed(
+  outbox: Outbox | null,
+  session: Pick<ChatSession, "closed" | "maxFrame" | "dropLimit">,
+  mid: string,
+  e: unknown,
+  kept: boolean,
+): unknown {
+  const how = { kept, offline: session.closed, maxFrame: session.maxFrame, dropLimit: session.dropLimit };
+  return outbox ? outbox.sendFailed(mid, e, how) : e;
+}
+
 /** Seals and sends `text` (see the module comment); the message as the server took it. */
 export async function sendText(
   h: SendHost,
@@ -149,13 +166,7 @@ export async function sendText(
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
-    const how = {
-      kept: o.keep === true,
-      offline: h.session.closed,
-      maxFrame: h.session.maxFrame,
-      dropLimit: h.session.dropLimit,
-    };
-    throw outbox ? outbox.sendFailed(mid, e, how) : e;
+    throw sendFailed(outbox, h.session, mid, e, o.keep === true);
   }
 }
 

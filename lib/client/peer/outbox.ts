@@ -20,7 +20,7 @@ import { KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { settleSent, textFacts } from "../core/sending.ts";
+import { sendFailed, settleSent, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
@@ -36,7 +36,7 @@ import type { PeerSession } from "./session.ts";
 export interface OutboxCore {
   readonly me: string;
   /** How entries leave (a lane per peer, its window, a lane down) and the largest frame a peer reads: session.ts. */
-  readonly session: Pick<PeerSession, "sends" | "maxFrame" | "dropLimit" | "user" | "number">;
+  readonly session: Pick<PeerSession, "sends" | "maxFrame" | "dropLimit" | "closed" | "user" | "number">;
   readonly store: PeerStore;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
@@ -173,20 +173,15 @@ export class PeerOutbox {
   /**
    * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
    * channel at every try: a permanent refusal of a kept entry, so marked failed as client mode marks
-   * one (core/outbox.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
+   * one (core/sending.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
    */
   #tooLong(p: PendingMessage): boolean {
-    const { me, session } = this.core, frameCap = session.maxFrame;
+    const { me, session } = this.core;
     try {
-      checkTextSize(p.text, frameCap, 1, true);
+      checkTextSize(p.text, session.maxFrame, 1, true);
       return false;
     } catch (e) {
-      this.entries.sendFailed(p.mid, e, {
-        kept: true,
-        offline: false,
-        maxFrame: frameCap,
-        dropLimit: session.dropLimit,
-      });
+      sendFailed(this.entries, session, p.mid, e, true);
       this.core.emit({ type: "failed", message: { ...p, seq: 0, from: me, failed: (e as Error).message } });
       return true;
     }
