@@ -10,7 +10,7 @@
  * file's for both modes: peer mode (peer/conv.ts) calls `changeable`, `toggled`, `changeTo`,
  * `purgeExpired` and `editsOf` with its node's store, and queues a change as an offline UI here does
  * (`queueChangeOf`, applied at once there: no server answers) and a disappearing time with its line
- * (`queueSetting`, `keepSetting`).
+ * (`checkedPayload`, `keepSetting`).
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
@@ -114,8 +114,8 @@ export function purgeExpired(
   return mids;
 }
 
-/** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now: `usage`). */
-function checked<P extends Payload>(p: P): P {
+/** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now: `usage`), in both modes. */
+export function checkedPayload<P extends Payload>(p: P): P {
   try {
     decodePayload(encodePayload(p), p.mid);
     return p;
@@ -140,7 +140,7 @@ export function queueChangeOf(
   apply: boolean,
 ): ChatMessage {
   const { ref, c, orig, mid, ts } = q;
-  const p = checked(changePayload(mid, ref, c, orig.from, ts));
+  const p = checkedPayload(changePayload(mid, ref, c, orig.from, ts));
   return LocalStore.tx(out.store.db, () => {
     const now = apply
       ? refusing(() => applyChecked(out.store, me, { from: me, to, ts, at: ts }, ref, c, false, orig.from))
@@ -158,35 +158,6 @@ function refusing<T>(fn: () => T): T {
     if (!(e instanceof UnreadableError)) throw e;
     throw new BackendError("refused", `Refused: ${e.message}`);
   }
-}
-
-/**
- * Queues setting `s` (a disappearing time), made by `me` at `ts` under `mid`, for `to` in `out` and
- * keeps it here at once with its line (`keepSetting`; `seq`: the line's number), in one transaction:
- * peer mode's, where no server answers. The line.
- */
-export function queueSetting(
-  out: Outbox,
-  me: string,
-  to: Target,
-  q: { seconds: number; mid: string; ts: number; seq: () => number },
-): ChatMessage {
-  const { seconds, mid, ts } = q;
-  const p = checked<Payload>({ v: 1, k: "expire", mid, seconds });
-  return LocalStore.tx(out.store.db, () => {
-    out.queueChange(to, p, ts);
-    const line: ChatMessage = {
-      mid,
-      ts,
-      from: me,
-      to,
-      text: expiryText(seconds),
-      seq: q.seq(),
-      setting: true,
-    };
-    keepSetting(out.store, me, line, { kind: "expire", seconds });
-    return line;
-  });
 }
 
 /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */

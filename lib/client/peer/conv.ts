@@ -6,7 +6,7 @@
  * (core/message_changes.ts `changeable`, `toggled`), where it goes (`changeTo`), the change checked,
  * applied here at once as the receivers apply it and queued for the peer (`queueChangeOf` with
  * `apply`, client mode's offline queueing: a deletion takes the edits still waiting; peer/outbox.ts
- * sends it), a disappearing time queued and kept as its setting line (`queueSetting`: never edited, deleted or reacted
+ * sends it), a disappearing time checked as its receiver checks it (`checkedPayload`), queued and kept as its setting line (`keepSetting`: never edited, deleted or reacted
  * to; each text sent after it carries the time, `x`, so both ends delete it when it is up: `purgeExpired`),
  * earlier texts (`editsOf`). What peer mode adds: the change applied before the peer has it (no
  * server answers; client mode applies once the server took it), in one transaction with its queuing.
@@ -17,12 +17,15 @@ import { checkTextSize } from "../core/message_size.ts";
 import {
   changeable,
   changeTo,
+  checkedPayload,
   editsOf,
+  keepSetting,
   purgeExpired,
   queueChangeOf,
-  queueSetting,
   toggled,
 } from "../core/message_changes.ts";
+import { expiryText, type Payload } from "../e2e/mod.ts";
+import { LocalStore } from "../session/local_store.ts";
 import { newMid, type PeerOutbox } from "./outbox.ts";
 
 export class PeerConv {
@@ -61,7 +64,21 @@ export class PeerConv {
     const { me, store, clock } = this.#core;
     const to: Target = { kind: "user", name: this.out.writable(peer) };
     const mid = newMid(), ts = clock.now();
-    const line = queueSetting(this.out.entries, me, to, { seconds, mid, ts, seq: () => store.nextSeq() });
+    const p = checkedPayload<Payload>({ v: 1, k: "expire", mid, seconds });
+    const line = LocalStore.tx(store.db, () => {
+      this.out.entries.queueChange(to, p, ts);
+      const line: ChatMessage = {
+        mid,
+        ts,
+        from: me,
+        to,
+        text: expiryText(seconds),
+        seq: store.nextSeq(),
+        setting: true,
+      };
+      keepSetting(store.local, me, line, { kind: "expire", seconds });
+      return line;
+    });
     this.out.added(to.name!, mid, ts);
     return line;
   }
