@@ -89,6 +89,26 @@ Deno.test("offline changes (client mode): an edit and a reaction made offline wa
   }
 });
 
+Deno.test("offline changes (client mode): a reaction its receivers would refuse (not an emoji) is refused at once, never queued", async () => {
+  const t = await startTestServer();
+  try {
+    const { alice, bob } = await pair(t);
+    const his = await bob.send(toAlice, "hi alice");
+    await eventually(() => alice.store!.byMid("bob", his.mid) !== undefined, 5000, "bob's text");
+    gated(t, alice);
+    await alice.conn.close();
+    assert.ok(alice.conn.closed, "offline");
+    // The receivers' rule (e2e/keys.ts, peer mode's too: message_changes.ts checkedPayload): no white space.
+    await assert.rejects(
+      alice.changes.react(his.mid, "thumbs up"),
+      (e: Error & { code?: string }) => e.code === "usage",
+    );
+    assert.deepEqual(alice.outgoing!.list(), [], "nothing waits to be refused at the next connect");
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("offline changes (client mode): a deletion made offline takes the waiting edits of its message with it", async () => {
   const t = await startTestServer();
   try {

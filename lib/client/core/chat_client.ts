@@ -25,7 +25,7 @@ import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import { localControls } from "../session/local_controls.ts";
 import { wire } from "../session/wire_events.ts";
-import { Driver, intervalTimer } from "./driver.ts";
+import { type Driver, sessionDriver } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
@@ -94,16 +94,12 @@ export class ChatClient implements B.ChatBackend {
     timers: Timers = systemTimers, // what the kept sends' store-down retry waits on (LoginOptions `timers`)
   ) {
     this.commands = new ServerCommands(session, () => this.codec);
-    this.engine = new Driver(session.user, {
+    this.engine = sessionDriver(() => this.session, () => this.now(), {
       emit: (e) => this.#emit(e),
       reconnect: (e) => void this.#re.lost(e),
       save: (m) => this.store?.save([m]),
-      ack: (acks) => this.session.ack(acks),
       purge: (now) => this.changes.purgeExpired(now),
       resend: () => this.#kept?.resume((m) => this.#emit({ type: "message", message: m })),
-      now: () => this.now(),
-      connOpen: () => !this.session.closed,
-      every: intervalTimer,
     });
     this.outgoing = store ? new Outbox(store, session.user, clock) : null;
     this.#kept = this.outgoing ? this.#keptSends(this.outgoing, timers) : null;

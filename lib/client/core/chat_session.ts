@@ -10,10 +10,11 @@
  * window, a lane down; kept_sends.ts runs them), and how many lost carriers in a row an outbox entry
  * survives before it is marked failed (`dropLimit`, engine_outbox.ts `dropNoted`: the server's
  * POISON_DROPS — a server refusing a size may reset the connection first —, never for a peer, who
- * only went away). No I/O of its own.
+ * only went away), and how a sent text taken by the other end is numbered here (`number`:
+ * sending.ts `settleSent`). No I/O of its own.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { BackendEvent, Role, Target } from "../backend.ts";
+import type { BackendEvent, ChatMessage, Role, Target } from "../backend.ts";
 import type { Seen } from "./engine.ts";
 import type { Link } from "./link.ts";
 
@@ -53,6 +54,11 @@ export interface ChatSession {
   readonly sends: SendPolicy;
   /** The link over this session's carrier (core/link.ts), made on the first call with the core's clock. */
   openLink(clock: Clock): Link;
+  /**
+   * My text `m` as numbered here once the other end took it: the seq a server gave; a peer gives
+   * none, so its store numbers it once (peer/store.ts `place`; held already: as given, seq 0).
+   */
+  number(m: ChatMessage): ChatMessage;
   /** Acknowledges consumed messages at their source; none where the carrier acked each on arrival. */
   ack(acks: Seen[]): Promise<void>;
   /** Resolves when the session ends, with the event that says why. */

@@ -7,9 +7,11 @@
  * port's timer (`every`: the one timer of the receive path; time read from the injected clock), purge disappearing
  * messages (a failure said as a notice), send the outbox again. `open` and `send` are the caller's
  * (receiving.ts opens through the codec, chat_client.ts sends): `drive` leaves them alone.
+ * `sessionDriver` builds the one of each core, client mode's and a peer node's (peer/node.ts).
  */
 import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { type Effect, type EngineState, initial, type Input, type Seen, step } from "./engine.ts";
+import type { ChatSession } from "./chat_session.ts";
 
 /** What the driver does the effects with. */
 export interface DriverPorts {
@@ -34,6 +36,25 @@ export interface DriverPorts {
 export function intervalTimer(ms: number, f: () => void): () => void {
   const t = setInterval(f, ms);
   return () => clearInterval(t);
+}
+
+/**
+ * The engine of a conversation core over its session (chat_session.ts), in both modes: acknowledged
+ * through the current session (`session`: a reconnect swaps it; a peer's acks nothing more), the tick
+ * on the real timer, carrying acks while the session is not gone, at `now`'s time; the rest is the core's.
+ */
+export function sessionDriver(
+  session: () => Pick<ChatSession, "user" | "closed" | "ack">,
+  now: () => number,
+  ports: Pick<DriverPorts, "emit" | "reconnect" | "save" | "purge" | "resend">,
+): Driver {
+  return new Driver(session().user, {
+    ...ports,
+    ack: (acks) => session().ack(acks),
+    now,
+    connOpen: () => !session().closed,
+    every: intervalTimer,
+  });
 }
 
 export class Driver {

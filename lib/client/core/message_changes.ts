@@ -8,30 +8,36 @@
  * at the next connect (kept_sends.ts → `sendQueued`); a deletion drops the edits of its message still
  * waiting. `purgeExpired` deletes what ran out of time. The rules of a change made here are this
  * file's for both modes: peer mode (peer/conv.ts) calls `changeable`, `toggled`, `changeTo`,
- * `keepSetting`, `purgeExpired` and `editsOf` with its node's store, and queues through the same
- * outbox call (core/outbox.ts `queueChange`).
+ * `purgeExpired` and `editsOf` with its node's store, and queues a change as an offline UI here does
+ * (`queueChangeOf`, applied at once there: no server answers) and a disappearing time with its line
+ * (`checkedPayload`, `keepSetting`).
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
 import {
+  applyChecked,
   changeOf,
   type ChangePayload,
   changePayload,
+  decodePayload,
   editTooLate,
+  encodePayload,
   expiryText,
   handOut,
   MAX_EXPIRY_S,
+  type Payload,
   sealAndSend,
   type Sealed,
   type Setting,
   SETTING_FIXED,
   topicProblem,
   topicText,
+  UnreadableError,
 } from "../e2e/mod.ts";
 import { setTopic } from "../session/local_topics.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
-import { checkSendable, type SendHost } from "./sending.ts";
+import { checkSendable, sendFailed, type SendHost } from "./sending.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
@@ -108,6 +114,52 @@ export function purgeExpired(
   return mids;
 }
 
+/** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now: `usage`), in both modes. */
+export function checkedPayload<P extends Payload>(p: P): P {
+  try {
+    decodePayload(encodePayload(p), p.mid);
+    return p;
+  } catch (e) {
+    throw new BackendError("usage", (e as Error).message);
+  }
+}
+
+/**
+ * Queues change `c` of `orig` (id `ref`), made by `me` at `ts` under `mid`, for `to` in `out`, in
+ * both modes: checked as its receiver will check it, naming the message by its sender and id (issue
+ * 69 N2), with its time (N4); a deletion takes the edits of its message still waiting
+ * (core/outbox.ts `queueChange`). `apply` (peer mode: no server answers) applies it here at once, in
+ * the same transaction, as the receivers apply it (e2e/changes.ts `applyChecked`; what that rule
+ * refuses is `refused`); client mode applies it once the server took it (`sendQueued`). The message as it is now.
+ */
+export function queueChangeOf(
+  out: Outbox,
+  me: string,
+  to: Target,
+  q: { ref: string; c: MessageChange; orig: ChatMessage; mid: string; ts: number },
+  apply: boolean,
+): ChatMessage {
+  const { ref, c, orig, mid, ts } = q;
+  const p = checkedPayload(changePayload(mid, ref, c, orig.from, ts));
+  return LocalStore.tx(out.store.db, () => {
+    const now = apply
+      ? refusing(() => applyChecked(out.store, me, { from: me, to, ts, at: ts }, ref, c, false, orig.from))
+      : orig;
+    out.queueChange(to, p, ts);
+    return now;
+  });
+}
+
+/** What `fn` answers; a change the rule refuses (UnreadableError) as the refusal `refused`. */
+function refusing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof UnreadableError)) throw e;
+    throw new BackendError("refused", `Refused: ${e.message}`);
+  }
+}
+
 /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
 export function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
   const m = store?.byMidAny(ref);
@@ -162,9 +214,8 @@ export class MessageChanges {
    * edits of its message still waiting with it); said once, and the message answered as it is now.
    */
   #queue(out: Outbox, to: Target, ref: string, c: MessageChange, orig: ChatMessage): ChatMessage {
-    const mid = randomId(undefined, 12);
-    const p = changePayload(mid, ref, c, orig.from, this.host.clock.now());
-    LocalStore.tx(out.store.db, () => out.queueChange(to, p));
+    const q = { ref, c, orig, mid: randomId(undefined, 12), ts: this.host.clock.now() };
+    queueChangeOf(out, this.host.user, to, q, false);
     const what = c.kind === "react" ? "reaction" : c.kind === "edit" ? "edit" : "deletion";
     const text = `Not connected: the ${what} goes at the next connect (/outbox lists it)`;
     this.host.notify({ type: "notice", level: "info", text });
@@ -178,13 +229,7 @@ export class MessageChanges {
       return await this.#sendChange(p.to, q.ref, changeOf(q), q.by ?? host.user, p.mid);
     } catch (e) {
       // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
-      const how = {
-        kept: true,
-        offline: host.session.closed,
-        maxFrame: host.session.maxFrame,
-        dropLimit: host.session.dropLimit,
-      };
-      throw host.outgoing ? host.outgoing.sendFailed(p.mid, e, how) : e;
+      throw sendFailed(host.outgoing, host.session, p.mid, e, true);
     }
   }
 

@@ -9,8 +9,10 @@
  *   outbox.ts carries it out).
  * - The UI's kept sends are kept_sends.ts (`KeptSends`, a lane of send_lanes.ts), which sends each
  *   entry with `sendText` (`keep`, its own mid) under session/rate_wait.ts's `paced`.
- * - `textFacts`, `sentMessage`: what a text's seal carries beside it, and the text as the other end
- *   took it — both modes' (peer/outbox.ts seals and settles its entries with them).
+ * - `textFacts`, `sentMessage`, `settleSent`: what a text's seal carries beside it, the text as the
+ *   other end took it, and its move from the outbox into the history, numbered as the session numbers
+ *   it; `sendFailed`, an entry's failed send as the outbox decides with the session's facts — both
+ *   modes' (peer/outbox.ts seals, settles and fails its entries with them; message_changes.ts a queued change).
  * - `sendSignal`: typing and watch-together signals, sealed and sent as the link's `signal` (never
  *   stored); a DM's sealed again when devices changed, as a message.
  */
@@ -20,6 +22,7 @@ import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import { handOut, refuseBlocked, sealAndSend, type Sealed, startsAt, type TextOptions } from "../e2e/mod.ts";
 import { wire } from "../session/wire_events.ts";
 import type { ClientHost } from "./client_host.ts";
+import type { ChatSession } from "./chat_session.ts";
 import type { Outbox } from "./outbox.ts";
 import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { outboxStep } from "./engine_outbox.ts";
@@ -87,6 +90,39 @@ export function sentMessage(
   };
 }
 
+/**
+ * My text `s`, sealed with `f`, taken by the other end as `r`, in both modes: out of the outbox into
+ * the history (an answered text: engine_outbox.ts), numbered as the session numbers it (chat_session.ts
+ * `number`: the server's seq, or the peer store's). The message as the other end took it.
+ */
+export function settleSent(
+  outbox: Outbox | null,
+  session: Pick<ChatSession, "user" | "number">,
+  s: Pick<ChatMessage, "mid" | "to" | "text">,
+  f: TextOptions & { at: number },
+  r: { seq: number; ts: number },
+): ChatMessage {
+  const m = sentMessage(session.user, s, f, r);
+  outbox?.carry(outboxStep({ kind: "answered", message: session.number(m) }), null);
+  return m;
+}
+
+/**
+ * Sending outbox entry `mid` over `session` failed with `e` (`kept`: a kept entry, else a one-shot
+ * send's), in both modes: the outbox does as engine_outbox.ts decides, with the session's facts —
+ * whether it is gone now, its frame cap, its drop limit. The error to throw (`e` without an outbox).
+ */
+export function sendFailed(
+  outbox: Outbox | null,
+  session: Pick<ChatSession, "closed" | "maxFrame" | "dropLimit">,
+  mid: string,
+  e: unknown,
+  kept: boolean,
+): unknown {
+  const how = { kept, offline: session.closed, maxFrame: session.maxFrame, dropLimit: session.dropLimit };
+  return outbox ? outbox.sendFailed(mid, e, how) : e;
+}
+
 /** Seals and sends `text` (see the module comment); the message as the server took it. */
 export async function sendText(
   h: SendHost,
@@ -126,18 +162,11 @@ export async function sendText(
       },
       codec.devicesChanged?.bind(codec),
     );
-    const m = sentMessage(h.user, { mid, to, text }, sealed, r);
-    outbox?.carry(outboxStep({ kind: "answered", message: m }), null); // out of the outbox, into the history
+    const m = settleSent(outbox, h.session, { mid, to, text }, sealed, r); // out of the outbox, into the history
     if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
     return m;
   } catch (e) {
-    const how = {
-      kept: o.keep === true,
-      offline: h.session.closed,
-      maxFrame: h.session.maxFrame,
-      dropLimit: h.session.dropLimit,
-    };
-    throw outbox ? outbox.sendFailed(mid, e, how) : e;
+    throw sendFailed(outbox, h.session, mid, e, o.keep === true);
   }
 }
 

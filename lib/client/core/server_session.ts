@@ -12,7 +12,7 @@ import { VERSION, versionNotice } from "../../common/version.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { Role } from "../backend.ts";
+import type { ChatMessage, Role } from "../backend.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import { authenticate } from "../session/account_login.ts";
 import type { Connection } from "../session/connection.ts";
@@ -55,6 +55,11 @@ export class ServerSession implements ChatSession {
   /** The relay over this connection (server_link.ts; `clock`: an ack's time when the server gave none). */
   openLink(clock: Clock): ServerLink {
     return this.#link ??= new ServerLink(this.conn, clock);
+  }
+
+  /** The server numbered it (its answer's seq). */
+  number(m: ChatMessage): ChatMessage {
+    return m;
   }
 
   /** Drops consumed messages from this user's queue on the server. */

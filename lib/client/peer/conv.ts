@@ -3,56 +3,30 @@
  * disappearing messages made here, with the payload kinds of client mode (e2e/keys.ts `Payload`: a
  * text with `re` and `x`, edit, delete, react, expire) sealed in a `msg` record's envelope. Every rule
  * is client mode's, called with the node's store and outbox: who may change what and the edit window
- * (core/message_changes.ts `changeable`, `toggled`), where it goes (`changeTo`), the change checked
- * and applied here at once as the receivers apply it (e2e/changes.ts `applyChecked`), queued for the
- * peer (core/outbox.ts `queueChange`: a deletion takes the edits still waiting; peer/outbox.ts sends
- * it), a disappearing time kept as its setting line (`keepSetting`: never edited, deleted or reacted
+ * (core/message_changes.ts `changeable`, `toggled`), where it goes (`changeTo`), the change checked,
+ * applied here at once as the receivers apply it and queued for the peer (`queueChangeOf` with
+ * `apply`, client mode's offline queueing: a deletion takes the edits still waiting; peer/outbox.ts
+ * sends it), a disappearing time checked as its receiver checks it (`checkedPayload`), queued and kept as its setting line (`keepSetting`: never edited, deleted or reacted
  * to; each text sent after it carries the time, `x`, so both ends delete it when it is up: `purgeExpired`),
  * earlier texts (`editsOf`). What peer mode adds: the change applied before the peer has it (no
  * server answers; client mode applies once the server took it), in one transaction with its queuing.
  * What a peer sends is received by client mode's history applier (peer/codec.ts `takeOpened`).
  */
-import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
+import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { checkTextSize } from "../core/message_size.ts";
 import {
   changeable,
   changeTo,
+  checkedPayload,
   editsOf,
   keepSetting,
   purgeExpired,
+  queueChangeOf,
   toggled,
 } from "../core/message_changes.ts";
-import {
-  applyChecked,
-  changePayload,
-  decodePayload,
-  encodePayload,
-  expiryText,
-  type Payload,
-  UnreadableError,
-} from "../e2e/mod.ts";
+import { expiryText, type Payload } from "../e2e/mod.ts";
 import { LocalStore } from "../session/local_store.ts";
 import { newMid, type PeerOutbox } from "./outbox.ts";
-
-/** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now). */
-function checked<P extends Payload>(p: P): P {
-  try {
-    decodePayload(encodePayload(p), p.mid);
-    return p;
-  } catch (e) {
-    throw new BackendError("usage", (e as Error).message);
-  }
-}
-
-/** What `fn` answers; a change the rule refuses (UnreadableError) as the refusal `refused`. */
-function refusing<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof UnreadableError)) throw e;
-    throw new BackendError("refused", `Refused: ${e.message}`);
-  }
-}
 
 export class PeerConv {
   constructor(readonly out: PeerOutbox) {}
@@ -71,13 +45,7 @@ export class PeerConv {
     const to: Target = { kind: "user", name: this.out.writable(changeTo(orig, me).name!) };
     if (c.kind === "edit") checkTextSize(c.text, session.maxFrame, 1, true);
     const mid = newMid(), ts = clock.now();
-    const p = checked(changePayload(mid, ref, c, orig.from, ts)); // by sender and id (issue 69 N2), an edit's time (N4)
-    const changed = LocalStore.tx(store.db, () => {
-      const env = { from: me, to, ts, at: ts };
-      const changed = refusing(() => applyChecked(store.local, me, env, ref, c, false, orig.from));
-      this.out.entries.queueChange(to, p, ts);
-      return changed;
-    });
+    const changed = queueChangeOf(this.out.entries, me, to, { ref, c, orig, mid, ts }, true);
     this.#core.emit({ type: "message.changed", message: changed, by: me, change: c });
     this.out.added(to.name!, mid, ts); // it leaves once the transaction stands
     return changed;
@@ -96,7 +64,7 @@ export class PeerConv {
     const { me, store, clock } = this.#core;
     const to: Target = { kind: "user", name: this.out.writable(peer) };
     const mid = newMid(), ts = clock.now();
-    const p = checked<Payload>({ v: 1, k: "expire", mid, seconds });
+    const p = checkedPayload<Payload>({ v: 1, k: "expire", mid, seconds });
     const line = LocalStore.tx(store.db, () => {
       this.out.entries.queueChange(to, p, ts);
       const line: ChatMessage = {

@@ -51,38 +51,9 @@ import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
 import { take } from "../core/receiving.ts";
 import { HeldBack } from "../core/link.ts";
-import { Driver, intervalTimer } from "../core/driver.ts";
+import { type Driver, sessionDriver } from "../core/driver.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
-
-/**
- * The engine of a node: it follows (its tick deletes disappearing messages), acknowledges through its
- * session (nothing: a channel acks what it saved, seq 0) and reconnects nothing; what it tells goes to
- * the node's listeners.
- */
-function peerEngine(
-  session: PeerSession,
-  clock: Clock,
-  emit: (e: PeerEvent) => void,
-  purge: (now: number) => void,
-): Driver {
-  return new Driver(session.user, {
-    emit: (e) => {
-      if (e.type === "message") emit(e);
-      else if (e.type === "notice") emit({ type: "notice", text: e.text, level: e.level });
-    },
-    reconnect: () => {},
-    save: () => {
-      throw new Error("A peer's message is saved by its codec (peer/codec.ts)");
-    },
-    ack: (acks) => session.ack(acks),
-    purge,
-    resend: () => {},
-    now: () => clock.now(),
-    connOpen: () => !session.closed,
-    every: intervalTimer,
-  });
-}
 
 export class PeerNode {
   readonly #links = new PeerLinks();
@@ -137,7 +108,17 @@ export class PeerNode {
       history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => this.#told(e)),
       emit: (e) => this.#emit(e),
     });
-    this.engine = peerEngine(this.session, this.clock, (e) => this.#emit(e), (now) => this.conv.purge(now));
+    // The engine (core/driver.ts): its tick deletes disappearing messages; it saves (peer/codec.ts),
+    // acks (each channel acked what it saved), reconnects (redial.ts) and resends (the outbox) nothing.
+    this.engine = sessionDriver(() => this.session, () => this.clock.now(), {
+      emit: (e) => e.type === "message" || e.type === "notice" ? this.#emit(e) : undefined,
+      reconnect: () => {},
+      save: () => {
+        throw new Error("A peer's message is saved by its codec (peer/codec.ts)");
+      },
+      purge: (now) => this.conv.purge(now),
+      resend: () => {},
+    });
     this.#out = new PeerOutbox({
       me: o.name,
       session: this.session,

@@ -8,9 +8,9 @@
  * what client mode seals beside it (core/sending.ts `textFacts`: the message it answers by sender and
  * id, the conversation's disappearing time when it was written, kept in its entry, and that time),
  * a change or setting as queued. An entry leaves the outbox when the peer acknowledges it; an
- * acknowledged text moves into the history as client mode's does (core/sending.ts `sentMessage`, at
- * the time it was written: no server stamps it; settled by core/outbox.ts as an answered text,
- * numbered once by peer/store.ts `place`). A text too long for one frame (queued by an older
+ * acknowledged text moves into the history as client mode's does (core/sending.ts `settleSent`, at
+ * the time it was written: no server stamps it; numbered as the session numbers it, once by
+ * peer/store.ts `place`: peer/session.ts). A text too long for one frame (queued by an older
  * version) is marked failed instead of being sent at every connect (issue 34.1).
  */
 import { toHex, utf8 } from "../../common/bytes.ts";
@@ -20,9 +20,8 @@ import { KeyChangedError } from "../../crypto/dm.ts";
 import { BackendError, type ChatMessage } from "../backend.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { checkTextSize } from "../core/message_size.ts";
-import { sentMessage, textFacts } from "../core/sending.ts";
+import { sendFailed, settleSent, textFacts } from "../core/sending.ts";
 import { Outbox } from "../core/outbox.ts";
-import { outboxStep } from "../core/engine_outbox.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import type { PeerEvent } from "./events.ts";
 import { acceptStranger, keyChangedRefusal } from "./keys.ts";
@@ -37,7 +36,7 @@ import type { PeerSession } from "./session.ts";
 export interface OutboxCore {
   readonly me: string;
   /** How entries leave (a lane per peer, its window, a lane down) and the largest frame a peer reads: session.ts. */
-  readonly session: Pick<PeerSession, "sends" | "maxFrame" | "dropLimit">;
+  readonly session: Pick<PeerSession, "sends" | "maxFrame" | "dropLimit" | "closed" | "user" | "number">;
   readonly store: PeerStore;
   /** Seals what leaves (peer/codec.ts). */
   readonly codec: PeerCodec;
@@ -161,14 +160,9 @@ export class PeerOutbox {
     const p = store.local.pending(mid);
     if (!p || p.to.name !== peer) return;
     if (p.change) return this.entries.remove(mid); // a change leaves the outbox; its effect is here already
-    // As the peer took it: at the time it was written (the ack's), numbered here once (peer/store.ts
-    // `place`; held already, it only leaves the outbox), settled as client mode settles an answered text.
-    const facts = textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts);
-    const m = sentMessage(this.core.me, p, facts, { seq: 0, ts: p.ts });
-    LocalStore.tx(
-      store.db,
-      () => this.entries.carry(outboxStep({ kind: "answered", message: store.place(m) ?? m }), null),
-    );
+    // As the peer took it: at the time it was written (the ack's), numbered as the session numbers it.
+    const facts = textFacts(store.local, p.replyTo, p.ttl ?? 0, p.ts), r = { seq: 0, ts: p.ts };
+    const m = LocalStore.tx(store.db, () => settleSent(this.entries, this.core.session, p, facts, r));
     // The screen drops the message's ⋯ (issue 34.4: it stayed after the peer came back).
     this.core.emit({
       type: "delivered",
@@ -179,20 +173,15 @@ export class PeerOutbox {
   /**
    * An outbox entry too long for one frame (queued by an older version) would make the peer drop the
    * channel at every try: a permanent refusal of a kept entry, so marked failed as client mode marks
-   * one (core/outbox.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
+   * one (core/sending.ts `sendFailed`, engine_outbox.ts decides), never sent (issue 34.1; `/outbox drop N`).
    */
   #tooLong(p: PendingMessage): boolean {
-    const { me, session } = this.core, frameCap = session.maxFrame;
+    const { me, session } = this.core;
     try {
-      checkTextSize(p.text, frameCap, 1, true);
+      checkTextSize(p.text, session.maxFrame, 1, true);
       return false;
     } catch (e) {
-      this.entries.sendFailed(p.mid, e, {
-        kept: true,
-        offline: false,
-        maxFrame: frameCap,
-        dropLimit: session.dropLimit,
-      });
+      sendFailed(this.entries, session, p.mid, e, true);
       this.core.emit({ type: "failed", message: { ...p, seq: 0, from: me, failed: (e as Error).message } });
       return true;
     }

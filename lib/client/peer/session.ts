@@ -5,8 +5,10 @@
  * each message once it is saved, so the session acknowledges nothing more (`ack`); it is gone only
  * once the node closes (a peer away is one lane down, core/kept_sends.ts, never the session). Its
  * policies: entries leave on a lane per peer, any number unacknowledged (`sends`); a peer that went
- * away never makes an outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`). No I/O of its own.
+ * away never makes an outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text
+ * the peer took is numbered by the node's store (`number`). No I/O of its own.
  */
+import type { ChatMessage } from "../backend.ts";
 import type { ChatSession, SendPolicy, SessionEnd } from "../core/chat_session.ts";
 import type { Seen } from "../core/engine.ts";
 import type { ChannelLink } from "./channel_link.ts";
@@ -63,6 +65,10 @@ export class PeerSession implements ChatSession {
   }
   openLink(): ChannelLink {
     return this.node.link;
+  }
+  /** No peer numbers what it took: the node's store numbers it once (store.ts `place`). */
+  number(m: ChatMessage): ChatMessage {
+    return this.node.store.place(m) ?? m;
   }
   /** Nothing: each channel acknowledged what it saved (channel_link.ts). */
   ack(_acks: Seen[]): Promise<void> {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../core/outbox.ts";
 import { POISON_DROPS } from "../core/engine_outbox.ts";
+import { settleSent } from "../core/sending.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
 
 Deno.test("peer session: the node's name, address, link and frame cap; nothing to ack; gone once the node closes", async () => {
@@ -54,5 +55,21 @@ Deno.test("peer session: a lane per peer, any number unacknowledged, down until 
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+Deno.test("peer session: a text the peer took is numbered once by the node's store (sending.ts settleSent), held already as given", async () => {
+  const node = await testNode("alice");
+  try {
+    const box = new Outbox(node.store.local, "alice", node.clock);
+    const p = box.create({ kind: "user", name: "bob" }, "hello");
+    const m = settleSent(box, node.session, p, { at: p.ts }, { seq: 0, ts: p.ts });
+    assert.equal(m.seq, 0, "the peer gave no number");
+    const held = node.store.local.byMid("alice", p.mid);
+    assert.ok(held && held.seq > 0, "numbered here, into the history");
+    assert.deepEqual(box.waiting(), [], "out of the outbox");
+    assert.equal(node.session.number(m).seq, 0, "held already: as given, not numbered twice");
+  } finally {
+    await node.close();
   }
 });
