@@ -221,7 +221,13 @@ Deno.test("a turn of one frame pushed to 100 outboxes allocates a few bytes a pu
     return allocatedBytes() - t0;
   };
   for (let i = 0; i < 300; i++) await round(true); // compiled, pools filled
-  const n = 2000, turns = await cost(false, n), pushes = await cost(true, n);
-  const perPush = (pushes - turns) / (n * boxes.length);
-  assert.ok(perPush < 20, `${perPush.toFixed(1)} bytes allocated a push`);
+  // A loaded machine's long turn pauses the slice and its timer allocates: noise only ever adds bytes, so
+  // the least of three measures is the code's own cost (a new list a turn costs ~25 bytes a push in each).
+  const n = 2000, seen: number[] = [];
+  for (let k = 0; k < 3 && !(seen.length && Math.min(...seen) < 20); k++) {
+    const turns = await cost(false, n), pushes = await cost(true, n);
+    seen.push((pushes - turns) / (n * boxes.length));
+  }
+  const perPush = Math.min(...seen);
+  assert.ok(perPush < 20, `${seen.map((b) => b.toFixed(1)).join(", ")} bytes allocated a push`);
 });
