@@ -3,9 +3,11 @@
  * sized for speed: fewer colours means fewer passes per six-pixel band) with optional 4×4 ordered
  * dithering, then writes DCS `ESC P 0;1;0 q`, raster attributes, the palette, the bands with
  * run-length encoding, and ST `ESC \`. Returns bytes ready to write. A player keeps one
- * `SixelEncoder`: its palette (definitions and level table) is built once and reused for every
- * frame, and its per-band scratch is sized to the picture's width (the pane's, as the painter
- * scales to the pane first) and kept while that stays the same.
+ * `SixelEncoder`: its palette (definitions and per-channel level tables) is built once and reused for
+ * every frame, and its per-band scratch is sized to the picture's width (the pane's, as the painter
+ * scales to the pane first) and kept while that stays the same. Each band is read once, column by
+ * column, straight into per-colour column lists; colours absent from a band cost nothing. An
+ * encoder made ahead of the first frame may warm up (`warm`) so that frame runs compiled code.
  */
 
 import type { RgbaImage } from "./jpeg.ts";
@@ -17,7 +19,15 @@ export interface SixelOptions {
   dither?: boolean;
   /** 1-based screen position; a cursor move is written first. */
   at?: { row: number; col: number };
+  /**
+   * A `SixelEncoder` encodes a small made-up picture when made, so the engine compiles its loops
+   * before the first real frame; for an encoder made ahead of time (default false).
+   */
+  warm?: boolean;
 }
+
+/** The warm-up picture: big enough for the engine to optimize the loops, a few ms to encode. */
+const WARM_W = 320, WARM_H = 48;
 
 const BAYER4 = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5];
 const enc = new TextEncoder();
@@ -73,6 +83,8 @@ export class SixelEncoder {
   #lastX: Int32Array;
   /** Palettes built (one per encoder; tests check frames reuse it). */
   static paletteBuilds = 0;
+  /** Warm-ups run (`warm`; tests check which painters pay for one). */
+  static warmUps = 0;
 
   constructor(opts: Omit<SixelOptions, "at"> = {}) {
     const levels = this.levels = Math.max(2, Math.min(6, opts.levels ?? 4));
@@ -84,6 +96,21 @@ export class SixelEncoder {
     this.#count = new Int32Array(levels ** 3);
     this.#lastX = new Int32Array(levels ** 3).fill(-1);
     SixelEncoder.paletteBuilds++;
+    if (opts.warm) this.#warmUp();
+  }
+
+  /**
+   * Encodes a small made-up RGB picture once, so the engine has compiled the encoder's loops before
+   * the first real frame (issue 75: an early painter is made while the play request travels).
+   */
+  #warmUp(): void {
+    SixelEncoder.warmUps++;
+    const w = WARM_W, h = WARM_H, data = new Uint8Array(w * h * 3);
+    // Flat stretches (long runs) on the left, noise (short ones) on the right, to exercise every path.
+    for (let i = 0; i < data.length; i++) {
+      data[i] = (i % (w * 3)) < w ? (i >> 9) * 40 & 255 : (i * 97 + (i >> 7) * 31) & 255;
+    }
+    this.encode({ width: w, height: h, data, channels: 3 }, { row: 1, col: 1 });
   }
 
   /** The palette definitions every frame carries (built once). */

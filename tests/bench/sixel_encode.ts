@@ -2,7 +2,8 @@
  * Sixel encoder micro-bench (issue 75): process CPU ms per frame of `SixelEncoder.encode` at
  * 1280×720 and 640×360 (RGB frames of videos/sample.mp4 scaled by ffmpeg), cold and warm. Each sample
  * is a fresh child process: "cold" is the painter's construction plus its first frame (what the
- * first frame after /play pays), "warm" the median of the next frames. Prints medians with ranges.
+ * first frame after /play pays), "warm" the median of the next frames; "early" rows make the encoder
+ * with `warm: true` (as a painter made ahead of the first frame). Prints medians with ranges.
  * Run: `deno run -A tests/bench/sixel_encode.ts [n] [encoder module]` (n ≥ 9 samples; the module
  * defaults to lib/media/render_sixel.ts, so an older copy can be measured the same way).
  */
@@ -16,11 +17,11 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-async function child(module: string, frame: string, w: number, h: number): Promise<void> {
+async function child(module: string, frame: string, w: number, h: number, early: boolean): Promise<void> {
   const { SixelEncoder } = await import(module);
   const img = { width: w, height: h, data: Deno.readFileSync(frame), channels: 3 };
   const t0 = cpuMs();
-  const enc = new SixelEncoder({ levels: 4 });
+  const enc = new SixelEncoder({ levels: 4, warm: early });
   const t1 = cpuMs();
   const first: Uint8Array = enc.encode(img, { row: 1, col: 1 });
   const cold = cpuMs() - t1, make = t1 - t0;
@@ -75,7 +76,7 @@ async function rgbFrame(w: number, h: number): Promise<string> {
 
 async function main(): Promise<void> {
   const [a0, a1, a2, a3, a4] = Deno.args;
-  if (a0 === "--child") return child(a1!, a2!, Number(a3), Number(a4));
+  if (a0 === "--child") return child(a1!, a2!, Number(a3), Number(a4), Deno.args[5] === "early");
   const n = Math.max(9, Number(a0 ?? 9));
   const module = a1
     ? new URL(a1, `file://${Deno.cwd()}/`).href
@@ -87,26 +88,39 @@ async function main(): Promise<void> {
   );
   for (const [w, h] of SIZES) {
     const frame = await rgbFrame(w, h);
-    const make: number[] = [], cold: number[] = [], warm: number[] = [];
-    let hash = "";
-    for (let i = 0; i < n; i++) {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", import.meta.filename!, "--child", module, frame, String(w), String(h)],
-      }).output();
-      const r = JSON.parse(new TextDecoder().decode(out.stdout));
-      make.push(r.make);
-      cold.push(r.cold);
-      warm.push(r.warm);
-      hash = `${r.bytes / (WARM_FRAMES + 1)} B/frame, fnv ${r.hash}`;
+    for (const early of [false, true]) {
+      console.log(`${w}×${h} ${early ? "early" : "plain"}: ${await samples(n, module, frame, w, h, early)}`);
     }
     await Deno.remove(frame);
-    const fmt = (xs: number[]) =>
-      `${median(xs).toFixed(1)} ms (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
-    console.log(`${w}×${h}: make ${fmt(make)}, first frame ${fmt(cold)}, warm ${fmt(warm)}  [${hash}]`);
   }
   console.log(
     `load after: ${new TextDecoder().decode((await new Deno.Command("uptime").output()).stdout).trim()}`,
   );
+}
+
+/** `n` fresh processes encoding `frame`; their medians and ranges as one line. */
+async function samples(
+  n: number,
+  module: string,
+  frame: string,
+  w: number,
+  h: number,
+  early: boolean,
+): Promise<string> {
+  const make: number[] = [], cold: number[] = [], warm: number[] = [];
+  let hash = "";
+  for (let i = 0; i < n; i++) {
+    const args = ["run", "-A", import.meta.filename!, "--child", module, frame, String(w), String(h)];
+    const out = await new Deno.Command(Deno.execPath(), { args: early ? [...args, "early"] : args }).output();
+    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    make.push(r.make);
+    cold.push(r.cold);
+    warm.push(r.warm);
+    hash = `${r.bytes / (WARM_FRAMES + 1)} B/frame, fnv ${r.hash}`;
+  }
+  const fmt = (xs: number[]) =>
+    `${median(xs).toFixed(1)} ms (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+  return `make ${fmt(make)}, first frame ${fmt(cold)}, warm ${fmt(warm)}  [${hash}]`;
 }
 
 if (import.meta.main) await main();
