@@ -1,8 +1,9 @@
 /**
  * Sixel encoder micro-bench (issue 75): process CPU ms per frame of `SixelEncoder.encode` at
  * 1280×720 and 640×360 (RGB frames of videos/sample.mp4 scaled by ffmpeg), cold and warm. Each sample
- * is a fresh child process: "cold" is the painter's construction plus its first frame (what the
- * first frame after /play pays), "warm" the median of the next frames; "early" rows make the encoder
+ * is a fresh child process: "make" is the CPU of making the encoder and of the 30 ms after (the play
+ * request's round trip: an engine compiles in the background), "first frame" the first encode (what
+ * the first frame after /play pays), "warm" the median of the next frames; "early" rows make the encoder
  * with `warm: true` (as a painter made ahead of the first frame). Prints medians with ranges.
  * Run: `deno run -A tests/bench/sixel_encode.ts [n] [encoder module]` (n ≥ 9 samples; the module
  * defaults to lib/media/render_sixel.ts, so an older copy can be measured the same way).
@@ -11,6 +12,8 @@
 import process from "node:process";
 
 const WARM_FRAMES = 20;
+/** Between making the encoder and the first frame (the play request's round trip). */
+const GAP_MS = 30;
 const SIZES = [[1280, 720], [640, 360]] as const;
 const cpuMs = () => {
   const u = process.cpuUsage();
@@ -22,6 +25,7 @@ async function child(module: string, frame: string, w: number, h: number, early:
   const img = { width: w, height: h, data: Deno.readFileSync(frame), channels: 3 };
   const t0 = cpuMs();
   const enc = new SixelEncoder({ levels: 4, warm: early });
+  await new Promise((ok) => setTimeout(ok, GAP_MS)); // the play request's round trip
   const t1 = cpuMs();
   const first: Uint8Array = enc.encode(img, { row: 1, col: 1 });
   const cold = cpuMs() - t1, make = t1 - t0;
