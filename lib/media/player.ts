@@ -49,15 +49,24 @@ export class FramePainter {
   /**
    * `kittyCompress` (default true): kitty frames are deflated RGB (`o=z`), a fraction of the bytes;
    * `kittyFile`: their pixels go through temporary files instead (a frame whose file could not be made
-   * goes directly).
+   * goes directly); `sixelWarm`: a painter made ahead of its first frame warms its sixel encoder up
+   * (see `SixelOptions.warm`).
    */
   constructor(
     kind: GraphicsKind,
-    opts: { imageId?: number; sixelLevels?: number; kittyCompress?: boolean; kittyFile?: TempFilePort } = {},
+    opts: {
+      imageId?: number;
+      sixelLevels?: number;
+      sixelWarm?: boolean;
+      kittyCompress?: boolean;
+      kittyFile?: TempFilePort;
+    } = {},
   ) {
     this.kind = kind;
     this.#id = opts.imageId ?? 4242;
-    this.#sixel = kind === "sixel" ? new SixelEncoder({ levels: opts.sixelLevels ?? 4 }) : null;
+    this.#sixel = kind === "sixel"
+      ? new SixelEncoder({ levels: opts.sixelLevels ?? 4, warm: opts.sixelWarm ?? false })
+      : null;
     this.#compress = opts.kittyCompress ?? true;
     this.#files = kind === "kitty" && opts.kittyFile ? new KittyFileSender(opts.kittyFile) : null;
   }

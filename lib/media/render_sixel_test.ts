@@ -69,3 +69,52 @@ Deno.test("SixelEncoder reads RGB (channels 3) in place: the same bytes as the R
   assert.deepEqual(asRgb, enc.encode(rgba, { row: 1, col: 1 }));
   assert.ok(matchesGolden("sixel_48x32_l4.six", renderSixel({ ...rgba, data: rgb, channels: 3 })));
 });
+
+/** The ordered-dither rule, written out here as the oracle: the level of `v` at threshold cell `k`. */
+function ditheredLevel(v: number, k: number, levels: number): number {
+  const bayer = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5];
+  const step = 255 / (levels - 1), bias = ((bayer[k]! + 0.5) / 16 - 0.5) * step;
+  return Math.max(0, Math.min(levels - 1, Math.round((v + bias) / step)));
+}
+
+Deno.test("SixelEncoder quantizes every channel value at every dither cell to the palette colour of the dither rule (decoded)", () => {
+  // x = 4v + (x & 3), and rows 0…23: each value of each channel meets all 16 threshold cells.
+  const w = 1024, h = 24, data = new Uint8Array(w * h * 3);
+  const rgb = (x: number) => [x >> 2, 255 - (x >> 2), ((x >> 2) * 37) & 255];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(rgb(x), (y * w + x) * 3);
+  for (const levels of [4, 6]) {
+    const out = new SixelEncoder({ levels }).encode({ width: w, height: h, data, channels: 3 });
+    const res = decode(out.subarray(out.indexOf(0x71) + 1, out.length - 2));
+    assert.equal(res.width, w);
+    const step = 255 / (levels - 1);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const k = (y & 3) * 4 + (x & 3), want = rgb(x).map((v) => ditheredLevel(v, k, levels) * step);
+        for (let ch = 0; ch < 3; ch++) {
+          const got = res.data8[(y * w + x) * 4 + ch]!;
+          if (Math.abs(got - want[ch]!) > 3) {
+            assert.fail(`levels ${levels} (${x},${y}) channel ${ch}: ${got}`);
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("A warmed-up SixelEncoder (warm) writes the same bytes as a cold one, for any size after its warm-up picture", () => {
+  const a = goldenImage();
+  const wide = {
+    width: 700,
+    height: 50,
+    data: new Uint8Array(700 * 50 * 3).map((_, i) => (i * 31) >> 4),
+    channels: 3,
+  };
+  const narrow = { width: 320, height: 7, data: new Uint8Array(320 * 7 * 4).map((_, i) => (i * 7) & 255) };
+  const warmUps = SixelEncoder.warmUps;
+  const warmed = new SixelEncoder({ warm: true });
+  assert.equal(SixelEncoder.warmUps - warmUps, 1);
+  for (const img of [narrow, a, wide, narrow]) {
+    assert.deepEqual(warmed.encode(img, { row: 1, col: 1 }), renderSixel(img, { at: { row: 1, col: 1 } }));
+  }
+  assert.equal(SixelEncoder.warmUps - warmUps, 1, "one-off encoders do not warm up");
+});

@@ -102,7 +102,7 @@ export class VideoPlayer {
     this.#src = source;
     this.#o = o;
     this.#pane = o.pane;
-    this.#painter = o.painter ?? VideoPlayer.painterFor(o.kind, o.kittyFile);
+    this.#painter = o.painter ?? VideoPlayer.painterFor(o.kind, o.kittyFile, false);
     this.#meter = new PlaybackMeter(o.clock ?? systemClock, 2000);
     this.#now = o.clock ? () => o.clock!.now() : () => performance.now();
     this.#seek = new SeekTarget(this.#now);
@@ -137,9 +137,11 @@ export class VideoPlayer {
    * The painter of a player drawing with `kind` (kitty: through `kittyFile` when given). A caller
    * makes it while the first frame is on its way (issue 75: a sixel encoder's tables take
    * milliseconds to build) and hands it over as `PlayerOptions.painter`; it is closed by the player.
+   * `early` (default true): made ahead of the first frame, so a sixel encoder warms up (compiles its
+   * loops on a small picture) now rather than on that frame; the player's own fallback passes false.
    */
-  static painterFor(kind: GraphicsKind, kittyFile?: TempFilePort): FramePainter {
-    return new FramePainter(kind, kittyFile ? { kittyFile } : {});
+  static painterFor(kind: GraphicsKind, kittyFile?: TempFilePort, early = true): FramePainter {
+    return new FramePainter(kind, { ...(kittyFile ? { kittyFile } : {}), sixelWarm: early });
   }
 
   /** The pane size in pixels worth asking the server for (image area only). */

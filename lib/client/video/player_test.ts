@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
 import { decodeJpeg, LatestSlot } from "../../media/mod.ts";
 import { denoTempFiles } from "../term/terminal.ts";
+import { SixelEncoder } from "../../media/render_sixel.ts";
 import { VideoPlayer } from "./player.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
@@ -354,4 +355,18 @@ Deno.test("VideoPlayer paints with a painter handed in (made while the play's re
   });
   assert.equal((await p.done).shown, 2);
   assert.deepEqual(used, { paints: 2, closed: 1 });
+});
+
+Deno.test("VideoPlayer.painterFor() warms a sixel encoder up ahead of the first frame; the player's own fallback painter does not", async () => {
+  const before = SixelEncoder.warmUps;
+  VideoPlayer.painterFor("sixel").close();
+  assert.equal(SixelEncoder.warmUps - before, 1, "an early painter warms up");
+  VideoPlayer.painterFor("halfblock").close();
+  const p = new VideoPlayer(source(1), {
+    kind: "sixel",
+    pane: { row: 1, col: 1, cols: 20, rows: 6 },
+    draw: () => {},
+  });
+  assert.equal((await p.done).shown, 1);
+  assert.equal(SixelEncoder.warmUps - before, 1, "a painter made with the first frame in hand does not");
 });
