@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import jpegJs from "jpeg-js";
+import { SixelEncoder } from "../../media/render_sixel.ts";
 import { demoWorld, type Harness, harness, screenUntil } from "./testing.ts";
 
 /** A 32×16 JPEG of horizontal stripes (red over blue), so half-blocks show "▀". */
@@ -243,5 +244,18 @@ Deno.test("TuiApp: a play whose small frames come raw does not start the decoder
   await until(h, "frames again", (l) => paneText(l).includes("▀"));
   assert.equal(warmed, 1, "a JPEG play warms it");
   await h.type("q");
+  h.close();
+});
+
+Deno.test("TuiApp /play on a sixel terminal makes its renderer while the request is on its way (a warmed encoder)", async () => {
+  const h = await harness({ setup: video });
+  h.app.video.graphics = { kind: "sixel" };
+  const before = SixelEncoder.warmUps;
+  await h.type("/play sample\r");
+  await until(h, "the overlay", (l) => OVERLAY.test(l[21]!));
+  // The player's own fallback painter (made with the first frame in hand) never warms up.
+  assert.equal(SixelEncoder.warmUps - before, 1, "the painter was made ahead of the first frame");
+  await h.type("q");
+  await until(h, "the end line", (l) => /Played sample/.test(paneText(l)));
   h.close();
 });

@@ -12,7 +12,7 @@
  * through the video capability of `ChatBackend`; never sees frames or sockets.
  */
 import { capability, type StreamOfferInfo, type VideoHandle } from "../backend.ts";
-import { FFMPEG_HINT, type PaneGeometry } from "../../media/mod.ts";
+import { FFMPEG_HINT, type FramePainter, type PaneGeometry } from "../../media/mod.ts";
 import { PLAY_LEAD_MS, VideoPlayer } from "../video/player.ts";
 import { applyVideoAction, videoActions } from "../video/video_keys.ts";
 import type { AppHost } from "./app_host.ts";
@@ -102,14 +102,14 @@ export class TuiVideo {
   }
 
   async play(name: string, thirds: boolean): Promise<void> {
-    const handle = await this.#open(name, thirds);
-    this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`);
+    const [handle, painter] = await this.#early(() => this.#open(name, thirds));
+    this.#begin(handle, thirds ? "thirds" : "adaptive", `Played ${name}`, undefined, painter);
   }
 
   /** Plays server video `name` from `start` ms (watch together), its overlay labelled `label`. */
   async playAt(name: string, start: number, label: string, hooks: PlayHooks): Promise<void> {
-    const handle = await this.#open(name, false, start);
-    this.#begin(handle, label, `Watched ${name}`, hooks);
+    const [handle, painter] = await this.#early(() => this.#open(name, false, start));
+    this.#begin(handle, label, `Watched ${name}`, hooks, painter);
   }
 
   /** Plays local file `path` from `start` ms (peer mode's watch together) at this pane's size. */
@@ -117,7 +117,22 @@ export class TuiVideo {
     const open = this.app.opts.openLocalVideo;
     if (!open) throw new Error(`Playing a local video needs ffmpeg: ${FFMPEG_HINT}`);
     const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
-    this.#begin(await open(path, start, px), label, `Watched ${path}`, hooks);
+    const [handle, painter] = await this.#early(() => open(path, start, px));
+    this.#begin(handle, label, `Watched ${path}`, hooks, painter);
+  }
+
+  /**
+   * `open` with the renderer made while it runs (issue 75: a sixel encoder's tables and warm-up overlap
+   * the request, not the first frame); the painter is closed when `open` fails.
+   */
+  async #early<H extends VideoHandle>(open: () => Promise<H>): Promise<[H, FramePainter]> {
+    const painter = VideoPlayer.painterFor(this.graphics.kind);
+    try {
+      return [await open(), painter];
+    } catch (e) {
+      painter.close();
+      throw e;
+    }
   }
 
   async #open(name: string, thirds: boolean, start?: number): Promise<VideoHandle> {
@@ -161,8 +176,10 @@ export class TuiVideo {
     const b = this.app.backend;
     const video = capability(b, "video");
     this.offer = null;
-    const s = await video.accept(o.sid, VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false));
-    this.#begin(s, `from ${sanitizeName(o.from)}`, `Stream ${sanitize(o.name)} from ${sanitizeName(o.from)}`);
+    const px = VideoPlayer.pixelsFor(this.graphics.kind, this.#geometry(), false);
+    const [s, painter] = await this.#early(() => video.accept(o.sid, px));
+    const from = sanitizeName(o.from);
+    this.#begin(s, `from ${from}`, `Stream ${sanitize(o.name)} from ${from}`, undefined, painter);
     s.ended.then((e) => {
       if (e.by !== this.app.backend.user) this.#say(`${sanitizeName(e.by)} stopped the stream`);
     });
@@ -236,7 +253,7 @@ export class TuiVideo {
     this.app.later(() => this.app.state.info(this.app.state.buffers.current, text, level));
   }
 
-  #begin(src: VideoHandle, label: string, what: string, hooks?: PlayHooks): void {
+  #begin(src: VideoHandle, label: string, what: string, hooks?: PlayHooks, painter?: FramePainter): void {
     const old = this.#player;
     old?.stop().catch(() => {});
     // Constructed inside a pass: that pass blanks the pane before the first frame is painted.
@@ -253,6 +270,7 @@ export class TuiVideo {
         overlay: false,
         label: this.#label,
         ...(decoder ? { decoder } : {}),
+        ...(painter ? { painter } : {}),
         draw: (b) => {
           if (this.#player !== player) return;
           const s = typeof b === "string" ? b : utf8d.decode(b);
