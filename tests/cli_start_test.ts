@@ -29,7 +29,11 @@ interface Dep {
   isDynamic?: boolean;
 }
 
-/** The specifiers `entry` loads before it runs: its static code imports, followed transitively. */
+/**
+ * The specifiers `entry` loads before it runs: its static code imports, followed transitively; the
+ * project's own as paths from the checkout's root, built-ins and npm packages (`node:tls`,
+ * `npm:…`) as Deno names them, a package's own files left out.
+ */
 async function startModules(entry: string): Promise<string[]> {
   const o = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
@@ -55,17 +59,53 @@ async function startModules(entry: string): Promise<string[]> {
     }
   }
   const root = new URL("..", import.meta.url).href;
-  return [...seen].filter((s) => s.startsWith(root) && !s.includes("/node_modules/")).map((s) =>
-    s.slice(root.length)
+  return [...seen].filter((s) => !s.includes("/node_modules/")).map((s) =>
+    s.startsWith(root) ? s.slice(root.length) : s
   );
 }
 
+/** The project's own modules of a start (built-ins and npm packages left out). */
+const own = (mods: string[]) => mods.filter((m) => !/^(node|npm|file|https?):/.test(m));
+
 Deno.test("client.ts starts on the command table: each family's work loads when its command runs", async () => {
-  const loaded = await startModules("client.ts");
+  const loaded = own(await startModules("client.ts"));
   assert.ok(loaded.includes("lib/client/cli/main.ts"), "the graph was read");
   assert.deepEqual(LATE.filter((m) => loaded.includes(m)), [], "loaded at start, before any command runs");
   assert.ok(
     loaded.length <= START_BUDGET,
     `client.ts loads ${loaded.length} modules of its own at start (at most ${START_BUDGET})`,
+  );
+});
+
+/**
+ * What `parley play` loads before its first frame: the start, the video family's work
+ * (cli/video.ts `work`) and the session (cli/io.ts). A logged-in play needs Deno's own TLS, raw
+ * frames from ffmpeg and no local store, so node:tls (its sockets and streams: the first-contact
+ * probe and the fallback connect), the JPEG decoder (stream frames, pictures) and the keystore's
+ * attach load when a command needs them (issue 75).
+ */
+const PLAY_LATE = [
+  "node:tls",
+  "npm:/@jsquash/jpeg",
+  "npm:jpeg-js",
+  "npm:hash-wasm",
+  "npm:@peculiar/x509",
+  "lib/client/start/e2e_attach.ts",
+];
+
+Deno.test("`play` starts without node:tls, the JPEG decoder or the keystore's attach", async () => {
+  const entries = [
+    "client.ts",
+    "lib/client/cli/video_actions.ts",
+    "lib/client/cli/video_screen.ts",
+    "lib/media/mod.ts",
+    "lib/client/start/session_setup.ts",
+  ];
+  const loaded = new Set((await Promise.all(entries.map(startModules))).flat());
+  assert.ok(loaded.has("lib/client/video/player.ts") && loaded.has("node:crypto"), "the graph was read");
+  assert.deepEqual(
+    PLAY_LATE.filter((late) => [...loaded].some((m) => m.startsWith(late))),
+    [],
+    "loaded before play's first frame",
   );
 });

@@ -6,7 +6,8 @@
  * a decoder's planar YUV 4:4:4 (JPEG's full-range YCbCr) into RGBA.
  */
 
-import jsquashDecode, { init as jsquashInit } from "@jsquash/jpeg/decode.js";
+/** @jsquash/jpeg loads on the first JPEG decoded: a player fed raw frames by ffmpeg never loads it. */
+let jsquash: typeof import("@jsquash/jpeg/decode.js") | null = null;
 
 /**
  * Pixels, row-major: RGBA, 4 bytes per pixel, unless `channels` is 3 (RGB: from a decoder asked for
@@ -51,8 +52,9 @@ export async function decodeJpeg(jpeg: Uint8Array): Promise<RgbaImage> {
   if (!wasmBroken) {
     try {
       const ab = jpeg.buffer.slice(jpeg.byteOffset, jpeg.byteOffset + jpeg.byteLength) as ArrayBuffer;
-      if (!started) (started = true, jsquashInit({ printErr: (m: string) => void (lastJpegWarning = m) }));
-      const img = await jsquashDecode(ab);
+      jsquash ??= await import("@jsquash/jpeg/decode.js");
+      if (!started) (started = true, jsquash.init({ printErr: (m: string) => void (lastJpegWarning = m) }));
+      const img = await jsquash.default(ab);
       lastDecoder = "jsquash";
       return { width: img.width, height: img.height, data: img.data as Uint8ClampedArray };
     } catch (e) {

@@ -6,8 +6,14 @@
  * chooses, so a bulk download leaves no garbage per byte).
  */
 import { X509Certificate } from "node:crypto";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import { derToPem } from "./cert.ts";
+
+/**
+ * node:tls loads when a connection needs it (the fallback connect, the first-contact probe): its
+ * socket and stream layers are CPU at every client command's start that Deno's own TLS does not need.
+ */
+const nodeTls = () => import("node:tls");
 
 /**
  * Connects trusting only `caPem`, the pinned certificate: the leaf's SHA-256 must equal the pin's
@@ -70,11 +76,12 @@ function closeQuietly(c: Deno.Conn): void {
   } catch { /* already closed */ }
 }
 
-function nodeConnectTls(
+async function nodeConnectTls(
   o: { host: string; port: number; caPem: string },
   pinned: string,
 ): Promise<ServerConn> {
-  return new Promise((resolve, reject) => {
+  const tls = await nodeTls();
+  return await new Promise((resolve, reject) => {
     const s = tls.connect({
       host: o.host,
       port: o.port,
@@ -97,8 +104,9 @@ function nodeConnectTls(
 }
 
 /** Reads the server's certificate without verifying it. Returns its PEM. */
-export function probeCertificate(host: string, port: number, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
+export async function probeCertificate(host: string, port: number, timeoutMs = 10_000): Promise<string> {
+  const tls = await nodeTls();
+  return await new Promise((resolve, reject) => {
     const s = tls.connect({
       host,
       port,

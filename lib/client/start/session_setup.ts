@@ -8,8 +8,7 @@
 import { BackendError } from "../backend.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { Connection } from "../session/connection.ts";
-import { LocalStore } from "../session/local_store.ts";
-import { attachE2e } from "./e2e_attach.ts";
+import type { LocalStore } from "../session/local_store.ts";
 import { attachVideo } from "../video/client_video.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -181,12 +180,19 @@ async function tokenLogin(
  * folder made when it was named by an address is renamed on first use (the earliest pinned first).
  */
 export async function storePath(home: string, user: string, pem: string): Promise<string> {
+  const { LocalStore } = await storeModule();
   const path = LocalStore.pathFor(home, user, await serverKey(pem));
   for (const addr of await addressesOf(home, pem)) {
     if (await adoptFile(LocalStore.pathFor(home, user, addr), path, ["-wal", "-shm"])) break;
   }
   return path;
 }
+
+/**
+ * The local store (SQLite) and the keystore's attach load when a command keeps history: a command
+ * logging in with a remembered token (`play`, `videos`, …) starts without either (issue 75).
+ */
+const storeModule = () => import("../session/local_store.ts");
 
 export async function connectAndLogin(
   f: ConnectFlags,
@@ -207,7 +213,8 @@ export async function connectAndLogin(
     const canonical = normalizeName(user);
     if (o.keepHistory !== false && canonical) {
       await ensureHome(t.home);
-      store = new LocalStore(await storePath(t.home, canonical, pem));
+      const path = await storePath(t.home, canonical, pem);
+      store = new (await storeModule()).LocalStore(path);
     }
     const client = await ChatClient.login({
       conn,
@@ -231,6 +238,7 @@ export async function connectAndLogin(
     }
     if (store) {
       try {
+        const { attachE2e } = await import("./e2e_attach.ts");
         await attachE2e(client, password, o.prepare ? { prepare: (cs) => o.prepare!(cs, client) } : {});
       } catch (e) {
         await client.close();
