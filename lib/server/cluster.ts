@@ -490,7 +490,10 @@ export class Cluster {
   #setRemote(node: string, users: PresenceEntry[] | null): void {
     const before = new Set(this.remotePresence().map((p) => p.user));
     if (users) this.#remote.set(node, { users, seen: this.clock.now() });
-    else this.#remote.delete(node), this.#routes.forget(node);
+    else {
+      this.#remote.delete(node);
+      this.#routes.forget(node);
+    }
     const after = new Map(this.remotePresence().map((p) => [p.user, p]));
     const hub = this.core.hub;
     for (const [u, p] of after) {
