@@ -8,13 +8,15 @@ import { abortableSleep } from "../lib/media/stream.ts";
 import { planThirds } from "../lib/media/thirds.ts";
 import { eventually, skipWithout, startTestServer, testFfmpeg, videoDataDir, VIDEOS_DIR } from "./helpers.ts";
 import { processAlive } from "../lib/common/process_testing.ts";
+import { ManualClock } from "../lib/common/clock.ts";
+import { until } from "../lib/common/wait_testing.ts";
 
 const ffmpeg = testFfmpeg();
 const ignore = skipWithout(ffmpeg !== null);
 
 async function videoServer(
   opts: Record<string, unknown> = {},
-  deps: { videoSleep?: (ms: number, signal: AbortSignal) => Promise<void> } = {},
+  deps: { videoSleep?: (ms: number, signal: AbortSignal) => Promise<void>; clock?: ManualClock } = {},
 ) {
   const dir = await videoDataDir(ffmpeg!);
   const t = await startTestServer({ ffmpeg, videosDir: VIDEOS_DIR, ...opts }, { dir, ...deps });
@@ -215,7 +217,14 @@ Deno.test({
     "video.play with a lead: the server grants it and frames arrive ahead of their time; a lead over 2 s is refused",
   ignore,
   async fn() {
-    const t = await videoServer();
+    // The server's clock stands still and a stream's wait for a frame's time never ends (it parks):
+    // what arrives is exactly what the lead released at once, whatever the machine's load.
+    const waits: number[] = [];
+    const videoSleep = (ms: number, signal: AbortSignal) => {
+      waits.push(ms);
+      return abortableSleep(Infinity, signal);
+    };
+    const t = await videoServer({}, { videoSleep, clock: new ManualClock(Date.UTC(2026, 10, 29)) });
     try {
       const c = await t.client("alice");
       const vc = new VideoClient(c.conn);
@@ -223,19 +232,23 @@ Deno.test({
         () => vc.play("sample", { mode: "240p", width: 64, height: 36, lead: 2001 }),
         (e: Error & { code?: string }) => e.code === "invalid" && /lead/.test(e.message),
       );
-      const start = performance.now();
-      const pb = await vc.play("sample", { mode: "240p", width: 64, height: 36, lead: 1000 });
-      assert.equal(pb.lead, 1000);
-      // Paced at the source rate (24 fps), 20 frames would take 0.8 s: with the lead they are here at once.
-      await eventually(() => pb.order.length >= 20, 3000, "a lead's worth of frames");
-      const took = performance.now() - start;
-      assert.ok(took < 700, `20 frames after ${took.toFixed(0)} ms`);
-      await pb.stop();
-      await pb.ended;
-      const paced = await vc.play("sample", { mode: "240p", width: 64, height: 36 });
-      assert.equal(paced.lead, 0, "no lead asked, none granted");
-      await paced.stop();
-      await paced.ended;
+      const frames = async (lead?: number) => {
+        const pb = await vc.play("sample", { mode: "240p", width: 64, height: 36, ...lead ? { lead } : {} });
+        waits.length = 0;
+        const want = lead ? 25 : 1; // 24 fps: frames 0–24 (pts up to 1,000 ms) are due within a lead of 1 s
+        await until(() => waits.length >= 1 && pb.order.length >= want, `${want} frames, then a wait`);
+        await pb.pause(); // fence: a reply after any frame the viewer sent before it
+        const n = pb.order.length, granted = pb.lead;
+        await pb.stop();
+        await pb.ended;
+        return { n, granted };
+      };
+      assert.deepEqual(await frames(1000), { n: 25, granted: 1000 }, "a lead's worth at once, then a wait");
+      assert.deepEqual(
+        await frames(),
+        { n: 1, granted: 0 },
+        "no lead asked, none granted: one frame, then a wait",
+      );
     } finally {
       await t.stop();
     }
