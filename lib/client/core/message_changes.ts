@@ -54,7 +54,7 @@ const noKeys = (what: string) =>
  * reacts; never a setting line, a deleted message, or an edit past the 24-hour window (as its
  * recipients will count it, e2e/changes.ts `editTooLate`). Else the refusal, with a stable code.
  */
-export function changeable(
+function changeable(
   store: LocalStore,
   me: string,
   ref: string,
@@ -84,13 +84,13 @@ export function changeable(
 }
 
 /** The change `/react EMOJI` makes to message `ref`: `me`'s reaction toggled. */
-export function toggled(store: LocalStore, me: string, ref: string, emoji: string): MessageChange {
+function toggled(store: LocalStore, me: string, ref: string, emoji: string): MessageChange {
   const mine = store.byMidAny(ref)?.reactions?.[emoji]?.includes(me) ?? false;
   return { kind: "react", emoji, on: !mine };
 }
 
 /** Where a change of `orig` made by `me` goes, in both modes: a direct text's other party, else its conversation. */
-export function changeTo(orig: ChatMessage, me: string): Target {
+function changeTo(orig: ChatMessage, me: string): Target {
   return orig.to.kind === "user" && orig.from !== me ? { kind: "user", name: orig.from } : orig.to;
 }
 
@@ -98,7 +98,7 @@ export function changeTo(orig: ChatMessage, me: string): Target {
  * Keeps setting `s`, made by `me`, for the conversation of its line `m` and saves the line when it
  * is numbered (inside the caller's transaction), in both modes: a topic, or a disappearing time.
  */
-export function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Setting): void {
+function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Setting): void {
   const conv = convOf(me, m);
   if (s.kind === "topic") setTopic(store.db, conv, { text: s.text, by: me, at: m.ts });
   else store.setExpiry(conv, s.seconds, m.ts);
@@ -106,7 +106,7 @@ export function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Se
 }
 
 /** Deletes the disappearing messages of `store` whose time is up (`now`) and says which (`notify`), in both modes. */
-export function purgeExpired(
+function purgeExpired(
   store: LocalStore | null,
   now: number,
   notify: (e: { type: "messages.expired"; mids: string[] }) => void,
@@ -117,7 +117,7 @@ export function purgeExpired(
 }
 
 /** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now: `usage`), in both modes. */
-export function checkedPayload<P extends Payload>(p: P): P {
+function checkedPayload<P extends Payload>(p: P): P {
   try {
     decodePayload(encodePayload(p), p.mid);
     return p;
@@ -134,7 +134,7 @@ export function checkedPayload<P extends Payload>(p: P): P {
  * the same transaction, as the receivers apply it (e2e/changes.ts `applyChecked`; what that rule
  * refuses is `refused`); client mode applies it once the server took it (`sendQueued`). The message as it is now.
  */
-export function queueChangeOf(
+function queueChangeOf(
   out: Outbox,
   me: string,
   to: Target,
@@ -163,7 +163,7 @@ function refusing<T>(fn: () => T): T {
 }
 
 /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
-export function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
+function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
   const m = store?.byMidAny(ref);
   return m && store ? store.editsOf(m.seq) : [];
 }

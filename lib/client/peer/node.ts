@@ -394,6 +394,9 @@ export class PeerNode {
   }
 }
 
+/** How the core says a resend refused for good (core/engine_outbox.ts). */
+const NEVER = "Not sent, and never will be:";
+
 /** The core's event `e` as the node's (null: none of its listeners' business): my text taken or failed, a message, a change. */
 function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
   if (e.type === "message") {
@@ -402,6 +405,8 @@ function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
     return { type: m.failed ? "failed" : "delivered", message: m };
   }
   if (e.type === "message.changed") return "by" in e ? e as PeerEvent : null; // a peer's (mine said by its maker)
+  // A resend refused for good is the "failed" event above (the script says it once, cli/peer.ts).
+  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER)) return null;
   if (e.type === "messages.expired" || e.type === "notice") return e;
   return null;
 }

@@ -3,6 +3,7 @@ import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { nextEvent as waitFor, say, testNode } from "./events_testing.ts";
 import { ManualClock } from "../../common/clock.ts";
+import { HeldBack } from "../core/link.ts";
 
 const fast = { backoff: { minMs: 50, maxMs: 400 } };
 
@@ -337,5 +338,21 @@ Deno.test("peer node: its engine's tick deletes a disappearing message once its 
     assert.equal(a.store.local.byMid("bob", m.mid), undefined);
   } finally {
     await a.close();
+  }
+});
+
+Deno.test("peer node: a message its core could not open is not acknowledged (core/receiving.ts: its receiver rejects, HeldBack), so the peer writes it again", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    const up = waitFor(a, (e) => e.type === "connected");
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    await up;
+    const ch = a.channel("bob")!;
+    const body = crypto.getRandomValues(new Uint8Array(120)); // no ratchet opens it
+    await assert.rejects(a.link.arrived("bob", ch, { mid: "c".repeat(32), ts: Date.now(), body }), HeldBack);
+    assert.equal(a.store.local.byMid("bob", "c".repeat(32)), undefined, "nothing saved");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });
