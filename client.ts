@@ -89,11 +89,10 @@ if (import.meta.main) {
     peerTui: async (node, dirs) => {
       try {
         const { detectNotifyMode, PEER_COMMANDS, runTui } = await import("./lib/client/tui/mod.ts");
-        const { PeerBackend } = await import("./lib/client/peer/backend.ts");
         const { pathCompletions } = await import("./lib/client/files/disk.ts");
         const { findFfmpeg, imageThumbnail } = await import("./lib/media/mod.ts");
         const ffmpeg = findFfmpeg({ get: (n: string) => Deno.env.get(n) });
-        await runTui(new PeerBackend(node, dirs.outbox), {
+        await runTui(node.backend(dirs.outbox), {
           notify: detectNotifyMode(Deno.env.toObject()),
           files: dirs.files,
           commands: PEER_COMMANDS,

@@ -1,10 +1,10 @@
 /**
  * The ChatBackend conformance suite against the real things: the conversation core (ChatClient) on an
- * in-process server, and PeerBackend over two peer nodes on loopback (peer mode, no server).
+ * in-process server, and ChatClient over a peer node's PeerSession, two nodes on loopback (peer mode, no server).
  */
 import { backendConformance } from "../lib/client/backend_conformance.ts";
-import { PeerBackend } from "../lib/client/peer/backend.ts";
 import { PeerNode } from "../lib/client/peer/node.ts";
+import { say } from "../lib/client/peer/events_testing.ts";
 import { PeerStore } from "../lib/client/peer/store.ts";
 import { startTestServer } from "./helpers.ts";
 
@@ -45,9 +45,9 @@ backendConformance("ChatClient with end-to-end keys", onServer(true), [...CORE_C
 const peerNode = async (name: string) =>
   await PeerNode.start({ name, store: await PeerStore.open(null, name), hostname: "127.0.0.1", port: 0 });
 
-backendConformance("PeerBackend over two peer nodes", async () => {
+backendConformance("ChatClient over a peer node's session (peer mode)", async () => {
   const [alice, bob] = [await peerNode("alice"), await peerNode("bob")];
-  const backend = new PeerBackend(alice);
+  const backend = alice.backend();
   await alice.connect(`127.0.0.1:${bob.port}`);
   // Connected both ways (bob has said hello to alice) before the cases start.
   while (!alice.peers().some((p) => p.name === "bob" && p.online)) {
@@ -56,7 +56,7 @@ backendConformance("PeerBackend over two peer nodes", async () => {
   return {
     backend,
     peer: "bob",
-    peerSends: (text) => Promise.resolve(void bob.send("alice", text)),
+    peerSends: (text) => say(bob, "alice", text).then(() => {}),
     done: async () => {
       await backend.close();
       await bob.close();

@@ -8,6 +8,7 @@ import { utf8 } from "../lib/common/bytes.ts";
 import { linkConformance } from "../lib/client/core/link_conformance.ts";
 import { encodePayload } from "../lib/client/e2e/keys.ts";
 import { PeerNode } from "../lib/client/peer/node.ts";
+import { say } from "../lib/client/peer/events_testing.ts";
 import { PeerStore } from "../lib/client/peer/store.ts";
 import { eventually, startTestServer } from "./helpers.ts";
 
@@ -34,7 +35,7 @@ linkConformance("peer channel", async () => {
   await alice.connect(`127.0.0.1:${bob.port}`);
   await eventually(() => alice.peers().some((p) => p.name === "bob" && p.online), 5000, "bob online");
   // One message through the outbox first: the ratchet session alice → bob exists from then on.
-  const first = alice.send("bob", "hello");
+  const first = await say(alice, "bob", "hello");
   await eventually(() => bob.inbox("alice").some((m) => m.mid === first.mid), 5000, "the first message");
   return {
     a: alice.link,

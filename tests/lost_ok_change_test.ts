@@ -2,7 +2,7 @@
  * A change of one's own message whose `ok` never came (the connection dropped just after the server
  * stored it): at the next start the sync brings the other party's reaction before the outbox's
  * resend has confirmed the text. The change waits for that confirmation and then applies; it is
- * neither refused nor lost (issue 39, server mode; the peer-mode twin is in peer/conv.ts).
+ * neither refused nor lost (issue 39, server mode; peer mode runs the same core/message_changes.ts).
  */
 import assert from "node:assert/strict";
 import type { BackendEvent, ChatMessage } from "../lib/client/backend.ts";

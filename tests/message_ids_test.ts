@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { randomId } from "../lib/common/random.ts";
 import { sendText } from "../lib/client/core/sending.ts";
 import type { ChatMessage } from "../lib/client/backend.ts";
-import { nextEvent, testNode } from "../lib/client/peer/events_testing.ts";
+import { nextEvent, say, testNode } from "../lib/client/peer/events_testing.ts";
 import { ChatState } from "../lib/client/tui/chat_state.ts";
 import { messageJson } from "../lib/client/cli/message_filters.ts";
 import { eventually, inbox, startTestServer } from "./helpers.ts";
@@ -124,21 +124,22 @@ test("message ids, peer mode: a peer's text under another peer's id is refused o
     const arrives = (from: string, text: string) =>
       nextEvent(a, (e) => e.type === "message" && e.message.from === from && e.message.text === text);
     let got = arrives("carol", "deploy friday at 5");
-    const msg = c.send("alice", "deploy friday at 5");
+    const msg = await say(c, "alice", "deploy friday at 5");
     await got;
     // Mallory's node sends a text under carol's id, past its own checks.
     const body = JSON.stringify({ v: 1, k: "text", mid: msg.mid, text: "I approve the wire transfer" });
     const ts = m.clock.now() - 10_000;
-    m.conv.out.entries.create({ kind: "user", name: "alice" }, body, { mid: msg.mid, ts, change: true });
-    m.conv.out.added("alice", msg.mid, m.clock.now() - 10_000);
+    m.client.changes.queued(
+      m.outbox.create({ kind: "user", name: "alice" }, body, { mid: msg.mid, ts, change: true }),
+    );
     got = arrives("mallory", "done");
-    m.send("alice", "done");
+    await say(m, "alice", "done");
     await got;
     assert.equal(a.store.local.byMid("mallory", msg.mid), undefined, "not stored");
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0]!, /^mallory: a message was refused \(its id .* is a message of carol's already/);
     const changed = nextEvent(c, (e) => e.type === "message.changed" && e.by === "alice");
-    a.conv.react(msg.mid, "👍");
+    await a.client.changes.react(msg.mid, "👍");
     assert.deepEqual(a.store.local.byMid("carol", msg.mid)?.reactions, { "👍": ["alice"] });
     assert.deepEqual(((await changed) as { message: ChatMessage }).message.reactions, { "👍": ["alice"] });
   } finally {

@@ -2,7 +2,7 @@
  * The shared `ChatBackend` conformance suite (rule 8): what the interface promises, run against
  * every implementation — the conversation core `ChatClient` on a real in-process server
  * (tests/backend_conformance_test.ts) and `FakeBackend` (lib/client/tui/fake_backend_test.ts), so
- * the TUI's tests cannot rely on something no real backend does; `PeerBackend` over two peer nodes
+ * the TUI's tests cannot rely on something no real backend does; `ChatClient` over a peer node's session (two peer nodes
  * joins them. The core cases run against every backend; each capability it declares (backend.ts
  * `Capabilities`) runs its own cases (backend_conformance_caps.ts), and it must offer exactly those.
  * `offered` names the capabilities an object offers; a stand-in must not offer one the real backend lacks.

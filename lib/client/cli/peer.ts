@@ -2,7 +2,7 @@
  * `parley peer --listen HOST:PORT [--user NAME] [--home DIR] [--ephemeral] [--out DIR]
  * [--accept-files] [--script FILE|-]`:
  * peer mode, chat with no server (lib/client/peer/node.ts). Without --script it opens the
- * full-screen client on a PeerBackend (io.peerTui); with it, it runs one command per line of the
+ * full-screen client on the node's core (peer/node.ts `backend`, io.peerTui); with it, it runs one command per line of the
  * file or standard input and prints one line per event — a fixed contract:
  *
  *   listening HOST:PORT            once, when the listener is up (the port --listen :0 picked)

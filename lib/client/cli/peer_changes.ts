@@ -13,9 +13,10 @@
  *   expired N                 N disappearing messages were deleted, their time up
  *   edits TIME TEXT           (`edits PEER`) an earlier text of the last edited message with PEER
  *
- * `inbox` shows a deleted message as "(message deleted)" and an edited one with " (edited)".
+ * `inbox` shows a deleted message as "(message deleted)" and an edited one with " (edited)". The rows drive
+ * the node's core, client mode's (peer/node.ts `client`, core/chat_client.ts), as the full-screen client does.
  */
-import { BackendError, type ChatMessage } from "../backend.ts";
+import { BackendError, type ChatMessage, type Target } from "../backend.ts";
 import type { CliIo } from "./io.ts";
 import type { PeerEvent, PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -90,47 +91,56 @@ function seconds(time: string): number {
   return ms / 1000;
 }
 
+/** A conversation with `peer`. */
+const dm = (peer: string): Target => ({ kind: "user", name: peer });
+
 export const CHANGE_SCRIPT: readonly ScriptCommand[] = [
   {
     name: "reply",
     usage: "PEER TEXT…",
     help: "answer the last message PEER sent (their screen quotes its first line)",
-    run: (node, [peer, text]) => node.send(peer!, text!, { replyTo: last(node, peer!, false).mid }),
+    run: (node, [peer, text]) =>
+      node.client.send(dm(peer!), text!, { replyTo: last(node, peer!, false).mid }),
   },
   {
     name: "edit",
     usage: "PEER TEXT…",
     help: "replace the text of your last message to PEER (within 24 h; both ends keep the earlier text)",
     run: async (node, [peer, text]) =>
-      node.conv.change(last(node, peer!, true).mid, { kind: "edit", text: (await emoji())(text!) }),
+      node.client.changes.changeMessage(last(node, peer!, true).mid, {
+        kind: "edit",
+        text: (await emoji())(text!),
+      }),
   },
   {
     name: "delete",
     usage: "PEER",
     help: "delete your last message to PEER on both ends (its text is removed from both stores)",
-    run: (node, [peer]) => node.conv.change(last(node, peer!, true).mid, { kind: "delete" }),
+    run: (node, [peer]) => node.client.changes.changeMessage(last(node, peer!, true).mid, { kind: "delete" }),
   },
   {
     name: "react",
     usage: "PEER EMOJI",
     help: "react to the last message PEER sent (:thumbsup: works); the same again takes it back",
     run: async (node, [peer, raw]) =>
-      node.conv.react(last(node, peer!, false).mid, (await emoji())(raw!).trim()),
+      node.client.changes.react(last(node, peer!, false).mid, (await emoji())(raw!).trim()),
   },
   {
     name: "edits",
     usage: "PEER",
     help: 'print the earlier texts of the last edited message with PEER ("edits TIME TEXT")',
-    run: (node, [peer], io) => {
+    run: async (node, [peer], io) => {
       const m = conversation(node, peer!).findLast((m) => m.edited !== undefined && !m.deleted);
       if (!m) throw new BackendError("no_such_message", `No message with ${peer} was edited`);
-      for (const e of node.conv.editsOf(m.mid)) io.out(`edits ${isoSeconds(e.at)} ${sanitize(e.text)}`);
+      for (const e of await node.client.changes.editsOf(m.mid)) {
+        io.out(`edits ${isoSeconds(e.at)} ${sanitize(e.text)}`);
+      }
     },
   },
   {
     name: "expire",
     usage: "PEER TIME|off",
     help: "messages with PEER disappear from both ends TIME after they are sent (30s, 10m, 1d), or no longer",
-    run: (node, [peer, time]) => node.conv.setExpiry(peer!, seconds(time!)),
+    run: (node, [peer, time]) => node.client.changes.setExpiry(dm(peer!), seconds(time!)),
   },
 ];

@@ -99,7 +99,7 @@ export const PEER_SCRIPT: readonly ScriptCommand[] = [
     name: "msg",
     usage: "PEER TEXT…",
     help: "send a message",
-    run: (node, [peer, text]) => node.send(peer!, text!),
+    run: (node, [peer, text]) => node.client.send({ kind: "user", name: peer! }, text!),
   },
   {
     name: "inbox",

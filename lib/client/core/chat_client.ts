@@ -1,6 +1,9 @@
 /**
  * `ChatClient`: the conversation core, one long-lived object per logged-in user and the
- * `ChatBackend` the surfaces speak. It owns the outbox (outbox.ts), the body codec, message changes
+ * `ChatBackend` the surfaces speak, in both modes: over any `ChatSession` (chat_session.ts) — the
+ * server's, or a peer node's (peer/session.ts), where what only a server has (`commands`, the
+ * reconnector, pushes, sync, history pages, `remote`, rooms, moderation, video, away: `OnServer`)
+ * is absent and the session answers who, keys, `/info`, `/outbox` and typing itself. It owns the outbox (outbox.ts), the body codec, message changes
  * (message_changes.ts), the receiving state of the current `ServerSession` (server_session.ts: the
  * connection and what its login gave; the server's `ChatSession`, chat_session.ts: what the core asks of
  * where messages go and come from — its link server_link.ts, its acks, whether it is gone, its drop limit). Sending is sending.ts,
@@ -22,18 +25,19 @@ import { BackendError } from "../backend.ts";
 import type { AccountSecrets } from "../../crypto/account_kdf.ts";
 import type { Connection } from "../session/connection.ts";
 import { type BodyCodec, PlainCodec } from "../e2e/mod.ts";
-import type { LocalStore } from "../session/local_store.ts";
+import type { LocalStore, PendingMessage } from "../session/local_store.ts";
 import { localControls } from "../session/local_controls.ts";
 import { wire } from "../session/wire_events.ts";
 import { type Driver, sessionDriver } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
 import { Outbox } from "./outbox.ts";
-import { KeptSends } from "./kept_sends.ts";
+import { type Handed, KeptSends } from "./kept_sends.ts";
 import { paced } from "../session/rate_wait.ts";
 import { Reconnector } from "./reconnect.ts";
 import { blockControls, moderationControls, roomControls, ServerCommands } from "./server_commands.ts";
-import type { ServerLink } from "./server_link.ts";
+import type { Link } from "./link.ts";
+import type { ChatSession, Directory } from "./chat_session.ts";
 import { ServerSession } from "./server_session.ts";
 import { withTopics } from "./room_topics.ts";
 import { firstScreen, markSeen, recentOf } from "./feed_view.ts";
@@ -46,28 +50,42 @@ import { NO_VIDEO, videoControls, type VideoPart } from "./video_part.ts";
 
 export type { LoginOptions, VideoPart };
 
-export class ChatClient implements B.ChatBackend {
-  /** The current session and the one-request commands over it (server_commands.ts). */
-  readonly commands: ServerCommands;
+/** A member only a server's session has: absent (undefined) over another session (a peer node's). */
+export type OnServer<S, T> = S extends ServerSession ? T : undefined;
+
+export class ChatClient<S extends ChatSession = ServerSession> implements B.ChatBackend {
+  /** The one-request commands over the current session (server_commands.ts); a server's only. */
+  readonly commands: OnServer<S, ServerCommands>;
+  /** The same, or null over a session without a server. */
+  readonly #cmds: ServerCommands | null;
+  #session: S;
+  /** Who and whose keys: the server's commands, or the session's own answers (a peer node's). */
+  readonly #dir: Directory;
   readonly #listeners = new Set<(e: B.BackendEvent) => void>();
-  #link!: ServerLink;
+  #link!: Link;
   #in!: recv.InboundState;
   /** Edits, deletions, reactions and disappearing messages (issue 39): the `changes` capability. */
-  readonly changes: MessageChanges = new MessageChanges(this, () => this.#waitsOffline());
+  readonly changes: MessageChanges = new MessageChanges(
+    this,
+    (to) => this.session.sends.waits === false ? "applied" : this.#waitsOffline(to) ? "queue" : "send",
+    (p) => this.#kept?.added(p),
+  );
   /** One's messages until the server takes them (none without a local store). */
   readonly outgoing: Outbox | null;
   /** Search, mutes, highlight words and the buffer order of this folder; none without a local store. */
   readonly local: B.LocalControls | undefined;
-  /** `/away REASON` (away.ts): told to whoever sends a live direct message, once each (receiving.ts). */
-  readonly away: AwayReplies = new AwayReplies(this);
+  /** `/away REASON` (away.ts): told to whoever sends a live direct message, once each (receiving.ts); a server's only. */
+  readonly away: OnServer<S, AwayReplies>;
   role!: B.Role;
   /** Video of the current session (video/client_video.ts `attachVideo`); none until then. */
   videoPart: VideoPart = NO_VIDEO;
   readonly #perSession: (() => void)[] = [];
   /** Finds ffmpeg for sending streams; unset → streaming answers "unavailable". */
   findFfmpeg?: () => string | null;
-  /** File commands (files/desk.ts), set by the launcher when the client has end-to-end keys. */
+  /** File commands (files/desk.ts; a peer's files/carried_desk.ts), set by the launcher when the client has end-to-end keys. */
   files?: B.FileControls;
+  /** Peer mode's `/connect` and `/peers` (peer/session.ts), set by its launcher. */
+  peers?: B.PeerControls;
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: B.WatchChannel;
   #closed = false;
@@ -79,24 +97,49 @@ export class ChatClient implements B.ChatBackend {
   /** The UI's kept sends, a lane over the current connection (kept_sends.ts); none without an outbox. */
   readonly #kept: KeptSends | null;
   readonly #typing: TypingGate;
-  readonly #re: Reconnector;
+  /** The way back after a lost connection (reconnect.ts); a server's only. */
+  readonly #re: Reconnector | null;
   /** The current time, from the clock injected at login. */
   readonly now = (): number => this.clock.now();
 
   /** `reconnect`: logs in again on a new connection (a UI's); null: never reconnects. */
   constructor(
-    session: ServerSession,
+    session: S,
     readonly store: LocalStore | null = null,
     /** What bodies go through (the end-to-end codec once attached, e2e/). */
     public codec: BodyCodec = PlainCodec,
     readonly clock: Clock = systemClock,
-    public reconnect: (() => Promise<ServerSession>) | null = null,
+    public reconnect: (() => Promise<S>) | null = null,
     timers: Timers = systemTimers, // what the kept sends' store-down retry waits on (LoginOptions `timers`)
   ) {
-    this.commands = new ServerCommands(session, () => this.codec);
+    this.#session = session;
+    const cmds = session instanceof ServerSession ? new ServerCommands(session, () => this.codec) : null;
+    this.#cmds = cmds;
+    this.commands = cmds as OnServer<S, ServerCommands>;
+    if (!cmds && !session.directory) {
+      throw new Error("A session without a server answers who and keys itself");
+    }
+    this.#dir = cmds ?? session.directory!;
+    this.away = (cmds ? new AwayReplies(this) : undefined) as OnServer<S, AwayReplies>;
+    this.rooms =
+      (cmds ? withTopics(roomControls(() => cmds), this.changes, () => this.store) : undefined) as OnServer<
+        S,
+        Required<B.RoomControls>
+      >;
+    this.moderation = (cmds ? moderationControls(() => cmds) : undefined) as OnServer<
+      S,
+      B.ModerationControls
+    >;
+    this.video = (cmds ? videoControls(() => this.videoPart) : undefined) as OnServer<S, B.VideoControls>;
+    this.remote = (cmds ? this.#remote() : undefined) as OnServer<S, B.RemoteControls>;
+    this.outbox = session.outbox ?? { // the session's, when it lists more (peer mode: file offers too)
+      count: () => this.outgoing?.count() ?? 0,
+      list: () => Promise.resolve(this.outgoing?.list() ?? []),
+      drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
+    };
     this.engine = sessionDriver(() => this.session, () => this.now(), {
       emit: (e) => this.#emit(e),
-      reconnect: (e) => void this.#re.lost(e),
+      reconnect: (e) => void this.#re?.lost(e),
       save: (m) => this.store?.save([m]),
       purge: (now) => this.changes.purgeExpired(now),
       resend: () => this.#kept?.resume((m) => this.#emit({ type: "message", message: m })),
@@ -105,14 +148,23 @@ export class ChatClient implements B.ChatBackend {
     this.#kept = this.outgoing ? this.#keptSends(this.outgoing, timers) : null;
     this.local = store ? localControls(store, () => this.user, this.now) : undefined;
     this.#typing = new TypingGate({ now: this.now });
-    this.#re = new Reconnector({
-      conn: () => this.conn,
-      closed: () => this.#closed,
-      now: this.now,
-      emit: (e) => this.#emit(e),
-      reconnect: () => this.reconnect!(),
-      canReconnect: () => this.reconnect !== null,
-      adopt: (s) => this.#adopt(s),
+    this.#re = cmds
+      ? new Reconnector({
+        conn: () => cmds.conn,
+        closed: () => this.#closed,
+        now: this.now,
+        emit: (e) => this.#emit(e),
+        reconnect: () => this.reconnect!() as unknown as Promise<ServerSession>,
+        canReconnect: () => this.reconnect !== null,
+        adopt: (s) => this.#adopt(s as unknown as S),
+      })
+      : null;
+    session.events?.((e) => this.notify(e)); // what the carrier tells besides messages (a peer node's)
+    if (session.sends.lanes) this.#kept?.resume((m) => this.#emit({ type: "message", message: m }));
+    session.sends.lanes?.({
+      up: (lane) => this.#kept?.connected(lane) ?? 0,
+      down: (lane, gen) => this.#kept?.lost(lane, gen),
+      held: (lane, mid) => this.#kept?.acked(lane, mid),
     });
     this.#bind(session);
   }
@@ -133,8 +185,9 @@ export class ChatClient implements B.ChatBackend {
   }
 
   /** A session becomes current: its link and receiving state (receiving.ts), its end said as "disconnected". */
-  #bind(s: ServerSession): void {
-    this.commands.useSession(s);
+  #bind(s: S): void {
+    this.#session = s;
+    if (s instanceof ServerSession) this.#cmds?.useSession(s);
     this.role = s.role;
     this.#link = s.openLink(this.clock);
     this.#in = recv.openInbound(this);
@@ -153,58 +206,58 @@ export class ChatClient implements B.ChatBackend {
     f();
   }
 
-  /** The current session (server_session.ts). */
-  get session(): ServerSession {
-    return this.commands.session;
+  /** The current session (server_session.ts, or a peer node's). */
+  get session(): S {
+    return this.#session;
   }
-  /** The current connection. */
-  get conn(): Connection {
-    return this.commands.conn;
+  /** The current connection (a server's only). */
+  get conn(): OnServer<S, Connection> {
+    return this.#cmds?.conn as OnServer<S, Connection>;
   }
   /** Who is logged in. */
   get user(): string {
-    return this.commands.user;
+    return this.#session.user;
   }
-  /** "host:port" of the node connected. */
+  /** "host:port" of the node connected (a peer node: where it listens). */
   get server(): string {
-    return this.commands.server;
+    return this.#session.server;
   }
-  /** The largest frame the server reads. */
+  /** The largest frame the other end reads. */
   get maxFrame(): number {
-    return this.commands.maxFrame;
+    return this.#session.maxFrame;
   }
-  /** The server's nonce for this session: what device proofs sign. */
-  get nonce(): string {
-    return this.commands.nonce;
+  /** The server's nonce for this session: what device proofs sign (a server's only). */
+  get nonce(): OnServer<S, string> {
+    return this.#cmds?.nonce as OnServer<S, string>;
   }
-  /** What the password gave at login. */
+  /** What the password gave at login (a server's only). */
   get account(): AccountSecrets | undefined {
-    return this.commands.account;
+    return this.#cmds?.account;
   }
   who(): Promise<B.Presence[]> {
-    return this.commands.who();
+    return this.#dir.who();
   }
   whois(user: string): Promise<B.Presence | null> {
-    return this.commands.whois(user);
+    return this.#dir.whois(user);
   }
   fingerprint(user?: string): Promise<B.Fingerprint> {
-    return this.commands.fingerprint(user);
+    return this.#dir.fingerprint(user);
   }
   verify(user: string, number?: string): Promise<B.Fingerprint> {
-    return this.commands.verify(user, number);
+    return this.#dir.verify(user, number);
   }
   /** The block list (a capability), once the codec has end-to-end keys (e2e/blocks.ts). */
   get blocks(): B.BlockControls | undefined {
     return this.codec.blocks ? this.#blocks : undefined;
   }
-  readonly #blocks: B.BlockControls = blockControls(() => this.commands);
+  readonly #blocks: B.BlockControls = blockControls(() => this.#cmds!);
 
   /** Where sealed messages and signals leave and arrive: the server relay over the current connection. */
-  get link(): ServerLink {
-    return this.#link;
+  get link(): ReturnType<S["openLink"]> {
+    return this.#link as ReturnType<S["openLink"]>;
   }
   get #online(): boolean {
-    return !this.session.closed && !this.#re.reconnecting;
+    return !this.session.closed && !this.#re?.reconnecting;
   }
 
   on(l: (e: B.BackendEvent) => void): () => void {
@@ -261,21 +314,21 @@ export class ChatClient implements B.ChatBackend {
     // The tick, and the deletion of disappearing messages whose time is up (issue 39.5), start.
     await this.engine.drive({ kind: "follow", now: this.now() });
     // The server's version differs in major.minor (its hello): said once per server version met.
-    const v = this.session.versionNotice;
+    const v = this.#cmds?.session.versionNotice ?? null;
     if (v && v !== this.#versionSaid) this.#emit({ type: "notice", level: "warn", text: v });
     this.#versionSaid = v;
     return await this.sync();
   }
 
   /** A reconnect's session becomes current: the device proven again, the chosen status, the feed and the outbox. */
-  async #adopt(s: ServerSession): Promise<void> {
+  async #adopt(s: S): Promise<void> {
     this.#bind(s); // the engine starts afresh: what the old connection handed out is redelivered
     try {
       await this.codec.resumed?.();
       if (this.#status) await this.setStatus(this.#status);
       await this.start();
     } catch (e) {
-      await s.conn.close(); // the next attempt brings another session
+      await s.conn?.close(); // the next attempt brings another session
       throw e;
     }
     this.#emit({ type: "connection", state: "online" });
@@ -286,25 +339,41 @@ export class ChatClient implements B.ChatBackend {
     }
   }
 
-  /** What the server keeps for the account, and the connection to it. */
-  readonly remote: B.RemoteControls = {
-    historyPage: (t, q) => this.#historyPage(t, q),
-    users: () => this.commands.users(),
-    devices: () => this.commands.devices(),
-    reconnectNow: () => this.#re.now(),
-  };
+  /** What the server keeps for the account, and the connection to it (a server's only). */
+  readonly remote: OnServer<S, B.RemoteControls>;
+  #remote(): B.RemoteControls {
+    return {
+      historyPage: (t, q) => recv.history(this, this.#in, t, q), // a page before a seq (issue 68)
+      users: () => this.#cmds!.users(),
+      devices: () => this.#cmds!.devices(),
+      reconnectNow: () => this.#re!.now(),
+    };
+  }
 
   /** Sends: one-shot for a script; a UI's send waits in the outbox while offline (sending.ts). */
   send(target: B.Target, text: string, o: { replyTo?: string; mid?: string } = {}): Promise<B.ChatMessage> {
-    const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
     if (this.engine.state.following) this.#typing.sent(typingKey(target)); // clears the indicator at the receiver
+    try {
+      target = this.session.address?.(target) ?? target; // refused where it cannot go (peer mode)
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const online = this.#onlineTo(target);
+    const [how] = this.engine.step({ kind: "sendRequest", online, hasOutbox: !!this.outgoing });
     if (how?.kind !== "send" || how.mode === "one-shot") return send.sendText(this, target, text, o);
     return this.#kept!.send(wire(target), text, how.mode === "queued", o.replyTo);
   }
 
-  /** Whether a send now waits in the outbox for the next connect: the engine's rule for a UI's text. */
-  #waitsOffline(): boolean {
-    const [how] = this.engine.step({ kind: "sendRequest", online: this.#online, hasOutbox: !!this.outgoing });
+  /** Whether what goes to `to` can leave now: the session is there and the lane it leaves on is up. */
+  #onlineTo(to: B.Target): boolean {
+    const sends = this.session.sends;
+    return this.#online && (!sends.lane || !sends.offline(sends.lane(wire(to))));
+  }
+
+  /** Whether a send to `to` now waits in the outbox for the next connect: the engine's rule for a UI's text. */
+  #waitsOffline(to: B.Target): boolean {
+    const online = this.#onlineTo(to);
+    const [how] = this.engine.step({ kind: "sendRequest", online, hasOutbox: !!this.outgoing });
     return how?.kind === "send" && how.mode === "queued";
   }
 
@@ -313,25 +382,48 @@ export class ChatClient implements B.ChatBackend {
    * text by sending.ts, a change queued offline by message_changes.ts.
    */
   #keptSends(outbox: Outbox, timers: Timers): KeptSends {
+    const sends = this.session.sends;
     return new KeptSends({
       me: this.user,
       outbox,
-      window: this.session.sends.window,
-      ...(this.session.sends.lane ? { lane: (to: B.Target) => this.session.sends.lane!(to) } : {}),
+      window: sends.window,
+      ...(sends.lane ? { lane: (to: B.Target) => this.session.sends.lane!(to) } : {}),
+      ...(sends.mid ? { mid: () => this.session.sends.mid!() } : {}),
+      ...(sends.waits === false ? { waits: false } : {}),
       check: (to, text) => send.checkSendable(this, to, text),
-      sendOne: async (p) => {
-        const re = p.replyTo ? { replyTo: p.replyTo } : {};
-        const m = await paced(() =>
-          p.change
-            ? this.changes.sendQueued(p)
-            : send.sendText(this, p.to, p.text, { keep: true, mid: p.mid, entry: p, ...re })
-        );
-        return { taken: Promise.resolve(m) }; // the server's answer: handed and taken at once
-      },
+      sendOne: (p) => paced(() => this.#hand(p)),
+      ...(sends.lanes ? { settle: (_lane: string, mid: string) => this.#settleHeld(mid) } : {}),
       offline: (lane) => this.session.sends.offline(lane), // the current session's
       notice: (level, text) => this.notify({ type: "notice", level, text }),
       confirmed: (mid) => void this.codec.confirmed?.(mid).catch(() => {}),
       timers,
+    });
+  }
+
+  /**
+   * Hands outbox entry `p` to its lane's carrier: a text (sending.ts `handText`: the relay answers at
+   * once, a peer's ack settles it later), a change queued offline (sent as made now), or one applied
+   * here when it was made (peer mode: sent as queued), message_changes.ts.
+   */
+  async #hand(p: PendingMessage): Promise<Handed> {
+    if (p.change && this.session.sends.waits === false) return await this.changes.handQueued(p);
+    if (p.change) return { taken: Promise.resolve(await this.changes.sendQueued(p)) };
+    const re = p.replyTo ? { replyTo: p.replyTo } : {};
+    return await send.handText(this, p.to, p.text, { keep: true, mid: p.mid, entry: p, ...re });
+  }
+
+  /**
+   * The other end holds `mid` though no ack of it came (a peer sent a change of it): out of the
+   * outbox as its ack would take it, a text into the history (sending.ts `settleSent`) and shown.
+   */
+  #settleHeld(mid: string): void {
+    const p = this.store?.pending(mid), out = this.outgoing;
+    if (!p || !out) return;
+    if (p.change) return out.remove(mid);
+    const facts = send.textFacts(this.store, p.replyTo, p.ttl ?? 0, p.ts);
+    this.#emit({
+      type: "message",
+      message: send.settleSent(out, this.session, p, facts, { seq: 0, ts: p.ts }),
     });
   }
 
@@ -341,6 +433,7 @@ export class ChatClient implements B.ChatBackend {
     set: (target, active) => {
       if (target.kind === "broadcast" || !this.#online) return;
       if (!this.#typing.allow(typingKey(target), active)) return;
+      if (this.session.typing) return this.session.typing(target, active); // said by the carrier itself
       void send.sendSignal(this, wire(target), (mid) => encodeTyping(mid, active)).catch(() => {});
     },
   };
@@ -354,47 +447,45 @@ export class ChatClient implements B.ChatBackend {
   }
 
   /** The outbox, waiting and failed messages (`/outbox`); `drop`: it is not sent, and its line leaves the screen. */
-  readonly outbox: B.OutboxControls = {
-    count: () => this.outgoing?.count() ?? 0,
-    list: () => Promise.resolve(this.outgoing?.list() ?? []),
-    drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
-  };
+  readonly outbox: B.OutboxControls;
   async setStatus(status: B.Status): Promise<void> {
-    await this.commands.setStatus(status);
+    await this.#dir.setStatus(status);
     this.#status = status;
   }
-  /** History of one conversation since a time (ms since epoch), oldest first, opened and saved. */
+  /**
+   * History of one conversation since a time (ms since epoch), oldest first: the server's, opened
+   * and saved (receiving.ts); without a server, what this folder holds (direct messages only).
+   */
   history(target: B.Target, since?: number): Promise<B.ChatMessage[]> {
-    return this.#historyPage(target, since === undefined ? {} : { since }).then((p) => p.messages);
+    if (!this.#cmds) {
+      return Promise.resolve(
+        target.kind === "user" ? this.store?.list(this.user, since ?? 0, target) ?? [] : [],
+      );
+    }
+    return recv.history(this, this.#in, target, since === undefined ? {} : { since }).then((p) => p.messages);
   }
-  /** A page of it before a seq (issue 68), with what could not be opened counted (receiving.ts). */
-  #historyPage(t: B.Target, q?: B.HistoryQuery): Promise<B.HistoryPage> {
-    return recv.history(this, this.#in, t, q);
-  }
-  /** The keystore's `/trust` (server_commands.ts) and `/inbox`: what this folder keeps, or one user's history. */
+  /** The keystore's `/trust` (server_commands.ts, or the session's) and `/inbox`: what this folder keeps, or one user's history. */
   readonly keys: B.KeyControls = {
-    trust: (user, number) => this.commands.trust(user, number),
+    trust: (user, number) => this.#dir.trust(user, number),
     inbox: (user) =>
-      user
-        ? this.history({ kind: "user", name: user })
-        : Promise.resolve(this.store?.list(this.user, 0) ?? []),
+      this.#dir.inbox?.(user) ??
+        (user
+          ? this.history({ kind: "user", name: user })
+          : Promise.resolve(this.store?.list(this.user, 0) ?? [])),
   };
-  /** Rooms, admin actions and video (capabilities), over the current session; blocks: server_commands.ts. */
-  readonly rooms: Required<B.RoomControls> = withTopics(
-    roomControls(() => this.commands),
-    this.changes,
-    () => this.store,
-  );
-  readonly moderation: B.ModerationControls = moderationControls(() => this.commands);
-  readonly video: B.VideoControls = videoControls(() => this.videoPart);
+  /** Rooms, admin actions and video (capabilities), over the current session, a server's only; blocks: server_commands.ts. */
+  readonly rooms: OnServer<S, Required<B.RoomControls>>;
+  readonly moderation: OnServer<S, B.ModerationControls>;
+  readonly video: OnServer<S, B.VideoControls>;
   #info(): [string, string][] {
-    const state = this.#online ? "online" : this.#re.reconnecting ? "reconnecting" : "offline";
+    if (this.session.info) return this.session.info();
+    const state = this.#online ? "online" : this.#re?.reconnecting ? "reconnecting" : "offline";
     return infoLines(this, state, this.engine.state.batch.length);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#re.stop();
+    this.#re?.stop();
     void this.engine.drive({ kind: "close", connOpen: !this.session.closed }); // the tick stops, the last batch goes
     if (this.engine.state.following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
     await this.#link.close();

@@ -11,10 +11,24 @@
  * survives before it is marked failed (`dropLimit`, engine_outbox.ts `dropNoted`: the server's
  * POISON_DROPS — a server refusing a size may reset the connection first —, never for a peer, who
  * only went away), and how a sent text taken by the other end is numbered here (`number`:
- * sending.ts `settleSent`). No I/O of its own.
+ * sending.ts `settleSent`). What only one kind has is optional: a server's connection (`conn`: pushes,
+ * sync, history pages); a session answering who and keys itself (`directory`), its events, `/info`,
+ * typing, `/outbox`, the target it addresses (`address`), whether a kept send's caller waits for the
+ * answer (`sends.waits`), its ids (`sends.mid`) and its lanes' carriers coming and going (`sends.lanes`):
+ * a peer node's. No I/O of its own.
  */
 import type { Clock } from "../../common/clock.ts";
-import type { BackendEvent, ChatMessage, Role, Target } from "../backend.ts";
+import type {
+  BackendEvent,
+  ChatMessage,
+  Fingerprint,
+  OutboxControls,
+  Presence,
+  Role,
+  Status,
+  Target,
+} from "../backend.ts";
+import type { Connection } from "../session/connection.ts";
 import type { Seen } from "./engine.ts";
 import type { Link } from "./link.ts";
 
@@ -33,6 +47,41 @@ export interface SendPolicy {
   lane?(to: Target): string;
   /** Whether `lane`'s carrier is gone, or cannot take anything now. */
   offline(lane: string): boolean;
+  /**
+   * Whether a kept text's caller waits for the other end's answer (the relay's seq; default yes);
+   * no: answered at once, pending while its lane is down, the other end's ack settling it later.
+   */
+  readonly waits?: boolean;
+  /** A fresh message id in the carrier's form (default: the relay's, 12 random bytes in hex). */
+  mid?(): string;
+  /**
+   * Hands the core the lanes' comings and goings, for a session whose lanes have carriers of their
+   * own (a peer's channel): `up` a new carrier (its generation answered), `down` that one gone, `held`
+   * the other end holds `mid` (settled once).
+   */
+  lanes?(core: LaneEvents): void;
+}
+
+/** What a session tells the core's send runner of its lanes (kept_sends.ts). */
+export interface LaneEvents {
+  up(lane: string): number;
+  down(lane: string, gen: number): void;
+  held(lane: string, mid: string): void;
+}
+
+/**
+ * Who is there and whose keys are whose, where the session answers it itself (a peer node:
+ * peer/session.ts); a server's are its one-request commands (server_commands.ts).
+ */
+export interface Directory {
+  who(): Promise<Presence[]>;
+  whois(user: string): Promise<Presence | null>;
+  setStatus(status: Status): Promise<void>;
+  fingerprint(user?: string): Promise<Fingerprint>;
+  verify(user: string, number?: string): Promise<Fingerprint>;
+  trust(user: string, number?: string): Promise<Fingerprint>;
+  /** `/inbox`'s messages, when the session says them itself (none: the folder's, or one user's history). */
+  inbox?(user?: string): Promise<ChatMessage[]>;
 }
 
 export interface ChatSession {
@@ -63,4 +112,21 @@ export interface ChatSession {
   ack(acks: Seen[]): Promise<void>;
   /** Resolves when the session ends, with the event that says why. */
   ended(): Promise<SessionEnd>;
+  /** The server connection under it, a server's only: its pushes, sync, history and one-request commands. */
+  readonly conn?: Connection;
+  /** Who and whose keys, when the session answers them itself (no server). */
+  readonly directory?: Directory;
+  /** What the carrier tells besides messages (a peer coming and going, typing, files), as the core's events. */
+  events?(listener: (e: BackendEvent) => void): () => void;
+  /**
+   * `to` as the session addresses it (the name it holds), refused where nothing can go (peer mode: a
+   * room, an unknown peer, a changed key); none: as given.
+   */
+  address?(to: Target): Target;
+  /** `/info`'s lines, when the session says them itself. */
+  info?(): [string, string][];
+  /** Says typing to `to` itself, unsealed (a peer channel's record); none: a sealed signal on the link. */
+  typing?(to: Target, active: boolean): void;
+  /** `/outbox`, when the session lists more than the outbox (peer mode: file offers too, one numbering). */
+  readonly outbox?: OutboxControls;
 }

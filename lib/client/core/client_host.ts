@@ -2,13 +2,13 @@
  * `ClientHost`: what the parts of the conversation core (receiving.ts, message_changes.ts,
  * sending.ts) need of it — the current session (chat_session.ts: its frame cap, whether it is gone,
  * its drop limit), its link, who is logged in, the local store, the current body codec, the clock,
- * the engine's driver, and a way to tell listeners; the server connection only for what is the
- * server's alone (its pushes, sync, history, `message.unsend`). `ChatClient` is the one implementation.
+ * the engine's driver, and a way to tell listeners; the server connection, the session's `conn`, only
+ * for what is the server's alone (its pushes, sync, history, `message.unsend`), absent in peer mode.
+ * `ChatClient` is the one implementation.
  */
 import type { BackendEvent, ChatMessage, Role } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { BodyCodec } from "../e2e/mod.ts";
-import type { Connection } from "../session/connection.ts";
 import type { LocalStore } from "../session/local_store.ts";
 import type { Link } from "./link.ts";
 import type { ChatSession } from "./chat_session.ts";
@@ -17,9 +17,7 @@ import type { Effect, EngineState, Input } from "./engine.ts";
 export interface ClientHost {
   /** Where messages go and come from, and its policies (chat_session.ts). */
   readonly session: ChatSession;
-  /** The server connection under it (the one-request commands, sync, history). */
-  readonly conn: Connection;
-  /** Where sealed messages arrive (the server relay over `conn`). */
+  /** Where sealed messages arrive (the server relay over the session's `conn`, or a peer channel's). */
   readonly link: Link;
   readonly user: string;
   role: Role;

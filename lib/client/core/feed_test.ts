@@ -12,6 +12,7 @@ import type { ChatMessage } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import * as recv from "./receiving.ts";
 import { testHost } from "./host_testing.ts";
+import { ServerSession } from "./server_session.ts";
 import { ServerLink } from "./server_link.ts";
 import { ManualClock } from "../../common/clock.ts";
 
@@ -79,7 +80,8 @@ Deno.test("feed: after a reconnect, what the server hands again under the same s
   assert.deepEqual(told, [1, 2, 3]);
   // The node dies before the tick acknowledged them; the client logs in on another node.
   s = scripted();
-  Object.assign(host, { conn: s.conn, link: new ServerLink(s.conn, new ManualClock()) }); // chat_client.ts #bind
+  const session = new ServerSession(s.conn, "x", "bob", "user");
+  Object.assign(host, { session, link: new ServerLink(s.conn, new ManualClock()) }); // chat_client.ts #bind
   st = recv.openInbound(host);
   const again = recv.sync(host, st);
   for (const seq of [1, 2, 3]) s.push(msg(seq, "handed again")); // not acknowledged: the queue again

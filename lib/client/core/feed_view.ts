@@ -1,7 +1,7 @@
 /**
  * What a UI's screen shows first and what it saw, in both modes (issue 70): the `feed` capability's
  * rules over the folder's `LocalStore`, one home for client mode's `ChatClient` (chat_client.ts) and
- * peer mode's backend (peer/backend.ts). The screen starts with the most recent messages of each
+ * peer mode's (the same core over peer/session.ts). The screen starts with the most recent messages of each
  * conversation (RECENT_PER_CONVERSATION), what arrived while away and the outbox; a disappearing
  * message whose time is up is neither shown nor counted (issue 71.7: the next purge deletes it,
  * message_changes.ts `purgeExpired`). A message shown is marked seen (seq 0, not stored yet: nothing).

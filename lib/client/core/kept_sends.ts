@@ -1,8 +1,9 @@
 /**
  * `KeptSends`: the send runner of both modes over core/send_lanes.ts, its lanes, window and "lane
- * down" the session's (chat_session.ts `SendPolicy`). Peer mode (peer/outbox.ts) runs a
+ * down" the session's (chat_session.ts `SendPolicy`). Peer mode (peer/session.ts) runs a
  * lane per peer (`lane`), a generation per channel (`connected`, `lost`), any number unacknowledged
  * (`window`), each hand-over answered by the peer's ack later (`Handed.taken`, settled by its `settle`).
+ * Its caller is answered at once there (`waits` false), the text pending while its peer is away.
  * Client mode runs a UI's sends (the engine's `sendRequest` chose "kept" or "queued": a UI follows and
  * there is an outbox) as one lane with a window of 1 over the current connection: a
  * text is written to the outbox first (core/outbox.ts) and leaves in order behind whatever the outbox
@@ -43,6 +44,10 @@ export interface KeptPorts {
   readonly window?: number;
   /** The lane an entry to `to` leaves on (default: the relay's one). */
   lane?(to: Target): string;
+  /** Whether a caller waits for the other end's answer (default yes; no: answered at once, settled later). */
+  readonly waits?: boolean;
+  /** A fresh message id in the carrier's form (default: the outbox's). */
+  mid?(): string;
   /** Refuses what can never be sent here (too long, a blocked user) before it is written. */
   check(to: Target, text: string): Promise<void>;
   /**
@@ -101,8 +106,16 @@ export class KeptSends {
    */
   async send(target: Target, text: string, wait: boolean, replyTo?: string): Promise<ChatMessage> {
     await this.ports.check(target, text); // refused now, never queued (issue 34.1)
-    const p = this.ports.outbox.create(target, text, replyTo ? { replyTo } : {});
+    const mid = this.ports.mid?.();
+    const p = this.ports.outbox.create(target, text, {
+      ...(mid ? { mid } : {}),
+      ...(replyTo ? { replyTo } : {}),
+    });
     const queued: ChatMessage = { ...p, seq: 0, from: this.ports.me, pending: true };
+    if (this.ports.waits === false) { // it leaves when its lane may; the other end's ack settles it
+      this.added(p);
+      return { ...queued, pending: wait || this.ports.offline(this.#laneOf(target)) };
+    }
     if (wait) return queued; // the next connect's catch-up reads it from the outbox
     // The server cannot store messages and the lane waits for its retry: behind those waiting, in order.
     if (this.#down && !this.#up(this.#laneOf(target))) return (this.#retryLater(), queued);
@@ -122,6 +135,7 @@ export class KeptSends {
   /** Caught up after a connect: what the outbox holds leaves, in order, with its ids; each told to `each`. */
   resume(each: (m: ChatMessage) => void): void {
     this.#each = each;
+    if (this.ports.lane) return; // lanes of their own come up with their carriers (`connected`)
     if (!this.#up()) this.#laneUp(RELAY); // up already: the same connection, nothing to send again
   }
 

@@ -229,7 +229,7 @@ Deno.test("kept sends, fuzzed: whatever the connection and the server do, each t
   );
 });
 
-/** Peer mode's use (peer/outbox.ts): a lane per peer, any number unacknowledged, acks settled by the lane. */
+/** Peer mode's use (peer/session.ts): a lane per peer, any number unacknowledged, acks settled by the lane. */
 function peerRig() {
   const box = new Outbox(new LocalStore(":memory:"), "alice", new ManualClock(1_000_000));
   const handed: string[] = [], settled: string[] = [], acks = new Map<string, () => void>();

@@ -62,6 +62,14 @@ export type LinkReceiver = (e: SealedEnvelope) => void | Promise<void>;
 export interface Link {
   /** Sends `body` to `to` as message `mid`; resolves once with the other side's acknowledgement. */
   send(to: Target, mid: string, body: Uint8Array, o?: LinkSendOptions): Promise<LinkAck>;
+  /**
+   * `send`, with the moment the carrier took it apart (`written`), where the acknowledgement comes
+   * later (a peer channel: its `ack` record); throws the refusals at once. None: `send` answers both.
+   */
+  write?(to: Target, mid: string, body: Uint8Array, o?: LinkSendOptions): {
+    written: Promise<void>;
+    acked: Promise<LinkAck>;
+  };
   /** Adds a receiver of arriving envelopes, in arrival order; answers its removal. */
   receive(r: LinkReceiver): () => void;
   /**

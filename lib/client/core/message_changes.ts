@@ -4,13 +4,13 @@
  * expiry, a room's topic) is sealed like a message of its conversation under a fresh mid, after the
  * room changes seen so far, and sealed once more if devices changed; it is applied here once the
  * server stored it and the new state is announced (`message.changed`). A UI's change made while
- * offline waits in the outbox (core/outbox.ts, as peer mode's do) and leaves in order with the texts
- * at the next connect (kept_sends.ts → `sendQueued`); a deletion drops the edits of its message still
- * waiting. `purgeExpired` deletes what ran out of time. The rules of a change made here are this
- * file's for both modes: peer mode (peer/conv.ts) calls `changeable`, `toggled`, `changeTo`,
- * `purgeExpired` and `editsOf` with its node's store, and queues a change as an offline UI here does
- * (`queueChangeOf`, applied at once there: no server answers) and a disappearing time with its line
- * (`checkedPayload`, `keepSetting`).
+ * offline waits in the outbox (core/outbox.ts) and leaves in order with the texts at the next connect
+ * (kept_sends.ts → `sendQueued`); a deletion drops the edits of its message still waiting.
+ * `purgeExpired` deletes what ran out of time. Peer mode runs this same class over its session
+ * (peer/session.ts): no server answers there, so a change or disappearing time is queued and applied
+ * here at once (`ChangeWay` "applied": `queueChangeOf` with `apply`; a setting checked, queued and its
+ * line kept in one transaction, `#keepQueued`) and handed as queued when its peer's lane may
+ * (`handQueued`); the peer's ack takes it out of the outbox.
  */
 import { BackendError, type ChatMessage, type MessageChange, type Target } from "../backend.ts";
 import { randomId } from "../../common/random.ts";
@@ -37,7 +37,9 @@ import {
 import { setTopic } from "../session/local_topics.ts";
 import { LocalStore, type PendingMessage } from "../session/local_store.ts";
 import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
-import { checkSendable, sendFailed, type SendHost } from "./sending.ts";
+import { checkSendable, handOver, sendFailed, type SendHost } from "./sending.ts";
+import type { Handed } from "./kept_sends.ts";
+import { utf8 } from "../../common/bytes.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** What the changes need beyond the host: received messages opened so far (sending.ts's host). */
@@ -52,7 +54,7 @@ const noKeys = (what: string) =>
  * reacts; never a setting line, a deleted message, or an edit past the 24-hour window (as its
  * recipients will count it, e2e/changes.ts `editTooLate`). Else the refusal, with a stable code.
  */
-export function changeable(
+function changeable(
   store: LocalStore,
   me: string,
   ref: string,
@@ -82,13 +84,13 @@ export function changeable(
 }
 
 /** The change `/react EMOJI` makes to message `ref`: `me`'s reaction toggled. */
-export function toggled(store: LocalStore, me: string, ref: string, emoji: string): MessageChange {
+function toggled(store: LocalStore, me: string, ref: string, emoji: string): MessageChange {
   const mine = store.byMidAny(ref)?.reactions?.[emoji]?.includes(me) ?? false;
   return { kind: "react", emoji, on: !mine };
 }
 
 /** Where a change of `orig` made by `me` goes, in both modes: a direct text's other party, else its conversation. */
-export function changeTo(orig: ChatMessage, me: string): Target {
+function changeTo(orig: ChatMessage, me: string): Target {
   return orig.to.kind === "user" && orig.from !== me ? { kind: "user", name: orig.from } : orig.to;
 }
 
@@ -96,7 +98,7 @@ export function changeTo(orig: ChatMessage, me: string): Target {
  * Keeps setting `s`, made by `me`, for the conversation of its line `m` and saves the line when it
  * is numbered (inside the caller's transaction), in both modes: a topic, or a disappearing time.
  */
-export function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Setting): void {
+function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Setting): void {
   const conv = convOf(me, m);
   if (s.kind === "topic") setTopic(store.db, conv, { text: s.text, by: me, at: m.ts });
   else store.setExpiry(conv, s.seconds, m.ts);
@@ -104,7 +106,7 @@ export function keepSetting(store: LocalStore, me: string, m: ChatMessage, s: Se
 }
 
 /** Deletes the disappearing messages of `store` whose time is up (`now`) and says which (`notify`), in both modes. */
-export function purgeExpired(
+function purgeExpired(
   store: LocalStore | null,
   now: number,
   notify: (e: { type: "messages.expired"; mids: string[] }) => void,
@@ -115,7 +117,7 @@ export function purgeExpired(
 }
 
 /** A payload made here, checked as its receiver will check it (a malformed emoji, time or id is refused now: `usage`), in both modes. */
-export function checkedPayload<P extends Payload>(p: P): P {
+function checkedPayload<P extends Payload>(p: P): P {
   try {
     decodePayload(encodePayload(p), p.mid);
     return p;
@@ -132,7 +134,7 @@ export function checkedPayload<P extends Payload>(p: P): P {
  * the same transaction, as the receivers apply it (e2e/changes.ts `applyChecked`; what that rule
  * refuses is `refused`); client mode applies it once the server took it (`sendQueued`). The message as it is now.
  */
-export function queueChangeOf(
+function queueChangeOf(
   out: Outbox,
   me: string,
   to: Target,
@@ -161,17 +163,28 @@ function refusing<T>(fn: () => T): T {
 }
 
 /** The earlier texts of message `ref`, oldest first, each with when it was replaced (none when not held). */
-export function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
+function editsOf(store: LocalStore | null, ref: string): { at: number; text: string }[] {
   const m = store?.byMidAny(ref);
   return m && store ? store.editsOf(m.seq) : [];
 }
 
+/**
+ * How a change or setting made now leaves: sent now, applied here once the server took it (`send`);
+ * queued for the next connect, applied once sent (`queue`: a UI offline); or queued and applied here at
+ * once (`applied`: no server answers, a peer's ack comes when it comes — peer mode).
+ */
+export type ChangeWay = "send" | "queue" | "applied";
+
 export class MessageChanges {
   /**
-   * `waitsOffline`: whether something sent now waits in the outbox for the next connect (a UI
-   * offline: the engine's `sendRequest` rule for a text); a change made then is queued as one.
+   * `way`: how a change to `to` made now leaves (the core asks the engine's `sendRequest` rule for
+   * a text, and its session); `queued`: an entry was written to the outbox, to leave when it may.
    */
-  constructor(readonly host: ChangesHost, readonly waitsOffline: () => boolean = () => false) {}
+  constructor(
+    readonly host: ChangesHost,
+    readonly way: (to: Target) => ChangeWay = () => "send",
+    readonly queued: (p: PendingMessage) => void = () => {},
+  ) {}
 
   /**
    * Changes a message already sent: its sender edits or deletes it (a room admin may delete too);
@@ -179,11 +192,12 @@ export class MessageChanges {
    */
   async changeMessage(ref: string, c: MessageChange): Promise<ChatMessage> {
     const { host } = this, codec = host.codec;
-    if (!codec.sealChange || !codec.changeSent || !host.store) throw noKeys("Edits, deletions and reactions");
+    if (!codec.sealChange || !host.store) throw noKeys("Edits, deletions and reactions");
     const orig = await this.#mayChange(host.store, ref, c);
-    const to = changeTo(orig, host.user);
+    const to = host.session.address?.(changeTo(orig, host.user)) ?? changeTo(orig, host.user);
     if (c.kind === "edit") await checkSendable(host, to, c.text);
-    if (host.outgoing && this.waitsOffline()) return this.#queue(host.outgoing, to, ref, c, orig);
+    const way = host.outgoing ? this.way(to) : "send";
+    if (way !== "send") return this.#queue(host.outgoing!, to, ref, c, orig, way === "applied");
     // The change names the message by its sender and id (issue 69 N2).
     return await this.#sendChange(to, ref, c, orig.from);
   }
@@ -199,30 +213,53 @@ export class MessageChanges {
     const { host } = this, codec = host.codec;
     const sent = await this.#sendSealed(to, (mid) => codec.sealChange!(to, mid, ref, c, by), "", mid);
     if (mid) host.outgoing?.remove(mid); // a queued one leaves the outbox
-    const changed = await codec.changeSent!(sent, ref, c, by);
+    if (!codec.changeSent) throw noKeys("Edits, deletions and reactions");
+    const changed = await codec.changeSent(sent, ref, c, by);
     host.notify({ type: "message.changed", message: changed });
     // The server's stored copy goes too: members still offline never receive it (issue 39.3). A
     // server from before 0.3 does not know the request; the deletion itself has gone out anyway.
     if (c.kind === "delete" && by === host.user) {
-      await host.conn.request("message.unsend", { mid: ref }).catch(() => {});
+      await host.session.conn?.request("message.unsend", { mid: ref }).catch(() => {});
     }
     return changed;
   }
 
   /**
-   * Offline: change `c` of `orig` waits in the outbox for the next connect (a deletion takes the
-   * edits of its message still waiting with it); said once, and the message answered as it is now.
+   * Change `c` of `orig` waits in the outbox (a deletion takes the edits of its message still waiting
+   * with it). Offline: said once, and the message answered as it is now; `applied` (peer mode):
+   * applied here at once and announced, and it leaves as soon as its lane may.
    */
-  #queue(out: Outbox, to: Target, ref: string, c: MessageChange, orig: ChatMessage): ChatMessage {
-    const q = { ref, c, orig, mid: randomId(undefined, 12), ts: this.host.clock.now() };
-    queueChangeOf(out, this.host.user, to, q, false);
+  #queue(
+    out: Outbox,
+    to: Target,
+    ref: string,
+    c: MessageChange,
+    orig: ChatMessage,
+    applied: boolean,
+  ): ChatMessage {
+    const { host } = this, me = host.user;
+    const q = { ref, c, orig, mid: this.#mid(), ts: host.clock.now() };
+    const now = queueChangeOf(out, me, to, q, applied);
+    this.queued(host.store!.pending(q.mid)!);
+    if (applied) {
+      host.notify({ type: "message.changed", message: now });
+      return now;
+    }
     const what = c.kind === "react" ? "reaction" : c.kind === "edit" ? "edit" : "deletion";
     const text = `Not connected: the ${what} goes at the next connect (/outbox lists it)`;
-    this.host.notify({ type: "notice", level: "info", text });
+    host.notify({ type: "notice", level: "info", text });
     return orig;
   }
 
-  /** A change queued offline (`#queue`), sent now by the outbox's lane: applied here once the server took it. */
+  /** A fresh message id in the session's form. */
+  #mid(): string {
+    return this.host.session.sends.mid?.() ?? randomId(undefined, 12);
+  }
+
+  /**
+   * A change queued offline (`#queue`), sent now by the outbox's lane: applied here once the server
+   * took it. One applied when queued (peer mode) goes as queued: `handQueued`.
+   */
   async sendQueued(p: PendingMessage): Promise<ChatMessage> {
     const q = JSON.parse(p.text) as ChangePayload, { host } = this;
     try {
@@ -230,6 +267,22 @@ export class MessageChanges {
     } catch (e) {
       // As a text's resend (sending.ts): kept only while offline; refused, it leaves the outbox and is said.
       throw sendFailed(host.outgoing, host.session, p.mid, e, true);
+    }
+  }
+
+  /**
+   * A change or setting applied here when it was made (way `applied`: peer mode), handed to its lane's
+   * carrier as it was queued; the other end's ack takes it out of the outbox.
+   */
+  async handQueued(p: PendingMessage): Promise<Handed> {
+    const { host } = this, codec = host.codec;
+    if (!codec.sealQueued) throw noKeys("Edits, deletions and reactions");
+    try {
+      const { body } = await codec.sealQueued(p.to, utf8.encode(p.text));
+      const { acked } = await handOver(host.link, p.to, p.mid, body, { ts: p.ts });
+      return { taken: acked.then(() => (host.outgoing?.remove(p.mid), null)) };
+    } catch (e) {
+      throw sendFailed(host.outgoing, host.session, p.mid, e, true); // kept while its lane is down
     }
   }
 
@@ -298,11 +351,36 @@ export class MessageChanges {
     if (!codec.sealSetting || !store) {
       throw noKeys(s.kind === "topic" ? "Room topics" : "Disappearing messages");
     }
+    to = host.session.address?.(to) ?? to;
+    if (host.outgoing && s.at === undefined && this.way(to) === "applied") {
+      return this.#keepQueued(to, s, text);
+    }
     const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), text);
     if (s.at !== undefined) return sent;
     const m: ChatMessage = { ...sent, setting: true, ...(s.kind === "topic" ? { topic: s.text } : {}) };
     LocalStore.tx(store.db, () => keepSetting(store, host.user, m, s));
     return m;
+  }
+
+  /**
+   * A new setting where no server answers (peer mode): checked as its receiver checks it, queued, kept
+   * and its line saved (numbered as the session numbers it) in one transaction; it leaves when it may.
+   */
+  #keepQueued(to: Target, s: Setting, text: string): ChatMessage {
+    const { host } = this, store = host.store!, mid = this.#mid(), ts = host.clock.now();
+    const p = checkedPayload<Payload>(
+      s.kind === "expire"
+        ? { v: 1, k: "expire", mid, seconds: s.seconds }
+        : { v: 1, k: "topic", mid, text: s.text },
+    );
+    const line = LocalStore.tx(store.db, () => {
+      host.outgoing!.queueChange(to, p, ts);
+      const line = host.session.number({ mid, ts, from: host.user, to, text, seq: 0, setting: true });
+      keepSetting(store, host.user, line, s);
+      return line;
+    });
+    this.queued(store.pending(mid)!);
+    return line;
   }
 
   /** Deletes the disappearing messages whose time is up from the local history, and says which. */

@@ -1,7 +1,7 @@
 /**
  * `Outbox`: the one owner of one's own messages between writing and confirmation, shared by server
- * mode (ChatClient: sent through the server relay's `Link`) and peer mode (PeerBackend,
- * and peer/outbox.ts, which writes the entries through the peer channel's `Link`). An entry is created (a fresh mid, the
+ * mode (ChatClient: sent through the server relay's `Link`) and peer mode (the same core over
+ * peer/session.ts: its entries leave through the peer channel's `Link`). An entry is created (a fresh mid, the
  * clock's time), sent and sent again with the same mid after a reconnect, confirmed when taken (out
  * of the outbox, into the history), marked failed when it can never go (kept and listed, never sent
  * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). A change or setting

@@ -1,10 +1,12 @@
 /**
  * How the conversation core (`ChatClient`) receives on one connection: the driving half of the
  * receive path, whose decisions are the engine's (engine.ts, through the core's `Driver`).
- * - `openInbound`: wires the connection's pushes and its `Link` (core/server_link.ts) to the core:
- *   pushed frames become `BackendEvent`s in arrival order (presence, rooms and role; room changes go
- *   to the codec's `onPush`), sealed messages and signals (typing, room signals) arrive through the
- *   link and are opened in the same order; a new connection tells the engine (`connected`).
+ * - `openInbound`: wires a server connection's pushes and the session's `Link` (core/server_link.ts,
+ *   peer/channel_link.ts) to the core: pushed frames become `BackendEvent`s in arrival order
+ *   (presence, rooms and role; room changes go to the codec's `onPush`), sealed messages and signals
+ *   (typing, room signals) arrive through the link and are opened in the same order — a message's
+ *   receiver resolving once it is saved, as a peer channel's ack waits for —; a new connection tells
+ *   the engine (`connected`).
  * - `receive`: opens one envelope through the body codec (the port the engine does not hold) and
  *   tells the engine what that gave: it saves before it tells, and says an unreadable message as an
  *   error notice naming sender and seq.
@@ -33,7 +35,7 @@ export interface InboundState {
 export function openInbound(host: ClientHost): InboundState {
   const st: InboundState = { opening: Promise.resolve() };
   void host.engine.drive({ kind: "connected" }); // the engine's feed and unread messages start afresh
-  host.conn.onPush((f) => onPush(host, st, f));
+  host.session.conn?.onPush((f) => onPush(host, st, f)); // a server's pushes
   // Sealed messages and signals come through the link, read in step with the pushes above.
   host.link.receive((e) => onMessage(host, st, e));
   host.link.signals((e) => onSignal(host, st, e));
@@ -68,15 +70,26 @@ function onPush(host: ClientHost, st: InboundState, f: Frame): void {
   }
 }
 
-/** A message from the link: the engine keeps it for the sync or has it opened now, in arrival order. */
-function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
+/**
+ * A message from the link: the engine keeps it for the sync or has it opened now, in arrival order.
+ * Resolves once it is saved; rejects with `HeldBack` when the codec held it back or it could not be
+ * opened, so that a carrier acknowledging each message once its receiver resolves (a peer channel,
+ * core/link.ts) does not, and brings it again later. The relay ignores the outcome (its acks are the engine's).
+ */
+function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): Promise<void> {
+  let taken = Promise.resolve();
   for (const f of host.engine.step({ kind: "envelope", env: e })) {
     if (f.kind !== "open") continue;
+    const opened = st.opening.then(() => openAndTell(host, f.env, false));
     // A live text may be answered with the away reason (away.ts), not awaited here: it waits for this chain.
-    st.opening = st.opening.then(() => receive(host, f.env)).then((m) => {
-      if (m) host.away?.answer(m).catch(() => {}); // offline, no keys of theirs: nobody is told
+    st.opening = opened.then((o) => {
+      if (o.kind === "message") host.away?.answer(o.message).catch(() => {}); // offline, no keys: nobody is told
     }).catch(() => {});
+    taken = opened.then((o) => {
+      if (o.kind === "held" || o.kind === "failed") throw new HeldBack(o.why);
+    });
   }
+  return taken;
 }
 
 /** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
@@ -112,23 +125,6 @@ export async function receive(
   return opening.kind === "message" ? opening.message : null;
 }
 
-/**
- * Takes one envelope from a carrier that acknowledges it itself once its receiver resolves (a peer
- * channel, core/link.ts): the same walk as the relay's (engine.ts: open, save, tell). Rejects with
- * `HeldBack` when the codec held it back or it could not be opened, so that the carrier does not
- * acknowledge it and brings it again later.
- */
-export async function take(host: OpenHost, e: SealedEnvelope): Promise<ChatMessage | null> {
-  let out: ChatMessage | null = null;
-  for (const f of host.engine.step({ kind: "envelope", env: e })) {
-    if (f.kind !== "open") continue;
-    const opening = await openAndTell(host, f.env, f.replay);
-    if (opening.kind === "held" || opening.kind === "failed") throw new HeldBack(opening.why);
-    if (opening.kind === "message") out = opening.message;
-  }
-  return out;
-}
-
 async function openAndTell(host: OpenHost, e: SealedEnvelope, replay: boolean): Promise<Opening> {
   const opening = await open(host, e, replay);
   await host.engine.drive({ kind: "opened", env: e, replay, opening });
@@ -160,7 +156,7 @@ export async function sync(host: ClientHost, st: InboundState): Promise<ChatMess
   const session = host.engine.state.session;
   let got: Effect[];
   try {
-    await host.conn.request("sync");
+    await host.session.conn?.request("sync"); // no server: no queue
   } finally {
     got = host.engine.step({ kind: "syncEnd", session });
   }
@@ -184,7 +180,9 @@ export async function history(
   target: Target,
   q: HistoryQuery = {},
 ): Promise<HistoryPage> {
-  const r = await host.conn.request("history", {
+  const conn = host.session.conn;
+  if (!conn) throw new Error("A history page is a server's"); // peer mode reads its folder
+  const r = await conn.request("history", {
     to: wire(target),
     ...(q.since !== undefined ? { since: q.since } : {}),
     ...(q.before !== undefined ? { before: q.before } : {}),

@@ -162,6 +162,11 @@ export interface BodyCodec {
   sealChange?(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed>;
   /** A change this client sent was stored as `sent`: applied here (to `by`'s `ref`), never shown as a line. */
   changeSent?(sent: ChatMessage, ref: string, c: MessageChange, by?: string): Promise<ChatMessage>;
+  /**
+   * Seals a payload as it was queued (a change or setting applied here when it was made, where no
+   * server answers: peer mode's, peer/codec.ts) for `to`.
+   */
+  sealQueued?(to: Target, payload: Uint8Array): Promise<Sealed>;
   /** My text `mid` left the outbox confirmed (a resend): changes held for it apply (e2e/apply.ts). */
   confirmed?(mid: string): Promise<void>;
   /** The text of a body (a codec with `receive` refuses: it opens messages there). */

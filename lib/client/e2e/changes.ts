@@ -174,7 +174,7 @@ export function changeTarget(
  * Checks change `c` of `ref` that `env` carries (`changeTarget`: UnreadableError when refused) and
  * applies it as made by its sender at its time (inside the caller's transaction); the new state. The
  * one way a change reaches the history in both modes: received (e2e/apply.ts), or made here by a
- * peer node (peer/conv.ts).
+ * peer node (core/message_changes.ts over peer/session.ts).
  */
 export function applyChecked(
   local: LocalStore,

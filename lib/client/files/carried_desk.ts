@@ -4,7 +4,7 @@
  * `/send PEER ID|PATH` offers one and waits for its end, `/accept`, `/reject`, `/files`, and
  * `/withdraw N` (offer.ts `pickSent`, the one rule of both modes). The end of a transfer a command
  * waits for is printed by that command; the others (auto-accepted, refused offers) are notices
- * (`notice`), said once. Peer mode's backend (peer/backend.ts) holds one over its node.
+ * (`notice`), said once. Peer mode's full-screen backend (peer/node.ts `backend`) holds one over its node.
  */
 import {
   BackendError,

@@ -1,7 +1,6 @@
-/** PeerBackend (peer/backend.ts): typing through client mode's gate; the first screen by client mode's rules. */
+/** A peer node's full-screen backend (its ChatClient, peer/node.ts `backend`): typing through client mode's gate; the first screen by client mode's rules. */
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
-import { PeerBackend } from "./backend.ts";
 import { testNode } from "./events_testing.ts";
 import { TYPING_RESEND_MS } from "../core/typing.ts";
 
@@ -11,7 +10,7 @@ Deno.test("peer backend: typing goes at most once per peer every 3 s, a stop onl
   try {
     const said: string[] = [];
     node.typing = (peer, active) => void said.push(`${peer} ${active}`);
-    const b = new PeerBackend(node);
+    const b = node.backend();
     const bob = { kind: "user" as const, name: "bob" };
     b.typing.set(bob, true);
     b.typing.set(bob, true); // a keystroke later: not again
@@ -44,7 +43,7 @@ Deno.test("peer backend: the screen starts as client mode's (core/feed_view.ts) 
     }));
     node.store.local.save(ms.slice(0, 110)); // shown before
     node.store.local.save(ms.slice(110), false); // arrived while away
-    const c = await new PeerBackend(node).feed!.catchUp();
+    const c = await node.backend().feed!.catchUp();
     assert.equal(c.recent.length, 99, "100 recent, less the one gone");
     assert.deepEqual([c.recent[0]?.text, c.recent.at(-1)?.text], ["m10", "m108"]);
     assert.deepEqual(c.unseen.map((m) => m.text), [

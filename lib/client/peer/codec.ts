@@ -1,6 +1,6 @@
 /**
  * `PeerCodec`: peer mode's `BodyCodec` (e2e/body_codec.ts), so that a message from a peer walks the
- * core's receive path (core/receiving.ts `take`, core/engine.ts: opened, saved, then told) as one from
+ * core's receive path (core/receiving.ts, core/engine.ts: opened, saved, then told) as one from
  * the relay does. Bodies are sealed and opened by the Double Ratchet of the node's `DmManager`
  * (crypto/dm.ts), one crypto step at a time (the node's lock). `receive` opens a `msg` and hands its
  * payload to client mode's history applier (e2e/apply.ts `HistoryApplier`, `takeOpened`), committed
@@ -8,9 +8,10 @@
  * change is told through the applier's notify. A peer of an earlier version sends the bare text
  * (`bodyOf`); a room's key or topic has no place here. A refused message commits its ratchet step,
  * changes nothing and is said once as a warning. A changed key holds the message back (`HeldBack`:
- * not acknowledged, the peer writes it again later) and says `key-changed`. `seal` and `sealBody`
- * seal for a peer with the prekey bundle its hello brought (peer/outbox.ts writes them; peer/watch.ts
- * its signals, which `openSignal` opens).
+ * not acknowledged, the peer writes it again later) and says `key-changed`, as a seal for it does.
+ * `seal`, `sealChange`, `sealSetting`, `sealQueued` and `sealBody` seal for a peer with the prekey
+ * bundle its hello brought (the core's sends, core/sending.ts and core/message_changes.ts; peer/watch.ts
+ * its signals, which `openWatch` opens).
  *
  * The node's ledger: each message is numbered here and saved once (by sender and id); a change is
  * taken once (peer/store.ts `takeOnce`: one re-sent after a lost ack applies once, one older than
@@ -24,18 +25,20 @@ import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { utf8Strict } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { ChatMessage, Target } from "../backend.ts";
+import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { HeldBack } from "../core/link.ts";
 import { convOf } from "../session/wire_events.ts";
 import {
   type Applied,
   type BodyCodec,
+  changePayload,
   decodePayload,
   encodePayload,
   type HistoryApplier,
   type Ledger,
   type Payload,
   type Sealed,
+  type Setting,
   type TextOptions,
   textPayload,
   UnreadableError,
@@ -127,13 +130,37 @@ export class PeerCodec implements BodyCodec {
     return { body: await this.sealBody(to.name!, encodePayload(textPayload(mid, text, o))) };
   }
 
-  /** An encoded payload (a text, a change, a setting) sealed for `peer`. */
+  /** An encoded payload (a text, a change, a setting, a signal) sealed for `peer`; a changed key is said (`key-changed`). */
   sealBody(peer: string, payload: Uint8Array): Promise<Uint8Array> {
-    return this.ports.serial(() => this.ports.dm.encryptDm(peer, this.ports.bundle(peer), payload));
+    return this.ports.serial(() => this.ports.dm.encryptDm(peer, this.ports.bundle(peer), payload)).catch(
+      (e) => {
+        if (e instanceof KeyChangedError) this.ports.emit({ type: "key-changed", peer });
+        throw e;
+      },
+    );
   }
 
-  /** Opens a signal from `m.from` (watch together: peer/watch.ts), its ratchet step committed; rejects when it cannot be opened. */
-  openSignal(m: { from: string }, body: Uint8Array): Promise<Uint8Array> {
+  /** A change or setting as it was queued (applied here when made: core/message_changes.ts `handQueued`). */
+  async sealQueued(to: Target, payload: Uint8Array): Promise<Sealed> {
+    return { body: await this.sealBody(to.name!, payload) };
+  }
+
+  /** A change of message `ref` (by `by`), client mode's payload. */
+  async sealChange(to: Target, mid: string, ref: string, c: MessageChange, by?: string): Promise<Sealed> {
+    return await this.sealQueued(to, encodePayload(changePayload(mid, ref, c, by)));
+  }
+
+  /** A disappearing time (a topic has no place here: no rooms). */
+  async sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
+    if (s.kind !== "expire") throw new SyntaxError("A topic has no place in peer mode");
+    return await this.sealQueued(to, encodePayload({ v: 1, k: "expire", mid, seconds: s.seconds }));
+  }
+
+  /**
+   * Opens a watch-together signal from `m.from` (peer/watch.ts), its ratchet step committed; rejects
+   * when it cannot be opened. (Not the core's `openSignal`: a peer's typing is a plain record.)
+   */
+  openWatch(m: { from: string }, body: Uint8Array): Promise<Uint8Array> {
     const { ports } = this;
     return ports.serial(async () => {
       const o = await ports.dm.openDm(m.from, body);

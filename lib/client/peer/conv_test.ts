@@ -1,5 +1,5 @@
 /**
- * Issue 39 in peer mode (peer/conv.ts): reply, edit with its history, delete for both ends, react
+ * Issue 39 in peer mode (core/message_changes.ts over a peer node's core): reply, edit with its history, delete for both ends, react
  * (toggled), disappearing messages on both ends; and hostile changes — a forged edit, delete or
  * reaction from another peer, one naming another conversation, a change re-sent under its id or
  * under another id — refused with a warning, changing nothing.
@@ -9,9 +9,9 @@ import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
 import type { ChatMessage } from "../backend.ts";
-import { newMid } from "./outbox.ts";
+import { newMid } from "./wire.ts";
 import { utf8 } from "../../common/bytes.ts";
-import { linklessConv, nextEvent as waitFor, testNode } from "./events_testing.ts";
+import { dm, linklessConv, nextEvent as waitFor, say, testNode } from "./events_testing.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { generateIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { until } from "../../common/wait_testing.ts";
@@ -43,7 +43,7 @@ const queued = (n: PeerNode, peer: string): Payload[] =>
 
 /** Writes payload `p` into `n`'s outbox for `peer` under id `mid`, past the node's checks (a hostile peer). */
 const queue = (n: PeerNode, peer: string, mid: string, ts: number, p: Payload) =>
-  n.conv.out.entries.create({ kind: "user", name: peer }, JSON.stringify(p), { mid, ts, change: true });
+  n.outbox.create({ kind: "user", name: peer }, JSON.stringify(p), { mid, ts, change: true });
 
 /** Every text the node's database holds, history and earlier versions. */
 const allText = (n: PeerNode) =>
@@ -57,11 +57,11 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     const got = arrives(b, "alice", "helo bob");
-    const m = a.send("bob", "helo bob");
+    const m = await say(a, "bob", "helo bob");
     await got;
     // Reply: the answer names the message it answers on both ends.
     const back = arrives(a, "bob", "hi alice");
-    const r = b.send("alice", "hi alice", { replyTo: m.mid });
+    const r = await say(b, "alice", "hi alice", { replyTo: m.mid });
     const answer = await back;
     assert.equal(answer.replyTo, m.mid);
     assert.equal(answer.replyBy, "alice"); // and by its sender (issue 69 N2), as sealed
@@ -70,30 +70,39 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     assert.equal(held(b, "bob", r.mid).replyBy, "alice"); // as the sender keeps it
     // Edit: the new text on both ends, the old one kept as history.
     let change = changed(b, "alice");
-    assert.equal(a.conv.change(m.mid, { kind: "edit", text: "hello bob" }).text, "hello bob");
+    assert.equal(
+      (await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "hello bob" })).text,
+      "hello bob",
+    );
     assert.equal((await change).text, "hello bob");
     assert.ok(held(b, "alice", m.mid).edited);
-    assert.deepEqual(b.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
-    assert.deepEqual(a.conv.editsOf(m.mid).map((e) => e.text), ["helo bob"]);
+    assert.deepEqual((await b.client.changes.editsOf(m.mid)).map((e) => e.text), ["helo bob"]);
+    assert.deepEqual((await a.client.changes.editsOf(m.mid)).map((e) => e.text), ["helo bob"]);
     // React: on, then the same emoji again takes it off, on both ends.
     change = changed(a, "bob");
-    assert.deepEqual(b.conv.react(m.mid, "👍").reactions, { "👍": ["bob"] });
+    assert.deepEqual((await b.client.changes.react(m.mid, "👍")).reactions, { "👍": ["bob"] });
     assert.deepEqual((await change).reactions, { "👍": ["bob"] });
     change = changed(a, "bob");
-    assert.equal(b.conv.react(m.mid, "👍").reactions, undefined);
+    assert.equal((await b.client.changes.react(m.mid, "👍")).reactions, undefined);
     assert.equal((await change).reactions, undefined);
     // Only its sender edits or deletes a message.
-    assert.throws(() => b.conv.change(m.mid, { kind: "delete" }), /Only its sender/);
+    await assert.rejects(
+      async () => (await b.client.changes.changeMessage(m.mid, { kind: "delete" })),
+      /Only its sender/,
+    );
     // Delete: gone from both stores, earlier texts too.
     change = changed(b, "alice");
-    a.conv.change(m.mid, { kind: "delete" });
+    await a.client.changes.changeMessage(m.mid, { kind: "delete" });
     assert.equal((await change).deleted, true);
     for (const n of [a, b]) {
       assert.equal(held(n, "alice", m.mid).deleted, true);
-      assert.deepEqual(n.conv.editsOf(m.mid), []);
+      assert.deepEqual(await n.client.changes.editsOf(m.mid), []);
       assert.doesNotMatch(allText(n), /hel+o bob/, n.name);
     }
-    assert.throws(() => a.conv.change(m.mid, { kind: "edit", text: "again" }), /was deleted/);
+    await assert.rejects(
+      async () => (await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "again" })),
+      /was deleted/,
+    );
     // Nothing waits: every change is acknowledged.
     await until(
       () => queued(a, "bob").length + queued(b, "alice").length === 0,
@@ -109,14 +118,14 @@ Deno.test("peer conv: a change made while the peer is away is queued; a deletion
   const [a, b] = [await node("alice"), await node("bob")];
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
-    const m = a.send("bob", "first draft");
+    const m = await say(a, "bob", "first draft");
     await waitFor(a, (e) => e.type === "delivered" && e.message.mid === m.mid);
     const gone = waitFor(a, (e) => e.type === "disconnected");
     await b.close();
     await gone;
-    a.conv.change(m.mid, { kind: "edit", text: "second draft" });
+    await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "second draft" });
     assert.match(JSON.stringify(queued(a, "bob")), /second draft/);
-    a.conv.change(m.mid, { kind: "delete" });
+    await a.client.changes.changeMessage(m.mid, { kind: "delete" });
     const waiting = queued(a, "bob").map((q) => q.k);
     assert.deepEqual(waiting, ["delete"]);
     assert.doesNotMatch(allText(a) + JSON.stringify(queued(a, "bob")), /draft/);
@@ -130,27 +139,27 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     const kept = waitFor(a, (e) => e.type === "delivered" && e.message.text === "kept");
-    a.send("bob", "kept");
+    await say(a, "bob", "kept");
     await kept;
     const line = arrives(b, "alice", expiryText(60));
-    assert.equal(a.conv.setExpiry("bob", 60).text, expiryText(60));
+    assert.equal((await a.client.changes.setExpiry(dm("bob"), 60)).text, expiryText(60));
     await line;
     // Both ends' texts from now on carry the time: alice's and bob's answer.
     const got = arrives(b, "alice", "gone soon");
-    const sent = a.send("bob", "gone soon");
+    const sent = await say(a, "bob", "gone soon");
     const inB = await got;
     assert.equal(inB.expires, inB.ts + 60_000);
     await waitFor(a, (e) => e.type === "delivered" && e.message.mid === sent.mid);
     assert.equal(held(a, "alice", sent.mid).expires, sent.ts + 60_000);
     const answer = arrives(a, "bob", "me too");
-    const r = b.send("alice", "me too");
+    const r = await say(b, "alice", "me too");
     assert.equal((await answer).expires, r.ts + 60_000);
     await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
     // Not yet; then, a minute later, both are gone on both ends (the line and the earlier text stay).
-    assert.deepEqual(a.conv.purge(sent.ts + 1000), []);
+    assert.deepEqual(a.client.changes.purgeExpired(sent.ts + 1000), []);
     const gone = waitFor(b, (e) => e.type === "messages.expired");
-    assert.deepEqual(a.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
-    assert.deepEqual(b.conv.purge(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    assert.deepEqual(a.client.changes.purgeExpired(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
+    assert.deepEqual(b.client.changes.purgeExpired(r.ts + 61_000).sort(), [sent.mid, r.mid].sort());
     await gone;
     for (const n of [a, b]) {
       assert.deepEqual(n.store.local.list(n.name, 0).map((m) => m.text), ["kept", expiryText(60)], n.name);
@@ -158,12 +167,12 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
     }
     // Off: later texts carry no time.
     const off = arrives(a, "bob", expiryText(0));
-    b.conv.setExpiry("alice", 0);
+    await b.client.changes.setExpiry(dm("alice"), 0);
     await off;
     const last = arrives(b, "alice", "for good");
-    a.send("bob", "for good");
+    await say(a, "bob", "for good");
     assert.equal((await last).expires, undefined);
-    assert.throws(() => a.conv.setExpiry("bob", 400 * 86400), /disappearing time/);
+    await assert.rejects(async () => (await a.client.changes.setExpiry(dm("bob"), 400 * 86400)), /366 days/);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -175,14 +184,14 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     assert.equal(await a.connect(`127.0.0.1:${c.port}`), "carol");
     let got = arrives(b, "alice", "alice to bob");
-    const mine = a.send("bob", "alice to bob");
+    const mine = await say(a, "bob", "alice to bob");
     await got;
     await waitFor(a, (e) => e.type === "delivered" && e.message.mid === mine.mid);
     got = arrives(a, "carol", "carol to alice");
-    const carols = c.send("alice", "carol to alice");
+    const carols = await say(c, "alice", "carol to alice");
     await got;
     got = arrives(a, "bob", "bob to alice");
-    const bobs = b.send("alice", "bob to alice");
+    const bobs = await say(b, "alice", "bob to alice");
     await got;
     const before = JSON.stringify(a.store.local.list("alice", 0));
     // Bob writes changes by hand, past his own node's checks, as a hostile peer would.
@@ -191,7 +200,8 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     let ts = b.clock.now() - 10_000;
     const forge = (p: Payload, recordMid = p.mid) => {
       queue(b, "alice", recordMid, ts, p);
-      b.conv.out.added("alice", recordMid, ts++);
+      b.client.changes.queued(b.store.local.pending(recordMid)!);
+      ts++;
     };
     const v = 1 as const;
     forge({ v, k: "edit", mid: newMid(), ref: mine.mid, text: "forged" }); // alice's own message
@@ -203,7 +213,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     // A change sealed for one record id and sent under another (a replay under a new id).
     forge({ v, k: "react", mid: newMid(), ref: mine.mid, emoji: "💩", on: true }, newMid());
     const done = arrives(a, "bob", "done");
-    b.send("alice", "done");
+    await say(b, "alice", "done");
     await done;
     assert.equal(warnings.length, 7, warnings.join("\n"));
     assert.ok(warnings.every((w) => /^bob: a message was refused \(.+\); nothing changed$/.test(w)));
@@ -211,11 +221,11 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     assert.match(warnings.join("\n"), /another id \(replay\)/);
     const after = a.store.local.list("alice", 0).filter((m) => m.text !== "done");
     assert.equal(JSON.stringify(after), before);
-    for (const m of [mine, carols]) assert.deepEqual(a.conv.editsOf(m.mid), []);
+    for (const m of [mine, carols]) assert.deepEqual(await a.client.changes.editsOf(m.mid), []);
     // Bob's own edit of his own message applies.
     const change = changed(a, "bob");
     forge({ v, k: "edit", mid: newMid(), ref: bobs.mid, text: "bob, edited" });
-    b.send("alice", "flush");
+    await say(b, "alice", "flush");
     assert.equal((await change).text, "bob, edited");
     assert.equal(warnings.length, 7);
   } finally {
@@ -239,7 +249,7 @@ Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; a
     assert.equal((await edit("edited")).length, 1);
     assert.deepEqual(await edit("edited again"), []);
     assert.equal(store.local.byMid("bob", ref)!.text, "edited");
-    assert.deepEqual(conv.editsOf(ref).map((e) => e.text), ["from 0.2, no payload"]);
+    assert.deepEqual((await conv.client.changes.editsOf(ref)).map((e) => e.text), ["from 0.2, no payload"]);
     assert.deepEqual(events, []);
   } finally {
     store.close();
@@ -303,12 +313,18 @@ Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clo
     assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?", "the late edit changed nothing");
     // Made here: alice's own text to bob, edited by her node at the window's end and a millisecond after.
     store.putPeer({ name: "bob", identity: publicIdentity(await generateIdentity()), verified: true });
-    const mine = conv.out.send("bob", "see you there");
-    conv.out.acked("bob", mine.mid);
+    const mine = conv.client.outgoing!.create(dm("bob"), "see you there", { mid: newMid() });
+    conv.session.held("bob", mine.mid);
     clock.advance(DAY);
-    assert.equal(conv.change(mine.mid, { kind: "edit", text: "see you at one" }).text, "see you at one");
+    assert.equal(
+      (await conv.client.changes.changeMessage(mine.mid, { kind: "edit", text: "see you at one" })).text,
+      "see you at one",
+    );
     clock.advance(1);
-    assert.throws(() => conv.change(mine.mid, { kind: "edit", text: "see you at two" }), /edit window/);
+    await assert.rejects(
+      conv.client.changes.changeMessage(mine.mid, { kind: "edit", text: "see you at two" }),
+      /edit window/,
+    );
   } finally {
     store.close();
   }
@@ -342,8 +358,8 @@ Deno.test("peer conv: the edit window runs between the sealed times — an edit 
     assert.equal(store.local.byMid("bob", ref)!.text, "lunch at one?");
     // Made here: the edit carries the time it was made, the text the time it was written.
     store.putPeer({ name: "bob", identity: publicIdentity(await generateIdentity()), verified: true });
-    const mine = conv.out.send("bob", "see you there");
-    conv.out.acked("bob", mine.mid);
+    const mine = conv.client.outgoing!.create(dm("bob"), "see you there", { mid: newMid() });
+    conv.session.held("bob", mine.mid);
     assert.equal(store.local.byMid("alice", mine.mid)?.sentAt, clock.now(), "its sealed time kept");
   } finally {
     store.close();
@@ -355,7 +371,7 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     const line = arrives(b, "alice", expiryText(3600));
-    const set = a.conv.setExpiry("bob", 3600);
+    const set = await a.client.changes.setExpiry(dm("bob"), 3600);
     assert.equal(set.setting, true);
     await line;
     for (const n of [a, b]) assert.equal(held(n, "alice", set.mid).setting, true, n.name);
@@ -365,12 +381,12 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
       { kind: "react" as const, emoji: "👍", on: true },
     ];
     for (const c of changes) {
-      assert.throws(() => a.conv.change(set.mid, c), {
+      await assert.rejects(async () => (await a.client.changes.changeMessage(set.mid, c)), {
         code: "setting_line",
         message: "A setting line cannot be edited, deleted or reacted to",
       });
     }
-    assert.throws(() => b.conv.react(set.mid, "👍"), { code: "setting_line" });
+    await assert.rejects(async () => (await b.client.changes.react(set.mid, "👍")), { code: "setting_line" });
     // Past the node's checks: alice queues changes of her own line by hand, as a hostile peer would.
     const warnings: string[] = [];
     b.on((e) => e.type === "notice" && e.level === "warn" && warnings.push(e.text));
@@ -383,10 +399,11 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
         ? { v: 1, k: "delete", mid, ref: set.mid }
         : { v: 1, k: "react", mid, ref: set.mid, emoji: c.emoji, on: c.on };
       queue(a, "bob", mid, ts, p);
-      a.conv.out.added("bob", mid, ts++);
+      a.client.changes.queued(a.store.local.pending(mid)!);
+      ts++;
     }
     const done = arrives(b, "alice", "done");
-    a.send("bob", "done");
+    await say(a, "bob", "done");
     await done;
     assert.equal(warnings.length, 3, warnings.join("\n"));
     assert.ok(warnings.every((w) => /setting line, not a text/.test(w)), warnings.join("\n"));

@@ -1,6 +1,6 @@
 /**
- * What a peer-mode node tells its surfaces (the full-screen client through peer/backend.ts, the
- * script through cli/peer.ts), and what it needs to start. Types only.
+ * What a peer-mode node tells its surfaces (the script through cli/peer.ts; the full-screen client
+ * hears them as its core's events, peer/session.ts), and what it needs to start. Types only.
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import type { Backoff } from "../../common/backoff.ts";

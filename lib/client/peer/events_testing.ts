@@ -2,19 +2,20 @@
  * Test helpers for peer mode: the next event of a node that `pred` accepts, or a rejection naming the
  * node after `ms`; a node on loopback with an in-memory store (`testNode`); a conversation whose
  * node has no link at all, to hand it payloads directly (`linklessConv`: its `received` takes them as
- * the node's codec does, through the history applier, and answers what that told).
+ * the node's codec does, through the history applier, and answers what that told); `dm`, a direct conversation.
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
-import { peerEvent, peerLedger, takeOpened } from "./codec.ts";
-import { PeerConv } from "./conv.ts";
+import { PeerCodec, peerEvent, peerLedger, takeOpened } from "./codec.ts";
+import { ChatClient } from "../core/chat_client.ts";
+import type { ChatMessage, Target } from "../backend.ts";
+import { knownPeer } from "./keys.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
 import type { PeerEvent } from "./events.ts";
 import { PeerNode } from "./node.ts";
-import { PeerOutbox } from "./outbox.ts";
 import { PeerStore } from "./store.ts";
-import { PeerSession } from "./session.ts";
+import { PeerSession, type SessionNode } from "./session.ts";
 
 /**
  * A node named `name` on 127.0.0.1 (a free port), its store in memory; `out`: its downloads folder;
@@ -46,32 +47,54 @@ type Received = (
   writes: StoreWrites,
 ) => Promise<PeerEvent[]>;
 
-/** The conversation of `store`'s node (named "alice"), which has no link: payloads are handed to `received`. */
+/**
+ * The conversation core of `store`'s node (named "alice", client mode's `ChatClient` over a
+ * `PeerSession`), which has no link and no channel: what it writes waits in its outbox; payloads
+ * are handed to `received`. `session.held` says the peer holds one of its texts.
+ */
 export function linklessConv(
   store: PeerStore,
   clock: Clock,
   events: PeerEvent[],
-): PeerConv & { received: Received } {
-  const node = { name: "alice", listening: "", link: undefined as never, maxFrame: 1 << 20, store };
-  const core = {
-    me: "alice",
-    session: new PeerSession({ ...node, channel: () => undefined }), // no peer ever connected
-    store,
-    dm: undefined as never,
+): { client: ChatClient<PeerSession>; session: PeerSession; received: Received } {
+  const node: SessionNode = {
+    name: "alice",
     clock,
-    serial: <T>(fn: () => Promise<T>) => fn(),
-    link: () => undefined,
-    carrier: undefined as never,
-    codec: undefined as never,
-    emit: (e: PeerEvent) => events.push(e),
+    listening: "",
+    link: { receive: () => () => {}, signals: () => () => {}, close: () => Promise.resolve() } as never,
+    maxFrame: 1 << 20,
+    store,
+    channel: () => undefined, // no peer ever connected
+    writable: (peer) => knownPeer(store, peer).name,
+    fingerprint: () => Promise.reject(new Error("none")),
+    trust: () => Promise.reject(new Error("none")),
+    inbox: () => [],
+    typing: () => {},
+    own: () => () => {},
+    peers: () => [],
+    files: { waitingFor: () => [], withdraw: () => {} } as never,
+    get outbox() {
+      return client.outgoing!;
+    },
   };
-  const conv = new PeerConv(new PeerOutbox(core));
+  const session = new PeerSession(node);
+  const codec = new PeerCodec({
+    dm: undefined as never,
+    serial: (fn) => fn(),
+    bundle: () => null,
+    history: undefined as never,
+    emit: (e) => events.push(e),
+  });
+  const client = new ChatClient(session, store.local, codec, clock);
+  client.on((e) => {
+    if (e.type === "notice" || (e.type === "message.changed" && "by" in e)) events.push(e as PeerEvent);
+  });
   let told: PeerEvent[] = [];
   const tell = (e: Applied) => {
     const pe = peerEvent(e);
     if (pe) told.push(pe);
   };
-  const ledger = peerLedger(store, clock, (peer, mid) => conv.out.acked(peer, mid));
+  const ledger = peerLedger(store, clock, (peer, mid) => session.held(peer, mid));
   const history = new HistoryApplier("alice", ledger, store.local, clock, null, tell);
   const received: Received = async (from, mid, ts, plaintext, writes) => {
     told = [];
@@ -79,8 +102,19 @@ export function linklessConv(
     const saved = await takeOpened(history, m, plaintext, writes);
     return saved ? [{ type: "message", message: saved }, ...told] : told;
   };
-  return Object.assign(conv, { received });
+  return { client, session, received };
 }
+
+/** A direct conversation with `peer`. */
+export const dm = (peer: string): Target => ({ kind: "user", name: peer });
+
+/** `n`'s text to `peer`, through its core (core/chat_client.ts `send`): answered at once, `pending` while `peer` is away. */
+export const say = (
+  n: PeerNode,
+  peer: string,
+  text: string,
+  o: { replyTo?: string } = {},
+): Promise<ChatMessage> => n.client.send(dm(peer), text, o);
 
 /** Resolves with the first event of `n` from now on that `pred` accepts; rejects after `ms`. */
 export function nextEvent(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {

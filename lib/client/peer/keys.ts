@@ -21,6 +21,16 @@ import { BackendError, type Fingerprint } from "../backend.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 import { normalizeName } from "../../protocol/names.ts";
 
+/** The record of `peer` (any spelling of the name); refused (`no_such_peer`) when there is none. */
+export function knownPeer(store: PeerStore, peer: string): PeerRecord {
+  const name = normalizeName(peer);
+  const rec = name ? store.peer(name) : undefined;
+  if (!name || !rec) {
+    throw new BackendError("no_such_peer", `No peer named ${peer}: /connect HOST:PORT first`);
+  }
+  return rec;
+}
+
 /** First contacts that reached me and are not accepted yet, kept at once (in memory only). */
 export const MAX_STRANGERS = 16;
 

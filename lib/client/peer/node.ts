@@ -6,41 +6,55 @@
  * stranger (keys.ts): kept in memory only, capped, never redialled, until the user accepts it; only a
  * verified peer's own word changes the address a node redials.
  *
- * Messages use the Double Ratchet sessions of client mode (DmManager over the node's PeerStore, sealed and
- * opened by peer/codec.ts; each one from a peer walks core/engine.ts as a relayed one does): both sides
- * send their signed prekey bundle in the first record (wire.ts), the first to write runs X3DH from it, and
- * the sessions live in the store, so they resume after restarts. What the user writes goes to the local
- * outbox first and leaves when the peer is connected; it is dropped from the outbox when the peer
- * acknowledges it (saved on its side, deduplicated by id): peer/outbox.ts, through the node's `Link` (core/link.ts)
- * (peer/channel_link.ts: every `msg` out and in, and acks). Replies, edits, deletions, reactions and
- * disappearing messages (issue 39) travel the same way as client mode's payloads, under client mode's one
- * rule: made in peer/conv.ts, received by client mode's history applier (e2e/apply.ts, over the node's
- * ledger: peer/codec.ts). A dropped peer is dialled again at its last known address with back-off (redial.ts);
+ * The conversation is client mode's core: `client`, a core/chat_client.ts `ChatClient` over the node's
+ * `PeerSession` (session.ts), its folder the node's store and its codec peer/codec.ts (the Double Ratchet
+ * sessions of client mode, DmManager over the node's PeerStore). Both sides send their signed prekey bundle
+ * in the first record (wire.ts), the first to write runs X3DH from it, and the sessions live in the store,
+ * so they resume after restarts. Each message from a peer walks the core's receive path (core/receiving.ts,
+ * core/engine.ts) as a relayed one does; what the user writes — texts, replies, edits, deletions,
+ * reactions, disappearing times (issue 39), client mode's payloads under client mode's rules — goes to the
+ * core's outbox first and leaves on the peer's lane (core/kept_sends.ts) when it is connected, through the
+ * node's `Link` (peer/channel_link.ts: every `msg` out and in, and acks); the peer's ack takes it out.
+ * What a peer sends is received by client mode's history applier (e2e/apply.ts, over the node's
+ * ledger: peer/codec.ts). The node's listeners (`on`) hear its own events and the core's, as `PeerEvent`s.
+ * A dropped peer is dialled again at its last known address with back-off (redial.ts);
  * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
  * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over sealed signals:
  * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
-import { type Clock, systemClock, type Timers } from "../../common/clock.ts";
+import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
 import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
-import { BackendError, type ChatMessage, type Fingerprint, type PeerListing } from "../backend.ts";
+import {
+  BackendError,
+  type BackendEvent,
+  type ChatMessage,
+  type Fingerprint,
+  type PeerListing,
+} from "../backend.ts";
 import { hostPort } from "../start/session_setup.ts";
 import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
 import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
+import { CarriedDesk } from "../files/carried_desk.ts";
 import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
-import { knownPeer, PeerOutbox } from "./outbox.ts";
 import type { Outbox } from "../core/outbox.ts";
-import { PeerConv } from "./conv.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
-import { acceptPeerKey, ownBundle, peerFingerprint } from "./keys.ts";
+import {
+  acceptPeerKey,
+  acceptStranger,
+  keyChangedRefusal,
+  knownPeer,
+  ownBundle,
+  peerFingerprint,
+} from "./keys.ts";
 import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
@@ -48,10 +62,9 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
-import { type Applied, HistoryApplier } from "../e2e/mod.ts";
-import { take } from "../core/receiving.ts";
+import { HistoryApplier } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
-import { type Driver, sessionDriver } from "../core/driver.ts";
+import { ChatClient } from "../core/chat_client.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -66,13 +79,10 @@ export class PeerNode {
   /** What watch together's drift tick waits on (PeerNodeOptions.timers). */
   readonly timers?: Timers;
   readonly files: PeerFiles;
-  readonly #out: PeerOutbox;
-  /** One's texts and changes until the peer takes them (peer/outbox.ts writes and sends them). */
+  /** One's texts and changes until the peer takes them (the core's outbox). */
   get outbox(): Outbox {
-    return this.#out.entries;
+    return this.client.outgoing!;
   }
-  /** Replies, edits, deletions, reactions and disappearing messages (issue 39). */
-  readonly conv: PeerConv;
   readonly #redial: Redialer;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
@@ -81,8 +91,8 @@ export class PeerNode {
   readonly watch: PeerWatch;
   /** Seals and opens bodies (the Double Ratchet over the node's store). */
   readonly codec: PeerCodec;
-  /** The conversation engine every message from a peer walks through (core/engine.ts). */
-  readonly engine: Driver;
+  /** The conversation core, client mode's (core/chat_client.ts), over the node's session. */
+  readonly client: ChatClient<PeerSession>;
   private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
     this.clock = o.clock ?? systemClock;
     this.timers = o.timers;
@@ -100,41 +110,29 @@ export class PeerNode {
     const known = (peer: string) => knownPeer(this.store, peer).name;
     this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
     this.session = new PeerSession(this);
-    const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.#out.acked(peer, mid));
+    const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.session.held(peer, mid));
     this.codec = new PeerCodec({
       dm: this.dm,
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
-      history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => this.#told(e)),
+      // What the applier tells (a change, a notice) is the core's event.
+      history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => {
+        const pe = peerEvent(e);
+        if (pe) this.client.notify(pe as BackendEvent);
+      }),
       emit: (e) => this.#emit(e),
     });
-    // The engine (core/driver.ts): its tick deletes disappearing messages; it saves (peer/codec.ts),
-    // acks (each channel acked what it saved), reconnects (redial.ts) and resends (the outbox) nothing.
-    this.engine = sessionDriver(() => this.session, () => this.clock.now(), {
-      emit: (e) => e.type === "message" || e.type === "notice" ? this.#emit(e) : undefined,
-      reconnect: () => {},
-      save: () => {
-        throw new Error("A peer's message is saved by its codec (peer/codec.ts)");
-      },
-      purge: (now) => this.conv.purge(now),
-      resend: () => {},
-    });
-    this.#out = new PeerOutbox({
-      me: o.name,
-      session: this.session,
-      store: o.store,
-      codec: this.codec,
-      clock: this.clock,
-      link: channel,
-      carrier: this.link,
-      emit: (e) => this.#emit(e),
-    });
-    this.conv = new PeerConv(this.#out);
-    // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved.
-    this.link.receive(async (e) =>
-      void await take({ engine: this.engine, codec: this.codec, user: o.name }, e)
+    // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved;
+    // its engine's tick deletes disappearing messages.
+    this.client = new ChatClient(
+      this.session,
+      o.store.local,
+      this.codec,
+      this.clock,
+      null,
+      o.timers ?? systemTimers,
     );
-    this.watch = new PeerWatch(this, this.#out.core);
+    this.watch = new PeerWatch(this, { codec: this.codec, carrier: this.link, emit: (e) => this.#emit(e) });
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
@@ -154,7 +152,7 @@ export class PeerNode {
     );
     for (const p of o.store.peers()) if (p.addr && !p.pending) node.#schedule(p.name, 0);
     // The engine's tick deletes disappearing messages whose time is up (what ran out while away first).
-    await node.engine.drive({ kind: "follow", now: node.clock.now() });
+    await node.client.engine.drive({ kind: "follow", now: node.clock.now() });
     return node;
   }
 
@@ -181,19 +179,24 @@ export class PeerNode {
     return this.o.store;
   }
 
+  /** The node's events and its core's (a message, a change, my text delivered or failed, a notice). */
   on(l: (e: PeerEvent) => void): () => void {
+    const off = this.own(l);
+    const offCore = this.client.on((e) => {
+      const pe = this.session.forwarded(e) ? null : coreEvent(e, this.name);
+      if (pe) l(pe);
+    });
+    return () => (off(), offCore());
+  }
+
+  /** The node's own events (channels, keys, typing, files), which the session tells its core. */
+  own(l: (e: PeerEvent) => void): () => void {
     this.#listeners.add(l);
     return () => this.#listeners.delete(l);
   }
 
   #emit(e: PeerEvent): void {
     for (const l of this.#listeners) l(e);
-  }
-
-  /** What the history applier tells (a change, a notice), as the node's events. */
-  #told(e: Applied): void {
-    const pe = peerEvent(e);
-    if (pe) this.#emit(pe);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -245,7 +248,7 @@ export class PeerNode {
     this.link.ended(link);
     this.files.dropped(name, link);
     // What was written here without an ack goes again on the next channel (now, if one replaced it).
-    this.#out.ended(name, link);
+    this.session.down(name, link);
     if (this.#links.get(name) !== link) return;
     this.#links.delete(name);
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
@@ -259,7 +262,8 @@ export class PeerNode {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      return void this.#out.connected(name);
+      const ch = this.#links.open(name);
+      return void (ch && this.session.up(name, ch));
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
     if (isFileRecord(r)) return this.files.handle(name, link, r); // fdata with the bulk frame #read joined
@@ -295,15 +299,42 @@ export class PeerNode {
     return this.connect(rec.addr).then((n) => n === name, () => false);
   }
 
-  /** Queues a message for `peer` (sent now if connected); `queued` says it waits for the peer. */
-  send(peer: string, text: string, o: { replyTo?: string } = {}): ChatMessage & { queued: boolean } {
-    return this.#out.send(peer, text, o.replyTo);
+  /**
+   * The stored name of `peer` when something may be written to it now: known, its key not changed; a
+   * first contact written to is kept. Else the refusal (`no_such_peer`, a changed key).
+   */
+  writable(peer: string): string {
+    const rec = knownPeer(this.store, peer);
+    if (rec.pending) throw keyChangedRefusal(rec.name);
+    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
+    return rec.name;
+  }
+
+  /**
+   * The core as the full-screen client's backend: client mode's capabilities plus `files` (`/ls`,
+   * `/send PEER ID|PATH`, `/accept`, … files/carried_desk.ts over files/carried.ts; `outbox`: the
+   * folder `/ls` lists, its ends said unless a command waits for them) and `peers` (`/connect`, `/peers`).
+   */
+  backend(outbox?: string): ChatClient<PeerSession> {
+    const desk = new CarriedDesk({
+      files: this.files,
+      send: (p, path) => this.sendFile(p, path),
+      on: (l) => this.on(l),
+    }, outbox);
+    this.client.files = desk;
+    this.client.peers = {
+      connect: (addr) => this.connect(addr),
+      list: () => Promise.resolve(this.peers()),
+      discover: () => Promise.resolve(this.discover()),
+    };
+    this.session.fileNotice = (e) => desk.notice(e);
+    return this.client;
   }
 
   /** `/send PEER PATH`: offers a file to a connected peer; the rest comes as events (files/carried.ts). */
   // deno-lint-ignore require-await
   async sendFile(peer: string, path: string): ReturnType<PeerFiles["send"]> {
-    return this.files.send(this.#out.writable(peer), path);
+    return this.files.send(this.writable(peer), path);
   }
 
   typing(peer: string, active: boolean): void {
@@ -351,7 +382,7 @@ export class PeerNode {
     this.#closing = true;
     await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
-    await this.engine.drive({ kind: "close", connOpen: false }); // the tick stops
+    await this.client.engine.drive({ kind: "close", connOpen: false }); // the tick stops
     this.session.end();
     this.watch.close();
     this.files.close();
@@ -361,4 +392,21 @@ export class PeerNode {
     await this.#lock;
     this.store.close();
   }
+}
+
+/** How the core says a resend refused for good (core/engine_outbox.ts). */
+const NEVER = "Not sent, and never will be:";
+
+/** The core's event `e` as the node's (null: none of its listeners' business): my text taken or failed, a message, a change. */
+function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
+  if (e.type === "message") {
+    const m = e.message;
+    if (m.from !== me) return { type: "message", message: m };
+    return { type: m.failed ? "failed" : "delivered", message: m };
+  }
+  if (e.type === "message.changed") return "by" in e ? e as PeerEvent : null; // a peer's (mine said by its maker)
+  // A resend refused for good is the "failed" event above (the script says it once, cli/peer.ts).
+  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER)) return null;
+  if (e.type === "messages.expired" || e.type === "notice") return e;
+  return null;
 }

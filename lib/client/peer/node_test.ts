@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { type PeerEvent, PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
-import { nextEvent as waitFor, testNode } from "./events_testing.ts";
+import { nextEvent as waitFor, say, testNode } from "./events_testing.ts";
 import { ManualClock } from "../../common/clock.ts";
+import { HeldBack } from "../core/link.ts";
 
 const fast = { backoff: { minMs: 50, maxMs: 400 } };
 
@@ -29,7 +30,7 @@ Deno.test("peer node: a triangle exchanges messages in every direction; inbox ke
     const pairs = [[a, b], [b, a], [b, c], [c, b], [c, a], [a, c]] as const;
     for (const [x, y] of pairs) {
       const got = waitFor(y, msgFrom(x.name, `hi ${y.name} from ${x.name}`));
-      x.send(y.name, `hi ${y.name} from ${x.name}`);
+      await say(x, y.name, `hi ${y.name} from ${x.name}`);
       await got;
     }
     assert.deepEqual(a.inbox().map((m) => `${m.from}: ${m.text}`).sort(), [
@@ -48,10 +49,13 @@ Deno.test("peer node (issue 34.1): a text too long for one frame is refused with
   const b = await node("bob");
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
-    assert.throws(() => a.send("bob", "x".repeat(1_500_000)), /too long .*at most \d+ bytes/);
+    await assert.rejects(
+      async () => (await say(a, "bob", "x".repeat(1_500_000))),
+      /too long .*at most \d+ bytes/,
+    );
     assert.equal(a.store.local.pendingCount(), 0);
     const got = waitFor(b, msgFrom("alice", "still fine"));
-    a.send("bob", "still fine");
+    await say(a, "bob", "still fine");
     await got;
   } finally {
     await Promise.all([a.close(), b.close()]);
@@ -90,12 +94,12 @@ Deno.test("peer node: messages to an unreachable peer wait in the outbox and go 
     await up;
     await b.close();
     await waitFor(a, (e) => e.type === "disconnected");
-    const m = a.send("bob", "while you were away");
-    assert.equal(m.queued, true);
+    const m = await say(a, "bob", "while you were away");
+    assert.equal(m.pending, true);
     assert.equal(a.store.local.pendingCount(), 1);
     b = await node("bob", null, port); // a new in-memory bob: a new key, so alice must refuse it…
     await waitFor(a, (e) => e.type === "key-changed" && e.peer === "bob");
-    assert.throws(() => a.send("bob", "x"), /identity key of bob changed/);
+    await assert.rejects(async () => (await say(a, "bob", "x")), /identity key of bob changed/);
     assert.equal(a.peers()[0]!.changed, true);
     const got = waitFor(b, msgFrom("alice", "while you were away"));
     await a.trust("bob"); // …until trusted; then the outbox goes
@@ -116,7 +120,7 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
   try {
     await b.connect(`127.0.0.1:${a.port}`);
     let got = waitFor(a, msgFrom("bob", "one"));
-    b.send("alice", "one");
+    await say(b, "alice", "one");
     await got;
     const fp = (await a.fingerprint("bob")).safetyNumber;
     await a.trust("bob"); // bob dialled alice: a first contact is kept once alice accepts it (issue 33.8)
@@ -133,7 +137,7 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
     await back;
     const before = JSON.stringify((a.store.get("session:bob") as { current: { base: string } }).current.base);
     got = waitFor(a, msgFrom("bob", "two"));
-    b.send("alice", "two");
+    await say(b, "alice", "two");
     await got;
     const after = JSON.stringify((a.store.get("session:bob") as { current: { base: string } }).current.base);
     assert.equal(after, before, "the same X3DH session continues");
@@ -213,10 +217,10 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     // Fence: bob reads alice's records in order, so her later message comes after her `who`; his
     // reply then follows any `intro` he sent her on the same channel.
     const there = waitFor(b, msgFrom("alice", "after who"));
-    a.send("bob", "after who");
+    await say(a, "bob", "after who");
     await there;
     const back = waitFor(a, msgFrom("bob", "after any intro"));
-    b.send("alice", "after any intro");
+    await say(b, "alice", "after any intro");
     await back;
     assert.deepEqual(
       said.filter((e) => e.type === "notice" && /introduces/.test(e.text)),
@@ -230,7 +234,7 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     assert.equal(a.discover(), 1);
     await ac;
     const got = waitFor(c, msgFrom("alice", "found you through bob"));
-    a.send("carol", "found you through bob");
+    await say(a, "carol", "found you through bob");
     await got;
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
@@ -334,5 +338,21 @@ Deno.test("peer node: its engine's tick deletes a disappearing message once its 
     assert.equal(a.store.local.byMid("bob", m.mid), undefined);
   } finally {
     await a.close();
+  }
+});
+
+Deno.test("peer node: a message its core could not open is not acknowledged (core/receiving.ts: its receiver rejects, HeldBack), so the peer writes it again", async () => {
+  const a = await node("alice");
+  const b = await node("bob");
+  try {
+    const up = waitFor(a, (e) => e.type === "connected");
+    assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
+    await up;
+    const ch = a.channel("bob")!;
+    const body = crypto.getRandomValues(new Uint8Array(120)); // no ratchet opens it
+    await assert.rejects(a.link.arrived("bob", ch, { mid: "c".repeat(32), ts: Date.now(), body }), HeldBack);
+    assert.equal(a.store.local.byMid("bob", "c".repeat(32)), undefined, "nothing saved");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });

@@ -13,7 +13,7 @@ import type { PeerFiles } from "../files/carried.ts";
 
 /** What the listing reads of a node. */
 export interface PendingSource {
-  /** Its texts and changes (peer/outbox.ts writes them). */
+  /** Its texts and changes (the core's outbox, core/outbox.ts). */
   readonly outbox: Outbox;
   readonly files: Pick<PeerFiles, "waitingFor" | "withdraw">;
   peers(): PeerListing[];

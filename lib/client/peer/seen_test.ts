@@ -8,7 +8,7 @@ import { ManualClock } from "../../common/clock.ts";
 import { utf8 } from "../../common/bytes.ts";
 import type { Payload } from "../e2e/mod.ts";
 import type { PeerEvent } from "./events.ts";
-import { newMid } from "./outbox.ts";
+import { newMid } from "./wire.ts";
 import { PeerStore, type SeenBounds } from "./store.ts";
 import { linklessConv } from "./events_testing.ts";
 

@@ -1,23 +1,47 @@
 /**
  * `PeerSession`: peer mode's `ChatSession` (core/chat_session.ts), what the shared conversation core
- * asks of where messages go and come from, over a node (node.ts): its link is the node's channels'
- * (channel_link.ts), the user is the node's name, the role always "user". A channel acknowledges
- * each message once it is saved, so the session acknowledges nothing more (`ack`); it is gone only
- * once the node closes (a peer away is one lane down, core/kept_sends.ts, never the session). Its
- * policies: entries leave on a lane per peer, any number unacknowledged (`sends`); a peer that went
- * away never makes an outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text
- * the peer took is numbered by the node's store (`number`). No I/O of its own.
+ * (core/chat_client.ts `ChatClient`) asks of where messages go and come from, over a node (node.ts):
+ * its link is the node's channels' (channel_link.ts), the user is the node's name, the role always
+ * "user". A channel acknowledges each message once it is saved, so the session acknowledges nothing
+ * more (`ack`); it is gone only once the node closes (a peer away is one lane down, core/kept_sends.ts,
+ * never the session). Its policies: entries leave on a lane per peer, any number unacknowledged, the
+ * caller answered at once and the peer's ack settling it later (`sends`: a lane comes up with each
+ * channel that said hello, `up`, and goes with it, `down`; a change of my text the peer sent shows it
+ * holds it, `held`); ids are the wire's (wire.ts `newMid`); a peer that went away never makes an
+ * outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text the peer took is
+ * numbered by the node's store (`number`). What needs no server is answered here from the node: who
+ * is connected, fingerprints and trust (`directory`), `/info`, `/outbox` (pending.ts: file offers
+ * too, its own numbering), typing (a plain record, never sealed), and the node's events as the core's
+ * (`events`: a peer coming and going, a changed key, typing, files). A room, an unknown peer or one
+ * whose key changed is refused before anything is written (`address`). No I/O of its own.
  */
-import type { ChatMessage } from "../backend.ts";
-import type { ChatSession, SendPolicy, SessionEnd } from "../core/chat_session.ts";
+import {
+  BackendError,
+  type BackendEvent,
+  type ChatMessage,
+  type Fingerprint,
+  missing,
+  type OutboxControls,
+  type PeerListing,
+  type Presence,
+  type Target,
+} from "../backend.ts";
+import type { ChatSession, Directory, LaneEvents, SendPolicy, SessionEnd } from "../core/chat_session.ts";
 import type { Seen } from "../core/engine.ts";
+import type { Clock } from "../../common/clock.ts";
+import { normalizeName } from "../../protocol/names.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { Channel } from "./channel.ts";
+import type { PeerEvent } from "./events.ts";
+import { keyChangedRefusal } from "./keys.ts";
+import { dropPending, pendingCount, pendingEntries, type PendingSource } from "./pending.ts";
 import type { PeerStore } from "./store.ts";
+import { newMid } from "./wire.ts";
 
 /** What the session reads of its node. */
-export interface SessionNode {
+export interface SessionNode extends PendingSource {
   readonly name: string;
+  readonly clock: Clock;
   /** "host:port" the node listens on. */
   readonly listening: string;
   readonly link: ChannelLink;
@@ -26,6 +50,15 @@ export interface SessionNode {
   readonly store: PeerStore;
   /** The channel of `peer` once it said hello. */
   channel(peer: string): Channel | undefined;
+  /** The stored name of a peer something may be written to now (a first contact written to is kept); else the refusal. */
+  writable(peer: string): string;
+  fingerprint(peer: string): Promise<Fingerprint>;
+  trust(peer: string, verified?: boolean, number?: string): Promise<Fingerprint>;
+  /** Messages received, from everyone or one peer. */
+  inbox(peer?: string): ChatMessage[];
+  typing(peer: string, active: boolean): void;
+  /** The node's own events (not the core's). */
+  own(l: (e: PeerEvent) => void): () => void;
 }
 
 export class PeerSession implements ChatSession {
@@ -35,17 +68,27 @@ export class PeerSession implements ChatSession {
   #closed = false;
   #end!: (e: SessionEnd) => void;
   readonly #ended = new Promise<SessionEnd>((r) => this.#end = r);
+  /** The core's lanes (set once it is built), and the generation of each channel that said hello. */
+  #lanes: LaneEvents | null = null;
+  readonly #gens = new WeakMap<Channel, number>();
+  /** The node's events made the core's here (not told back to the node's listeners: `forwarded`). */
+  readonly #forwarded = new WeakSet<object>();
+  /** Says a file's end when no command waits for it (the full-screen client's desk); none: every end is said. */
+  fileNotice: ((e: PeerEvent) => BackendEvent | null) | null = null;
   /**
-   * A lane per peer, any number handed and not yet acknowledged; down while the peer has no channel
-   * (or only one that ended) or its changed key waits for /trust: what waits stays, said by the node.
+   * A lane per peer, any number handed and not yet acknowledged, its caller answered at once; down
+   * while the peer has no channel (or only one that ended) or its changed key waits for /trust.
    */
   readonly sends: SendPolicy = {
     window: Infinity,
+    waits: false,
     lane: (to) => to.name!,
     offline: (peer) => {
       const ch = this.node.channel(peer);
       return !ch || ch.ended || !!this.node.store.peer(peer)?.pending;
     },
+    mid: newMid,
+    lanes: (core) => void (this.#lanes = core),
   };
 
   constructor(readonly node: SessionNode) {}
@@ -82,5 +125,127 @@ export class PeerSession implements ChatSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#end({ type: "disconnected", code: "closed", reason: "The peer node closed" });
+  }
+
+  /** The channel `ch` of `peer` said hello: what waits for the peer leaves on it. */
+  up(peer: string, ch: Channel): void {
+    if (this.#lanes) this.#gens.set(ch, this.#lanes.up(peer));
+  }
+  /** `ch`, a channel of `peer`, ended: what it was handed and not acknowledged waits for the next one. */
+  down(peer: string, ch: Channel): void {
+    const gen = this.#gens.get(ch);
+    if (gen !== undefined) this.#lanes?.down(peer, gen);
+  }
+  /** `peer` holds my `mid` (a change of it that it sent). */
+  held(peer: string, mid: string): void {
+    this.#lanes?.held(peer, mid);
+  }
+
+  /** Peers only: a room or broadcast is refused as a backend without rooms refuses it; an unknown peer or a changed key too. */
+  address(to: Target): Target {
+    if (to.kind !== "user" || !to.name) throw missing("rooms");
+    return { kind: "user", name: this.node.writable(to.name) };
+  }
+
+  /** Who is connected, fingerprints and trust: the node's pins (keys.ts). */
+  readonly directory: Directory = {
+    who: () => Promise.resolve(this.#who()),
+    whois: (user) => {
+      const name = normalizeName(user) ?? user;
+      if (!this.node.peers().some((p) => p.name === name)) {
+        return Promise.reject(
+          new BackendError("no_such_user", `No peer named ${user}: /connect HOST:PORT first`),
+        );
+      }
+      return Promise.resolve(this.#who().find((p) => p.user === name) ?? null);
+    },
+    setStatus: () => Promise.resolve(),
+    fingerprint: (user) => {
+      if (!user) return Promise.reject(new BackendError("usage", "Say whose: /fingerprint PEER"));
+      return this.node.fingerprint(user);
+    },
+    verify: (user, number) => this.node.trust(user, true, number),
+    trust: (user, number) => this.node.trust(user, false, number),
+    inbox: (user) => {
+      try {
+        return Promise.resolve(this.node.inbox(user));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
+
+  /** The peers connected now. */
+  #who(): Presence[] {
+    return this.node.peers().filter((p) => p.online).map((p: PeerListing) => ({
+      user: p.name,
+      addr: p.addr ?? "",
+      since: 0,
+      status: "free",
+      role: "user",
+    }));
+  }
+
+  /** `/outbox`: texts, changes and file offers waiting for a peer, one numbering (pending.ts). */
+  readonly outbox: OutboxControls = {
+    count: () => pendingCount(this.node),
+    list: () => Promise.resolve(pendingEntries(this.node)),
+    drop: (n) => Promise.resolve(dropPending(this.node, n)),
+  };
+
+  /** Typing goes as a plain record on the peer's channel. */
+  typing(to: Target, active: boolean): void {
+    if (to.kind === "user" && to.name) this.node.typing(to.name, active);
+  }
+
+  /** `/info`: a peer node is its user's one device. */
+  info(): [string, string][] {
+    const peers = this.node.peers();
+    return [
+      ["Mode", "peer (no server)"],
+      ["Listening", this.node.listening],
+      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
+      ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
+    ];
+  }
+
+  /** Whether the core's event `e` was the node's own, told to it here. */
+  forwarded(e: object): boolean {
+    return this.#forwarded.has(e);
+  }
+
+  /** The node's own events as the core's: a peer coming and going, a changed key, typing, files, notices. */
+  events(listener: (e: BackendEvent) => void): () => void {
+    const tell = (e: BackendEvent) => (this.#forwarded.add(e), listener(e));
+    return this.node.own((e) => {
+      for (const b of this.#told(e)) tell(b);
+    });
+  }
+
+  #told(e: PeerEvent): BackendEvent[] {
+    const presence = (user: string, online: boolean): BackendEvent => ({
+      type: "presence",
+      user,
+      online,
+      presence: { user, addr: "", since: this.node.clock.now(), status: "free", role: "user" },
+    });
+    switch (e.type) {
+      case "connected":
+        return [presence(e.peer, true), { type: "notice", text: `${e.peer} is connected`, level: "info" }];
+      case "disconnected":
+        return [presence(e.peer, false)];
+      case "key-changed":
+        return [{ type: "notice", text: keyChangedRefusal(e.peer).message, level: "warn" }];
+      case "typing":
+        return [{ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active }];
+      case "file.sent":
+      case "file.saved":
+      case "file.failed": {
+        const said = this.fileNotice?.(e) ?? null; // none when a command waits for it (the script prints its own)
+        return said ? [said] : [];
+      }
+      default:
+        return [e as BackendEvent];
+    }
   }
 }

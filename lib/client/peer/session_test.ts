@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../core/outbox.ts";
 import { POISON_DROPS } from "../core/engine_outbox.ts";
-import { settleSent } from "../core/sending.ts";
+import { sendFailed, settleSent } from "../core/sending.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
 
 Deno.test("peer session: the node's name, address, link and frame cap; nothing to ack; gone once the node closes", async () => {
@@ -63,12 +63,26 @@ Deno.test("peer session: a text the peer took is numbered once by the node's sto
   try {
     const box = new Outbox(node.store.local, "alice", node.clock);
     const p = box.create({ kind: "user", name: "bob" }, "hello");
-    const m = settleSent(box, node.session, p, { at: p.ts }, { seq: 0, ts: p.ts });
-    assert.equal(m.seq, 0, "the peer gave no number");
+    const m = settleSent(box, node.session, p, { at: p.ts }, { seq: 0, ts: p.ts }); // the peer gave no number
     const held = node.store.local.byMid("alice", p.mid);
     assert.ok(held && held.seq > 0, "numbered here, into the history");
+    assert.equal(m.seq, held.seq, "answered as numbered here");
     assert.deepEqual(box.waiting(), [], "out of the outbox");
-    assert.equal(node.session.number(m).seq, 0, "held already: as given, not numbered twice");
+    assert.equal(node.session.number({ ...m, seq: 0 }).seq, 0, "held already: as given, not numbered twice");
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("peer session: a hand-over cut off by a peer away keeps the entry — gone is the lane's (SendPolicy.offline), not the session's", async () => {
+  const node = await testNode("alice");
+  try {
+    const box = new Outbox(node.store.local, "alice", node.clock);
+    const p = box.create({ kind: "user", name: "bob" }, "hello"); // bob has no channel: his lane is down
+    const lost = new Error("the channel ended");
+    assert.equal(node.session.closed, false, "the node itself is there");
+    assert.equal(sendFailed(box, node.session, p.mid, lost, true), lost);
+    assert.deepEqual(box.waiting().map((w) => w.mid), [p.mid], "still waiting for bob");
   } finally {
     await node.close();
   }

@@ -12,7 +12,7 @@
  * peer, ids taken more than `seenAgeMs` ago go, and past `seenMax` the oldest go; the newest `ts`
  * pruned becomes the peer's horizon ("seen:<peer>" in the JSON table), and a change sent at or
  * before it is refused (`takeOnce` answers "stale"): one pruned cannot apply again. A peer writes
- * its changes oldest first (peer/outbox.ts), so a new change is always past its horizon.
+ * its changes oldest first (core/kept_sends.ts, a lane per peer), so a new change is always past its horizon.
  *
  * `openPeerStore(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
  * `withWrites` commits what a decrypted message brings together with the ratchet writes that

@@ -26,7 +26,10 @@ import { dmParties } from "../video/watch_channel.ts";
 import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
 import { isWatch, type WatchControl, type WatchState } from "../video/watch_together.ts";
 import type { SealedEnvelope } from "../core/link.ts";
-import { newMid, type OutboxCore } from "./outbox.ts";
+import { newMid } from "./wire.ts";
+import type { PeerCodec } from "./codec.ts";
+import type { ChannelLink } from "./channel_link.ts";
+import type { PeerEvent } from "./events.ts";
 import { type CopiesHost, WatchCopies } from "./watch_copies.ts";
 
 /** One more clock round trip this often, ms. */
@@ -45,8 +48,12 @@ export interface WatchHost extends CopiesHost {
   peers(): PeerListing[];
 }
 
-/** What the signals need of their node: the outbox's core (its codec and link). */
-export type SignalCore = Pick<OutboxCore, "codec" | "carrier" | "emit">;
+/** What the signals need of their node: its codec and link, and its events. */
+export interface SignalCore {
+  readonly codec: PeerCodec;
+  readonly carrier: ChannelLink;
+  emit(e: PeerEvent): void;
+}
 
 const nameOf = (peer: string) => normalizeName(peer.replace(/^@/, "")) ?? peer;
 const unanswered = (peer: string) =>
@@ -136,7 +143,7 @@ export class PeerWatch extends WatchSessions<Note> {
     const c = this.core;
     let plaintext: Uint8Array;
     try {
-      plaintext = await c.codec.openSignal(e, e.body);
+      plaintext = await c.codec.openWatch(e, e.body);
     } catch (err) {
       const text = `${e.from}: a signal that could not be opened was dropped (${(err as Error).message})`;
       return c.emit({ type: "notice", text, level: "warn" });

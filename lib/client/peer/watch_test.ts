@@ -11,7 +11,7 @@ import { convKey } from "../../protocol/names.ts";
 import { encodeWatch, type Followed, type WatchState } from "../video/watch_together.ts";
 import { Playhead } from "../video/watch_viewer.ts";
 import { PeerNode } from "./node.ts";
-import { nextEvent, testNode } from "./events_testing.ts";
+import { nextEvent, say, testNode } from "./events_testing.ts";
 import type { PeerWatchEvent } from "./watch.ts";
 import { until } from "../../common/wait_testing.ts";
 
@@ -138,7 +138,7 @@ Deno.test("peer watch: a late start begins at the current position, on the start
     // The fence: a text sent after the controls is opened after them (one ratchet, one lock, in the
     // order they came), so an invitation either made comes before it.
     const fence = nextEvent(b, (e) => e.type === "message" && e.message.text === "after the controls");
-    a.send("bob", "after the controls");
+    await say(a, "bob", "after the controls");
     await fence;
     assert.equal(
       bobs.filter((e) => e.type === "invited").length,
@@ -217,7 +217,7 @@ Deno.test("peer watch: a peer that does not know the signal is named as too old;
     b.watch.close(); // as a 0.5 node: signals reach nobody
     await assert.rejects(a.watch.start("bob", await video(dir)), /did not answer.*0\.6/);
     const got = nextEvent(b, (e) => e.type === "message" && e.message.text === "still here");
-    a.send("bob", "still here");
+    await say(a, "bob", "still here");
     await got;
   } finally {
     await close();

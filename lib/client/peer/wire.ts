@@ -18,7 +18,8 @@
  * `decodePeerRecord` throws `SyntaxError` on anything else.
  */
 import * as v from "valibot";
-import { utf8, utf8Strict } from "../../common/bytes.ts";
+import { toHex, utf8, utf8Strict } from "../../common/bytes.ts";
+import { cryptoRandom } from "../../common/random.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { PublicIdentity } from "../../crypto/identity.ts";
 import type { FileHead } from "../files/carried_common.ts";
@@ -26,6 +27,8 @@ import { FILE_RECORD_SCHEMAS, type FileDataHead } from "../files/carried_wire.ts
 
 const B64 = (max: number) => v.pipe(v.string(), v.maxLength(max), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
 const Mid = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/));
+/** A fresh message id in the wire's form (32 hex digits). */
+export const newMid = (): string => toHex(cryptoRandom(16));
 const Id = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 const Identity = v.strictObject({ sign: B64(64), dh: B64(64), sig: B64(128) });
 const Addr = v.pipe(v.string(), v.maxLength(300), v.regex(/^[^\s]*:\d{1,5}$/));

@@ -4,7 +4,6 @@
  * for it ends, and the file is no longer listed as one to withdraw.
  */
 import assert from "node:assert/strict";
-import { PeerBackend } from "./backend.ts";
 import type { PeerEvent } from "./node.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
 
@@ -15,7 +14,7 @@ Deno.test("peer: /withdraw N takes back a file a connected peer has not saved; t
     const up = nextEvent(b, (e) => e.type === "connected");
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     await up;
-    const files = new PeerBackend(a).files;
+    const files = a.backend().files!;
     await Deno.writeTextFile(`${dir}/plan.txt`, "x".repeat(4096));
     const offered = nextEvent(b, (e: PeerEvent) => e.type === "file.offer");
     const sending = files.send("bob", `${dir}/plan.txt`);
@@ -35,13 +34,13 @@ Deno.test("peer: /withdraw N takes back a file a connected peer has not saved; t
     assert.deepEqual((await files.list()).filter((e) => e.direction === "out"), []);
     await assert.rejects(files.withdraw!(1), /There is no file 1 being sent/);
     // One no command waits for (offered before a restart, say): /withdraw's own line says it, no notice.
-    const backend = new PeerBackend(a);
+    const backend = a.backend();
     const notices: string[] = [];
     backend.on((e) => void (e.type === "notice" && notices.push(e.text)));
     const again = nextEvent(b, (e: PeerEvent) => e.type === "file.offer");
     await a.sendFile("bob", `${dir}/plan.txt`);
     await again;
-    assert.equal((await backend.files.withdraw!(1)).name, "plan.txt");
+    assert.equal((await backend.files!.withdraw!(1)).name, "plan.txt");
     assert.deepEqual(notices, []);
   } finally {
     await a.close();

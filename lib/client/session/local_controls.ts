@@ -2,7 +2,7 @@
  * `localControls`: the `local` capability of a backend (backend_groups.ts `LocalControls`) over a
  * folder's `LocalStore` (local_store.ts) — `/search`, mutes (local_mutes.ts), highlight words
  * (local_highlights.ts) and the buffer order (local_buffer_order.ts) — one home for client mode
- * (core/chat_client.ts) and peer mode (peer/backend.ts). Time comes from the injected `now`.
+ * (core/chat_client.ts) and peer mode (the same core over peer/session.ts). Time comes from the injected `now`.
  */
 import type { LocalControls } from "../backend.ts";
 import type { LocalStore } from "./local_store.ts";

@@ -34,7 +34,7 @@ const KEEP = [
   "files",
   "withdraw",
   "quit",
-  // Issue 39: replies, edits, deletions, reactions, disappearing messages (peer/conv.ts).
+  // Issue 39: replies, edits, deletions, reactions, disappearing messages (core/message_changes.ts, in peer mode too).
   "reply",
   "edit",
   "delete",

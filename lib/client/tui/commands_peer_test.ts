@@ -1,6 +1,6 @@
 /**
  * The full-screen peer mode's /reply, /edit, /delete, /react and /expire (issue 39): rows of
- * PEER_COMMANDS, run over a PeerBackend, reach the other node as client mode's changes.
+ * PEER_COMMANDS, run over a peer node's ChatClient (peer/node.ts `backend`), reach the other node as client mode's changes.
  */
 import assert from "node:assert/strict";
 import { durationText } from "../../common/parse_time.ts";
@@ -9,9 +9,9 @@ import type { CommandContext } from "./command_context.ts";
 import { PEER_COMMANDS } from "./commands_peer.ts";
 import { parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
-import { PeerBackend } from "../peer/backend.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
+import { say } from "../peer/events_testing.ts";
 import { expiryText } from "../e2e/mod.ts";
 
 async function node(name: string): Promise<PeerNode> {
@@ -33,7 +33,7 @@ function next(n: PeerNode, pred: (e: PeerEvent) => boolean): Promise<PeerEvent> 
 
 Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", async () => {
   const [a, b] = [await node("alice"), await node("bob")];
-  const backend = new PeerBackend(a);
+  const backend = a.backend();
   const bobT: Target = { kind: "user", name: "bob" };
   const added: ChatMessage[] = [], printed: string[] = [];
   // The buffer's last message of bob's (or mine), as the app finds it: confirmed, not deleted.
@@ -67,7 +67,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
     await a.connect(`127.0.0.1:${b.port}`);
     await up;
     let got = next(a, (e) => e.type === "message" && e.message.text === "hi alice");
-    const hi = b.send("alice", "hi alice");
+    const hi = await say(b, "alice", "hi alice");
     await got;
     got = next(b, (e) => e.type === "message" && e.message.text === "hello bob");
     await run("/reply hello bob");

@@ -10,10 +10,9 @@ import type { CommandContext } from "./command_context.ts";
 import { PEER_COMMANDS } from "./commands_peer.ts";
 import { parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
-import { PeerBackend } from "../peer/backend.ts";
 import { type PeerEvent, PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
-import { nextEvent } from "../peer/events_testing.ts";
+import { dm, nextEvent, say } from "../peer/events_testing.ts";
 import { until } from "../../common/wait_testing.ts";
 
 async function node(name: string, home: string | null): Promise<PeerNode> {
@@ -32,7 +31,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
   const dir = await Deno.makeTempDir();
   const a = await node("alice", null);
   let b = await node("bob", `${dir}/bob`);
-  const backend = new PeerBackend(a);
+  const backend = a.backend();
   const printed: string[] = [];
   const ctx = {
     backend,
@@ -53,9 +52,9 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     await up;
     let got = nextEvent(a, (e) => e.type === "message" && e.message.text === "hi alice");
-    const hi = b.send("alice", "hi alice");
+    const hi = await say(b, "alice", "hi alice");
     await got;
-    const mine = a.send("bob", "first draft");
+    const mine = await say(a, "bob", "first draft");
     await nextEvent(a, (e: PeerEvent) => e.type === "delivered" && e.message.mid === mine.mid);
     assert.deepEqual(await outbox(), ["The outbox is empty"]);
     assert.equal(backend.outbox.count(), 0);
@@ -63,10 +62,10 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     const gone = nextEvent(a, (e) => e.type === "disconnected");
     await b.close();
     await gone;
-    a.send("bob", "are you there?");
-    a.conv.change(mine.mid, { kind: "edit", text: "second draft" });
-    a.conv.react(hi.mid, "👍");
-    a.conv.setExpiry("bob", 86400);
+    await say(a, "bob", "are you there?");
+    await a.client.changes.changeMessage(mine.mid, { kind: "edit", text: "second draft" });
+    await a.client.changes.react(hi.mid, "👍");
+    await a.client.changes.setExpiry(dm("bob"), 86400);
     await Deno.writeTextFile(`${dir}/notes.txt`, "x".repeat(2048));
     await a.sendFile("bob", `${dir}/notes.txt`);
     assert.deepEqual(await outbox(), [
