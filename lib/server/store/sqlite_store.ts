@@ -15,8 +15,8 @@
  * its next start recovers from the WAL). Deleted rows are overwritten with zeros (`secure_delete`),
  * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
-import { crc32 } from "node:zlib";
 import { type Row } from "./sqlite_base.ts";
+import { type CrcColumns, rowCrc } from "./row_crc.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
 import { SqliteKeys } from "./sqlite_keys.ts";
@@ -48,19 +48,11 @@ const toMsg = (r: Row): StoredMessage => ({
   body: r.body as Uint8Array,
 });
 
-/** A row of the table with its `expires` (absent when none): what its CRC covers (`rowCrc`). */
+/** A row of the table with its `expires` (absent when none). */
 export const rowOf = (r: Row): StoredMessage => ({
   ...toMsg(r),
   expires: (r.expires as number | null) ?? undefined,
 });
-
-/** The CRC-32 a row carries: of its body, then of its other columns as one string. */
-export function rowCrc(m: NewMessage & { seq: number }): number {
-  const meta = `${m.seq}\0${m.mid}\0${m.sender}\0${m.kind}\0${m.target}\0${m.conv}\0${m.ts}\0${
-    m.expires ?? ""
-  }`;
-  return crc32(meta, crc32(m.body));
-}
 
 /**
  * The highest seq any table of the store names (rows, cursors, room members, accounts, devices), as
@@ -218,7 +210,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
       const ins = this.q(INSERT);
       const got = this.tx(() => {
         const r = importSegmentLog(dir, (e) => {
-          const crc = rowCrc({ ...e, expires: e.expires ?? undefined });
+          const crc = rowCrc(e);
           ins.run(e.seq, e.mid, e.sender, e.kind, e.target, e.conv, e.ts, e.body, e.expires ?? null, crc);
         }, this.#salvageLog);
         this.q("INSERT OR REPLACE INTO server_meta (k, v) VALUES ('log_imported', ?)").run(String(r.entries));
@@ -263,8 +255,10 @@ export class SqliteStore extends SqliteAccounts implements Store {
         return seqs.map((seq) => {
           const r = one.get(seq) as Row | undefined;
           if (!r) return undefined;
-          const m = toMsg(r);
-          return !check || r.crc == null || rowCrc(rowOf(r)) === Number(r.crc) ? m : null;
+          // (The row itself is what its CRC reads: row_crc.ts takes a null `expires` as none.)
+          return !check || r.crc == null || rowCrc(r as unknown as CrcColumns) === Number(r.crc)
+            ? toMsg(r)
+            : null;
         });
       },
       delete: (seqs, old) => {
