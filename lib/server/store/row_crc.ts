@@ -60,8 +60,11 @@ export interface CrcColumns {
   expires?: number | null;
 }
 
-/** The CRC-32 a row carries: of its body, then of its other columns joined by NUL. */
-export function rowCrc(m: CrcColumns): number {
+/**
+ * The CRC-32 a row carries: of its body, then of its other columns joined by NUL. `expires`: the
+ * row's, when `m` has none of its own (a message read back before its `expires` is set on it).
+ */
+export function rowCrc(m: CrcColumns, expires: number | null | undefined = m.expires): number {
   let c = ~crc32(m.body);
   c = step(stepString(c, String(m.seq)), 0);
   c = step(stepString(c, m.mid), 0);
@@ -70,6 +73,6 @@ export function rowCrc(m: CrcColumns): number {
   c = step(stepString(c, m.target), 0);
   c = step(stepString(c, m.conv), 0);
   c = step(stepString(c, String(m.ts)), 0);
-  if (m.expires != null) c = stepString(c, String(m.expires));
+  if (expires != null) c = stepString(c, String(expires));
   return ~c >>> 0;
 }

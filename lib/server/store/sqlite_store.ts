@@ -16,7 +16,7 @@
  * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
 import { type Row } from "./sqlite_base.ts";
-import { type CrcColumns, rowCrc } from "./row_crc.ts";
+import { rowCrc } from "./row_crc.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
 import { SqliteKeys } from "./sqlite_keys.ts";
@@ -255,9 +255,10 @@ export class SqliteStore extends SqliteAccounts implements Store {
         return seqs.map((seq) => {
           const r = one.get(seq) as Row | undefined;
           if (!r) return undefined;
-          // (The row itself is what its CRC reads: row_crc.ts takes a null `expires` as none.)
-          return !check || r.crc == null || rowCrc(r as unknown as CrcColumns) === Number(r.crc)
-            ? toMsg(r)
+          // (A row is read out of SQLite's object once: its properties are slow to look up.)
+          const m = toMsg(r);
+          return !check || r.crc == null || rowCrc(m, r.expires as number | null) === Number(r.crc)
+            ? m
             : null;
         });
       },
