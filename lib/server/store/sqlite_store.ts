@@ -15,7 +15,7 @@
  * its next start recovers from the WAL). Deleted rows are overwritten with zeros (`secure_delete`),
  * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
-import { type Row } from "./sqlite_base.ts";
+import { type Row, type Statement } from "./sqlite_base.ts";
 import { rowCrc } from "./row_crc.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
@@ -67,6 +67,22 @@ export const SEQ_SEEN_SQL = `SELECT MAX(
 const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LENGTH(body) FROM messages
   WHERE seq > ? ORDER BY seq LIMIT 4096`;
 type IndexRow = [number, string, string, TargetKind, string, string, number, number | null, number];
+
+/** One row by seq, its columns in this order (`#readOne`: an array). */
+const READ_ONE =
+  `SELECT seq, mid, sender, kind, target, conv, ts, body, expires, crc FROM messages WHERE seq = ?`;
+type ReadRow = [
+  number,
+  string,
+  string,
+  TargetKind,
+  string,
+  string,
+  number,
+  Uint8Array,
+  number | null,
+  number | null,
+];
 
 /** An INSERT of `n` message rows in one statement. */
 const insertOf = (n: number) =>
@@ -246,20 +262,28 @@ export class SqliteStore extends SqliteAccounts implements Store {
     }
   }
 
+  /**
+   * The statement reading one row by seq, as an array (node:sqlite's row objects are slow to look
+   * properties up on: sync and history read every row they send through it).
+   */
+  #readOne(): Statement {
+    const st = this.q(READ_ONE);
+    (st as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    return st;
+  }
+
   /** The table's side of the messages (see `MessageRows`). */
   #rowsWith(keys: SqliteKeys): MessageRows {
     return {
       insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
       read: (seqs, check = true) => {
-        const one = this.q("SELECT * FROM messages WHERE seq = ?");
+        const one = this.#readOne();
         return seqs.map((seq) => {
-          const r = one.get(seq) as Row | undefined;
+          const r = one.get(seq) as unknown as ReadRow | undefined;
           if (!r) return undefined;
-          // (A row is read out of SQLite's object once: its properties are slow to look up.)
-          const m = toMsg(r);
-          return !check || r.crc == null || rowCrc(m, r.expires as number | null) === Number(r.crc)
-            ? m
-            : null;
+          const [, mid, sender, kind, target, conv, ts, body, expires, crc] = r;
+          const m: StoredMessage = { seq, mid, sender, kind, target, conv, ts, body };
+          return !check || crc == null || rowCrc(m, expires) === Number(crc) ? m : null;
         });
       },
       delete: (seqs, old) => {
