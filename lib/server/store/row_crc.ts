@@ -26,24 +26,46 @@ function stepCodePoint(c: number, u: number): number {
   return step(step(c, 0x80 | ((u >> 6) & 63)), 0x80 | (u & 63));
 }
 
-/** `c` over the UTF-8 of `s`. */
+/** `c` over the UTF-8 of `s` (ASCII in this loop; from the first other character, `stepWide`). */
 function stepString(c: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     const u = s.charCodeAt(i);
-    if (u < 0x80) {
-      c = step(c, u);
-      continue;
-    }
-    if (u < 0xd800 || u > 0xdfff) {
-      c = stepCodePoint(c, u);
-      continue;
-    }
-    const low = u <= 0xdbff && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-    if (low >= 0xdc00 && low <= 0xdfff) {
-      c = stepCodePoint(c, 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00));
-      i++;
-    } else c = stepCodePoint(c, 0xfffd);
+    if (u >= 0x80) return stepWide(c, s, i);
+    c = TABLE[(c ^ u) & 0xff]! ^ (c >>> 8);
   }
+  return c;
+}
+
+/** `c` over the UTF-8 of `s` from `i` on, any character. */
+function stepWide(c: number, s: string, i: number): number {
+  for (; i < s.length; i++) {
+    const u = s.charCodeAt(i);
+    if (u < 0x80) c = step(c, u);
+    else if (u < 0xd800 || u > 0xdfff) c = stepCodePoint(c, u);
+    else {
+      const low = u <= 0xdbff && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        c = stepCodePoint(c, 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00));
+        i++;
+      } else c = stepCodePoint(c, 0xfffd);
+    }
+  }
+  return c;
+}
+
+/** The decimal digits of a number being fed (`stepNumber`), from the end. */
+const DIGITS = new Uint8Array(16);
+
+/** `c` over `String(n)`: a safe non-negative integer's digits without making the string. */
+function stepNumber(c: number, n: number): number {
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n))) return stepString(c, String(n));
+  let at = DIGITS.length;
+  do {
+    const q = Math.floor(n / 10);
+    DIGITS[--at] = 48 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  for (; at < DIGITS.length; at++) c = TABLE[(c ^ DIGITS[at]!) & 0xff]! ^ (c >>> 8);
   return c;
 }
 
@@ -66,13 +88,13 @@ export interface CrcColumns {
  */
 export function rowCrc(m: CrcColumns, expires: number | null | undefined = m.expires): number {
   let c = ~crc32(m.body);
-  c = step(stepString(c, String(m.seq)), 0);
+  c = step(stepNumber(c, m.seq), 0);
   c = step(stepString(c, m.mid), 0);
   c = step(stepString(c, m.sender), 0);
   c = step(stepString(c, m.kind), 0);
   c = step(stepString(c, m.target), 0);
   c = step(stepString(c, m.conv), 0);
-  c = step(stepString(c, String(m.ts)), 0);
-  if (expires != null) c = stepString(c, String(expires));
+  c = step(stepNumber(c, m.ts), 0);
+  if (expires != null) c = stepNumber(c, expires);
   return ~c >>> 0;
 }

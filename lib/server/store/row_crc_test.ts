@@ -68,14 +68,50 @@ Deno.test("rowCrc: the same CRC for characters of 2, 3 and 4 UTF-8 bytes and lon
 });
 
 Deno.test("rowCrc: any strings and numbers (property)", () => {
-  fc.assert(fc.property(
-    fc.string({ unit: "binary" }),
-    fc.string({ unit: "grapheme" }),
-    fc.string(),
-    fc.option(fc.integer({ min: 0, max: 2 ** 52 }), { nil: undefined }),
-    (mid, sender, conv, expires) =>
-      rowCrc(row({ mid, sender, conv, expires })) === reference(row({ mid, sender, conv, expires })),
-  ));
+  const num = fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.double(), fc.integer());
+  fc.assert(
+    fc.property(
+      fc.string({ unit: "binary" }),
+      fc.string({ unit: "grapheme" }),
+      fc.string(),
+      num,
+      num,
+      fc.option(num, { nil: undefined }),
+      (mid, sender, conv, seq, ts, expires) => {
+        const r = row({ mid, sender, conv, seq, ts, expires });
+        return rowCrc(r) === reference(r);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("rowCrc: numbers at the edges of their digits", () => {
+  for (
+    const n of [
+      0,
+      -0,
+      9,
+      10,
+      99,
+      100,
+      2 ** 31,
+      2 ** 32,
+      1e15 - 1,
+      1e15,
+      Number.MAX_SAFE_INTEGER,
+      2 ** 53,
+      1e21,
+      0.5,
+      -1,
+    ]
+  ) {
+    assert.equal(
+      rowCrc(row({ seq: n, ts: n, expires: n })),
+      reference(row({ seq: n, ts: n, expires: n })),
+      String(n),
+    );
+  }
 });
 
 Deno.test("rowCrc: a large body, every byte value", () => {
