@@ -1,19 +1,32 @@
 /**
- * row_crc.ts: the CRC a row carries is the one rows already on disk carry — zlib's CRC-32 of the
- * body continued over the columns joined by NUL into one UTF-8 string (the formula of issue 68,
- * written out here as the reference) — for every kind of character and with or without `expires`.
+ * row_crc.ts: the CRC a row carries is the one rows already on disk carry (issue 68) — CRC-32 over
+ * the body's bytes and then the UTF-8 of the other columns joined by NUL — checked against a CRC-32
+ * written out here byte by byte, for every kind of character, any numbers, with or without
+ * `expires`, and against a value fixed once.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { crc32 } from "node:zlib";
 import { type CrcColumns, rowCrc } from "./row_crc.ts";
 
-/** Issue 68's formula, as rows were written before row_crc.ts. */
+/** CRC-32 (IEEE, reflected) of `bytes`, one bit at a time: the definition, no table. */
+function crc32Bits(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+/** The row's CRC by its definition: the body, then the joined columns' UTF-8. */
 function reference(m: CrcColumns): number {
-  const meta = `${m.seq}\0${m.mid}\0${m.sender}\0${m.kind}\0${m.target}\0${m.conv}\0${m.ts}\0${
-    m.expires ?? ""
-  }`;
-  return crc32(meta, crc32(m.body));
+  const meta = new TextEncoder().encode(
+    [m.seq, m.mid, m.sender, m.kind, m.target, m.conv, m.ts, m.expires ?? ""].map(String).join("\0"),
+  );
+  const all = new Uint8Array(m.body.length + meta.length);
+  all.set(m.body);
+  all.set(meta, m.body.length);
+  return crc32Bits(all);
 }
 
 const row = (o: Partial<CrcColumns> = {}): CrcColumns => ({
