@@ -15,7 +15,7 @@
  * its next start recovers from the WAL). Deleted rows are overwritten with zeros (`secure_delete`),
  * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
-import { type Row, type Statement } from "./sqlite_base.ts";
+import { type Row } from "./sqlite_base.ts";
 import { rowCrc } from "./row_crc.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
@@ -68,9 +68,14 @@ const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LE
   WHERE seq > ? ORDER BY seq LIMIT 4096`;
 type IndexRow = [number, string, string, TargetKind, string, string, number, number | null, number];
 
-/** One row by seq, its columns in this order (`#readOne`: an array). */
-const READ_ONE =
-  `SELECT seq, mid, sender, kind, target, conv, ts, body, expires, crc FROM messages WHERE seq = ?`;
+/** Rows by seq, at most `READ_MANY` in one statement, their columns in this order (`#readRows`: arrays). */
+const readSql = (n: number) =>
+  `SELECT seq, mid, sender, kind, target, conv, ts, body, expires, crc FROM messages WHERE seq IN (${
+    Array(n).fill("?").join(", ")
+  })`;
+/** Seqs a read asks for in one statement (a shorter list is padded with its last seq: one statement for all). */
+const READ_MANY = 64;
+const READ_ONE = readSql(1), READ_MANY_SQL = readSql(READ_MANY);
 type ReadRow = [
   number,
   string,
@@ -263,13 +268,20 @@ export class SqliteStore extends SqliteAccounts implements Store {
   }
 
   /**
-   * The statement reading one row by seq, as an array (node:sqlite's row objects are slow to look
-   * properties up on: sync and history read every row they send through it).
+   * The rows of `seqs` by seq (absent: not stored), as arrays (node:sqlite's row objects are slow to
+   * look properties up on) and up to `READ_MANY` a statement (one call into SQLite each): sync and
+   * history read every row they send through it.
    */
-  #readOne(): Statement {
-    const st = this.q(READ_ONE);
-    (st as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-    return st;
+  #readRows(seqs: readonly number[]): Map<number, ReadRow> {
+    const got = new Map<number, ReadRow>();
+    for (let i = 0; i < seqs.length; i += READ_MANY) {
+      const part = seqs.slice(i, i + READ_MANY);
+      const st = this.q(part.length === 1 ? READ_ONE : READ_MANY_SQL);
+      (st as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      while (part.length > 1 && part.length < READ_MANY) part.push(part[part.length - 1]!);
+      for (const r of st.all(...part) as unknown as ReadRow[]) got.set(r[0], r);
+    }
+    return got;
   }
 
   /** The table's side of the messages (see `MessageRows`). */
@@ -277,9 +289,9 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return {
       insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
       read: (seqs, check = true) => {
-        const one = this.#readOne();
+        const got = this.#readRows(seqs);
         return seqs.map((seq) => {
-          const r = one.get(seq) as unknown as ReadRow | undefined;
+          const r = got.get(seq);
           if (!r) return undefined;
           const [, mid, sender, kind, target, conv, ts, body, expires, crc] = r;
           const m: StoredMessage = { seq, mid, sender, kind, target, conv, ts, body };
