@@ -7,7 +7,7 @@
  * keys into the database once (as an upgrade from before issue 73 does): timed apart.
  */
 import { DatabaseSync } from "node:sqlite";
-import { rowCrc } from "../../lib/server/store/sqlite_store.ts";
+import { rowCrc } from "../../lib/server/store/row_crc.ts";
 import { seed, startServer, stopServer } from "./bench_server.ts";
 import { median, type Row, rssKb } from "./proc.ts";
 

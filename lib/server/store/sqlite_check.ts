@@ -15,7 +15,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { Row } from "./sqlite_base.ts";
-import { rowCrc, rowOf, SEQ_SEEN_SQL, SqliteStore } from "./sqlite_store.ts";
+import { rowOf, SEQ_SEEN_SQL, SqliteStore } from "./sqlite_store.ts";
+import { rowCrc } from "./row_crc.ts";
 import type { NewMessage } from "./store.ts";
 
 /** What `admin check` found in the database. */

@@ -15,8 +15,8 @@
  * its next start recovers from the WAL). Deleted rows are overwritten with zeros (`secure_delete`),
  * and `scrub` truncates the WAL after deletions, so no copy of them stays in the data folder.
  */
-import { crc32 } from "node:zlib";
 import { type Row } from "./sqlite_base.ts";
+import { rowCrc } from "./row_crc.ts";
 import { SqliteAccounts } from "./sqlite_accounts.ts";
 import { type MessageRows, type StoredMeta, TableMessages, TAIL_MAX } from "./table_messages.ts";
 import { SqliteKeys } from "./sqlite_keys.ts";
@@ -48,19 +48,11 @@ const toMsg = (r: Row): StoredMessage => ({
   body: r.body as Uint8Array,
 });
 
-/** A row of the table with its `expires` (absent when none): what its CRC covers (`rowCrc`). */
+/** A row of the table with its `expires` (absent when none). */
 export const rowOf = (r: Row): StoredMessage => ({
   ...toMsg(r),
   expires: (r.expires as number | null) ?? undefined,
 });
-
-/** The CRC-32 a row carries: of its body, then of its other columns as one string. */
-export function rowCrc(m: NewMessage & { seq: number }): number {
-  const meta = `${m.seq}\0${m.mid}\0${m.sender}\0${m.kind}\0${m.target}\0${m.conv}\0${m.ts}\0${
-    m.expires ?? ""
-  }`;
-  return crc32(meta, crc32(m.body));
-}
 
 /**
  * The highest seq any table of the store names (rows, cursors, room members, accounts, devices), as
@@ -75,6 +67,27 @@ export const SEQ_SEEN_SQL = `SELECT MAX(
 const INDEX_PAGE = `SELECT seq, mid, sender, kind, target, conv, ts, expires, LENGTH(body) FROM messages
   WHERE seq > ? ORDER BY seq LIMIT 4096`;
 type IndexRow = [number, string, string, TargetKind, string, string, number, number | null, number];
+
+/** Rows by seq, at most `READ_MANY` in one statement, their columns in this order (`#readRows`: arrays). */
+const readSql = (n: number) =>
+  `SELECT seq, mid, sender, kind, target, conv, ts, body, expires, crc FROM messages WHERE seq IN (${
+    Array(n).fill("?").join(", ")
+  })`;
+/** Seqs a read asks for in one statement (a shorter list is padded with its last seq: one statement for all). */
+const READ_MANY = 64;
+const READ_ONE = readSql(1), READ_MANY_SQL = readSql(READ_MANY);
+type ReadRow = [
+  number,
+  string,
+  string,
+  TargetKind,
+  string,
+  string,
+  number,
+  Uint8Array,
+  number | null,
+  number | null,
+];
 
 /** An INSERT of `n` message rows in one statement. */
 const insertOf = (n: number) =>
@@ -218,7 +231,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
       const ins = this.q(INSERT);
       const got = this.tx(() => {
         const r = importSegmentLog(dir, (e) => {
-          const crc = rowCrc({ ...e, expires: e.expires ?? undefined });
+          const crc = rowCrc(e);
           ins.run(e.seq, e.mid, e.sender, e.kind, e.target, e.conv, e.ts, e.body, e.expires ?? null, crc);
         }, this.#salvageLog);
         this.q("INSERT OR REPLACE INTO server_meta (k, v) VALUES ('log_imported', ?)").run(String(r.entries));
@@ -254,17 +267,35 @@ export class SqliteStore extends SqliteAccounts implements Store {
     }
   }
 
+  /**
+   * The rows of `seqs` by seq (absent: not stored), as arrays (node:sqlite's row objects are slow to
+   * look properties up on) and up to `READ_MANY` a statement (one call into SQLite each): sync and
+   * history read every row they send through it.
+   */
+  #readRows(seqs: readonly number[]): Map<number, ReadRow> {
+    const got = new Map<number, ReadRow>();
+    for (let i = 0; i < seqs.length; i += READ_MANY) {
+      const part = seqs.slice(i, i + READ_MANY);
+      const st = this.q(part.length === 1 ? READ_ONE : READ_MANY_SQL);
+      (st as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      while (part.length > 1 && part.length < READ_MANY) part.push(part[part.length - 1]!);
+      for (const r of st.all(...part) as unknown as ReadRow[]) got.set(r[0], r);
+    }
+    return got;
+  }
+
   /** The table's side of the messages (see `MessageRows`). */
   #rowsWith(keys: SqliteKeys): MessageRows {
     return {
       insert: (rows, acks) => this.#write(() => this.#insert(rows, acks)),
       read: (seqs, check = true) => {
-        const one = this.q("SELECT * FROM messages WHERE seq = ?");
+        const got = this.#readRows(seqs);
         return seqs.map((seq) => {
-          const r = one.get(seq) as Row | undefined;
+          const r = got.get(seq);
           if (!r) return undefined;
-          const m = toMsg(r);
-          return !check || r.crc == null || rowCrc(rowOf(r)) === Number(r.crc) ? m : null;
+          const [, mid, sender, kind, target, conv, ts, body, expires, crc] = r;
+          const m: StoredMessage = { seq, mid, sender, kind, target, conv, ts, body };
+          return !check || crc == null || rowCrc(m, expires) === Number(crc) ? m : null;
         });
       },
       delete: (seqs, old) => {
