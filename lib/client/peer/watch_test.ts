@@ -214,6 +214,21 @@ Deno.test("peer watch (hostile): forged, replayed, misdirected and stale control
   }
 });
 
+Deno.test("peer watch: a copy the peer refuses starts nothing, and says why", async () => {
+  const { a, b, dir, close } = await pair(0, true);
+  try {
+    const path = await video(dir);
+    b.on((e) => void (e.type === "file.offer" && b.files.reject()));
+    await assert.rejects(
+      a.watch.start("bob", path),
+      /^BackendError: bob has no copy of .* and did not take it: /,
+    );
+    assert.ok(!a.watch.session("bob")?.session.state, "nothing plays");
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("peer watch: a peer that does not know the signal is named as too old; the channel stays up", async () => {
   const { a, b, dir, close } = await pair();
   try {
