@@ -76,3 +76,31 @@ Deno.test("signals: what an earlier process filed for the folder goes at the nex
     await t.stop();
   }
 });
+
+Deno.test("signals: one that cannot be opened (alice's, replayed under new ids) is said as a warning, each one", async () => {
+  const t = await startTestServer();
+  try {
+    const alice = await t.e2eClient("alice"), bob = await t.e2eClient("bob");
+    const warned: string[] = [], heard: BackendEvent[] = [];
+    bob.client.on((e) => void (e.type === "notice" && e.level === "warn" && warned.push(e.text)));
+    bob.client.on((e) => void (e.type === "signal" && heard.push(e)));
+    for (const c of [alice, bob]) await c.client.start();
+    const link = alice.client.link, signal = link.signal.bind(link);
+    const sent: Parameters<typeof signal>[] = [];
+    link.signal = (...a) => (sent.push(a), signal(...a));
+    const dm: Target = { kind: "user", name: "bob" };
+    const payload = (mid: string) => new TextEncoder().encode(JSON.stringify({ v: 1, k: "test", mid }));
+    assert.ok(await alice.client.signal(dm, payload));
+    await eventually(() => heard.length === 1, 5000, "the signal");
+    const [to, , body, o] = sent[0]!;
+    for (const mid of ["r1".repeat(12), "r2".repeat(12)]) await signal(to, mid, body, o); // the ratchet says no
+    await eventually(() => warned.length === 2, 5000, "a warning for each");
+    assert.ok(
+      warned.every((w) => /^alice: a signal that could not be opened was dropped \(/.test(w)),
+      warned.join("; "),
+    );
+    assert.equal(heard.length, 1, "nothing more handed on");
+  } finally {
+    await t.stop();
+  }
+});

@@ -28,6 +28,7 @@ Deno.test("away: only a live direct text of someone else is answered, once per s
       },
     },
     opened: () => Promise.resolve(),
+    session: { sends: {} }, // ids of the core's own
   } as unknown as SendHost;
   const away = new AwayReplies(h);
   const dm = (o: Partial<ChatMessage>): ChatMessage => ({

@@ -7,6 +7,7 @@
  *   (typing, room signals) arrive through the link and are opened in the same order — a message's
  *   receiver resolving once it is saved, as a peer channel's ack waits for —; a new connection tells
  *   the engine (`connected`).
+ *   A signal the codec refuses is said as a warning naming its sender (both modes), never dropped silently.
  * - `receive`: opens one envelope through the body codec (the port the engine does not hold) and
  *   tells the engine what that gave: it saves before it tells, and says an unreadable message as an
  *   error notice naming sender and seq.
@@ -92,12 +93,20 @@ function onMessage(host: ClientHost, st: InboundState, e: SealedEnvelope): Promi
   return taken;
 }
 
-/** A typing event (issue 14) or another room signal: opened in arrival order, never stored or acked. */
+/**
+ * A typing event (issue 14) or another signal: opened in arrival order, never stored or acked; one the
+ * codec refuses (replayed, forged, sealed for someone else) is dropped with a warning, each one.
+ */
 function onSignal(host: ClientHost, st: InboundState, e: SealedEnvelope): void {
   const codec = host.codec;
   if (!codec.openSignal) return;
   const m = { mid: e.mid, from: e.from, to: e.to };
-  st.opening = st.opening.then(() => codec.openSignal!(m, e.body)).then((p) => {
+  const opened = st.opening.then(() => codec.openSignal!(m, e.body)).catch((err) => {
+    const text = `${e.from}: a signal that could not be opened was dropped (${(err as Error).message})`;
+    host.notify({ type: "notice", level: "warn", text });
+    return null;
+  });
+  st.opening = opened.then((p) => {
     const t = p && decodeTyping(p, m.mid);
     const away = p && !t && m.to.kind === "user" ? decodeAway(p, m.mid) : null;
     if (t) host.notify({ type: "typing", from: m.from, to: m.to, active: t.active });

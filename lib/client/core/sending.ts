@@ -237,7 +237,7 @@ export async function sendSignal(
   const codec = h.codec;
   if (!codec.sealSignal || (to.kind === "user" && await codec.blocks?.has(to.name!))) return false;
   await h.opened(); // room changes seen so far apply first
-  const mid = randomId(undefined, 12);
+  const mid = h.session.sends.mid?.() ?? randomId(undefined, 12); // a peer's wire takes its own ids only
   return await sealAndSend(
     async () => (await codec.sealSignal!(to, payload(mid))) ?? NOBODY,
     async (s) => {

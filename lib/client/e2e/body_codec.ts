@@ -187,7 +187,8 @@ export interface BodyCodec {
   devicesChanged?(detail: unknown): Promise<void>;
   /** Seals a signal's payload (typing) end to end; null when there is nobody it can be sealed for. */
   sealSignal?(to: Target, payload: Uint8Array): Promise<Sealed | null>;
-  /** Opens a signal, committing the ratchet step as for a message; null when unreadable or one's own. */
+  /** Opens a signal, committing the ratchet step as for a message; null when one's own or not for this device;
+   * rejects when it cannot be opened (replayed, forged): core/receiving.ts says so. */
   openSignal?(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null>;
   /** A handout went out (`seq`: the server's) or could not (`error`: told, and tried again with the next seal). */
   handedOut?(h: Handout, r: { seq: number } | { error: unknown }): Promise<void>;

@@ -369,7 +369,7 @@ export class E2eCodec implements BodyCodec, SealedChannel {
     return this.#serial(() => this.#history.confirmed(mid));
   }
 
-  /** Opens a signal like a message, committing its step (e2e/receive.ts); null when mine or unreadable. */
+  /** Opens a signal like a message, committing its step (e2e/receive.ts); null when mine or blocked; rejects when unreadable. */
   openSignal(m: { mid?: string; from: string; to: Target }, body: Uint8Array): Promise<Uint8Array | null> {
     return this.#serial(async () => {
       const p = await this.#receiver.openSignal(m, body); // opened first: the ratchet stays in step

@@ -258,7 +258,7 @@ export class Receiver {
     return w !== null;
   }
 
-  /** Opens a signal; null when it is mine or cannot be read. */
+  /** Opens a signal; null when it is mine, sent again or has no part for this device; rejects when it cannot be opened. */
   async openSignal(
     m: { mid?: string; from: string; to: Target },
     body: Uint8Array,
@@ -270,29 +270,26 @@ export class Receiver {
       const filed = await OPENED.get(this.history.cs, m.from, mid); // another process of this folder opened it first
       if (filed !== undefined) return fromBase64(filed);
     }
-    try {
-      let o: { plaintext: Uint8Array; writes: StoreWrites };
-      if (m.to.kind === "user") {
-        const part = await this.dms.openPart(m.from, body, false);
-        if (!part) return null;
-        o = part;
-      } else if (m.to.kind === "room") {
-        o = await this.sealer.open(m.to.name!, m.from, body);
-      } else return null;
-      if (mid === undefined) await this.history.cs.commit(o.writes);
-      else {
-        const at = this.history.clock.now();
-        const f = await OPENED.writes(this.history.cs, {
-          from: m.from,
-          id: mid,
-          at,
-          value: toBase64(o.plaintext),
-        });
-        await this.history.cs.commit({ put: { ...o.writes.put, ...f.put }, del: o.writes.del });
-      }
-      return o.plaintext;
-    } catch {
-      return null; // a signal that cannot be read is dropped: it is never stored or retried
+    // One that cannot be read (replayed, forged) rejects: the core says it (core/receiving.ts); never stored or retried.
+    let o: { plaintext: Uint8Array; writes: StoreWrites };
+    if (m.to.kind === "user") {
+      const part = await this.dms.openPart(m.from, body, false);
+      if (!part) return null;
+      o = part;
+    } else if (m.to.kind === "room") {
+      o = await this.sealer.open(m.to.name!, m.from, body);
+    } else return null;
+    if (mid === undefined) await this.history.cs.commit(o.writes);
+    else {
+      const at = this.history.clock.now();
+      const f = await OPENED.writes(this.history.cs, {
+        from: m.from,
+        id: mid,
+        at,
+        value: toBase64(o.plaintext),
+      });
+      await this.history.cs.commit({ put: { ...o.writes.put, ...f.put }, del: o.writes.del });
     }
+    return o.plaintext;
   }
 }

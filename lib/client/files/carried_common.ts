@@ -2,11 +2,28 @@
  * What the two sides of a carried transfer (carried.ts and carried_out.ts send, carried_in.ts receive) share:
  * `Via` (a channel as files use it), the events, the host (`FileBook`: the store that keeps their records, book.ts,
  * across restarts), `Transfer` (the fields of both kinds), `keep` (a bounded map), `progress`
- * (the "transfer" event) and `entryOf` (a `/files` row). No I/O.
+ * (the "transfer" event), `entryOf` (a `/files` row) and `sentEnd` (the end of a file sent, which a
+ * command — carried_desk.ts `send` — and watch together's offer — peer/watch_copies.ts — wait for). No I/O.
  */
-import type { BackendEvent, FileEntryInfo, FileOfferInfo } from "../backend.ts";
+import { BackendError, type BackendEvent, type FileEntryInfo, type FileOfferInfo } from "../backend.ts";
 import { DIRECT_BATCH } from "./direct.ts";
 import { bounded, type CarriedInState, type CarriedOutState } from "./book.ts";
+
+/**
+ * Resolves once the peer saved the file offered as `fid` (`file.sent`), or rejects with `file_failed` and
+ * its reason (`file.failed`); `on` adds a listener of the node's events.
+ */
+export function sentEnd(on: (l: (e: { type: string }) => void) => () => void, fid: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const off = on((x) => {
+      const e = x as PeerFileEvent;
+      if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== fid) return;
+      off();
+      if (e.type === "file.sent") resolve();
+      else reject(new BackendError("file_failed", e.why));
+    });
+  });
+}
 
 /** One channel to a peer, as far as files need it. */
 export interface Via {

@@ -6,17 +6,12 @@
  * waits for is printed by that command; the others (auto-accepted, refused offers) are notices
  * (`notice`), said once. Peer mode's full-screen backend (peer/node.ts `backend`) holds one over its node.
  */
-import {
-  BackendError,
-  type BackendEvent,
-  type FileControls,
-  type FileEntryInfo,
-  missing,
-} from "../backend.ts";
+import { type BackendEvent, type FileControls, type FileEntryInfo, missing } from "../backend.ts";
 import { sizeText } from "../../common/progress.ts";
 import { outboxFiles, outboxPath } from "./disk.ts";
 import { pickSent } from "./offer.ts";
 import type { PeerFileEvent, PeerFiles } from "./carried.ts";
+import { sentEnd } from "./carried_common.ts";
 
 /** What the desk needs of its node. */
 export interface CarriedDeskPorts {
@@ -62,15 +57,7 @@ export class CarriedDesk implements FileControls {
   ): Promise<{ name: string; size: number; sha256: string }> {
     const s = await this.node.send(user, await outboxPath(this.outboxDir, idOrPath));
     started?.(s.name);
-    await this.#waiting(s.fid, () =>
-      new Promise<void>((resolve, reject) => {
-        const off = this.node.on((e) => {
-          if ((e.type !== "file.sent" && e.type !== "file.failed") || (e as FileEnd).fid !== s.fid) return;
-          off();
-          if (e.type === "file.sent") resolve();
-          else reject(new BackendError("file_failed", (e as FileEnd & { why: string }).why));
-        });
-      }));
+    await this.#waiting(s.fid, () => sentEnd((l) => this.node.on(l), s.fid));
     return { name: s.name, size: s.size, sha256: await s.sum };
   }
 

@@ -10,8 +10,8 @@
  * changes nothing and is said once as a warning. A changed key holds the message back (`HeldBack`:
  * not acknowledged, the peer writes it again later) and says `key-changed`, as a seal for it does.
  * `seal`, `sealChange`, `sealSetting`, `sealQueued` and `sealBody` seal for a peer with the prekey
- * bundle its hello brought (the core's sends, core/sending.ts and core/message_changes.ts; peer/watch.ts
- * its signals, which `openWatch` opens).
+ * bundle its hello brought (the core's sends, core/sending.ts and core/message_changes.ts, and its
+ * signals: watch together's, `sealSignal`, `openSignal`).
  *
  * The node's ledger: each message is numbered here and saved once (by sender and id); a change is
  * taken once (peer/store.ts `takeOnce`: one re-sent after a lost ack applies once, one older than
@@ -156,11 +156,13 @@ export class PeerCodec implements BodyCodec {
     return await this.sealQueued(to, encodePayload({ v: 1, k: "expire", mid, seconds: s.seconds }));
   }
 
-  /**
-   * Opens a watch-together signal from `m.from` (peer/watch.ts), its ratchet step committed; rejects
-   * when it cannot be opened. (Not the core's `openSignal`: a peer's typing is a plain record.)
-   */
-  openWatch(m: { from: string }, body: Uint8Array): Promise<Uint8Array> {
+  /** A signal (watch together; a peer's typing is a plain record) sealed for `to`. */
+  async sealSignal(to: Target, payload: Uint8Array): Promise<Sealed> {
+    return { body: await this.sealBody(to.name!, payload) };
+  }
+
+  /** Opens a signal from `m.from`, its ratchet step committed; rejects when it cannot be opened (the core says it). */
+  openSignal(m: { from: string }, body: Uint8Array): Promise<Uint8Array> {
     const { ports } = this;
     return ports.serial(async () => {
       const o = await ports.dm.openDm(m.from, body);

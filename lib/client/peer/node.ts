@@ -19,8 +19,8 @@
  * ledger: peer/codec.ts). The node's listeners (`on`) hear its own events and the core's, as `PeerEvent`s.
  * A dropped peer is dialled again at its last known address with back-off (redial.ts);
  * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
- * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over sealed signals:
- * `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
+ * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over the core's
+ * sealed signals: `watch` (watch.ts). Expected failures are `BackendError`s with a stable code.
  */
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
@@ -132,7 +132,7 @@ export class PeerNode {
       null,
       o.timers ?? systemTimers,
     );
-    this.watch = new PeerWatch(this, { codec: this.codec, carrier: this.link, emit: (e) => this.#emit(e) });
+    this.watch = new PeerWatch(this); // its signals the core's
   }
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {

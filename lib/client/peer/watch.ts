@@ -4,13 +4,11 @@
  * renderer and size its own). One `PeerWatch` per node answers its peers' questions whether the user watches
  * or not. The sessions, their rules and their clock are client mode's (video/watch_sessions.ts: one
  * `WatchRoom` per peer, its key the DM's conversation key "d:alice:bob", both parties controlling, its
- * times on the clock of the name that sorts first); what is peer mode's is here: each peer's `WatchChannel`
- * over sealed signals, and the copies.
- *
- * Signals: sealed by the peer's Double Ratchet session (the one its messages use, one crypto step at a
- * time: peer/codec.ts `sealBody`, `openSignal`) in a `sig` record (peer/channel_link.ts). One that arrives is opened and its step committed,
- * watched or not (after `close` too); one the ratchet refuses (replayed, forged, sealed for someone
- * else) is dropped with a warning. The sender is the channel's authenticated peer.
+ * times on the clock of the name that sorts first) over client mode's channel (video/watch_channel.ts
+ * `watchChannel`: the signals sealed, sent, opened — one refused said — by the node's core, a
+ * core/chat_client.ts `ChatClient` whose link writes each as a `sig` record on the peer's channel,
+ * peer/channel_link.ts; issue 70); what is peer mode's is here: the copies, and the session's clock,
+ * the reference party's (no server). The sender is the channel's authenticated peer.
  *
  * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
  * answered by `has`: a file it received or named, hashed again to be sure: peer/watch_copies.ts). If not,
@@ -21,15 +19,10 @@
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import { convKey, normalizeName } from "../../protocol/names.ts";
-import { BackendError, type PeerListing, type WatchChannel } from "../backend.ts";
-import { dmParties } from "../video/watch_channel.ts";
+import { BackendError, type BackendEvent, type PeerListing, type WatchChannel } from "../backend.ts";
+import { watchChannel, type WatchCore } from "../video/watch_channel.ts";
 import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
-import { isWatch, type WatchControl, type WatchState } from "../video/watch_together.ts";
-import type { SealedEnvelope } from "../core/link.ts";
-import { newMid } from "./wire.ts";
-import type { PeerCodec } from "./codec.ts";
-import type { ChannelLink } from "./channel_link.ts";
-import type { PeerEvent } from "./events.ts";
+import type { WatchControl, WatchState } from "../video/watch_together.ts";
 import { type CopiesHost, WatchCopies } from "./watch_copies.ts";
 
 /** One more clock round trip this often, ms. */
@@ -39,20 +32,14 @@ type Note = { type: "note"; name: string; text: string; level: "info" | "warn" }
 /** What a `PeerWatch` tells its surface (`name`: the peer): the sessions' events and notes. */
 export type PeerWatchEvent = SessionEvent | Note;
 
-/** What a `PeerWatch` needs of its node. */
+/** What a `PeerWatch` needs of its node: its core (the signals) among the rest. */
 export interface WatchHost extends CopiesHost {
   readonly name: string;
   readonly clock: Clock;
   /** What the sessions' drift tick waits on (none: the runtime's timers). */
   readonly timers?: Timers;
+  readonly client: WatchCore & { on(l: (e: BackendEvent) => void): () => void };
   peers(): PeerListing[];
-}
-
-/** What the signals need of their node: its codec and link, and its events. */
-export interface SignalCore {
-  readonly codec: PeerCodec;
-  readonly carrier: ChannelLink;
-  emit(e: PeerEvent): void;
 }
 
 const nameOf = (peer: string) => normalizeName(peer.replace(/^@/, "")) ?? peer;
@@ -61,20 +48,17 @@ const unanswered = (peer: string) =>
 
 export class PeerWatch extends WatchSessions<Note> {
   readonly #copies: WatchCopies;
-  #closed = false;
+  readonly #off: () => void;
 
-  constructor(readonly host: WatchHost, readonly core: SignalCore) {
+  constructor(readonly host: WatchHost) {
     const keyOf = (peer: string) => convKey("user", host.name, peer);
     const now = () => host.clock.now();
     super({ me: host.name, now, keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered, timers: host.timers });
     this.#copies = new WatchCopies(host);
-    core.carrier.signals((e) => this.#opened(e));
-  }
-
-  /** Seals `payload(mid)` for `peer` and writes it on its channel now; refused as a message to it would be. */
-  async seal(peer: string, payload: (mid: string) => Uint8Array): Promise<void> {
-    const mid = newMid(), c = this.core;
-    await c.carrier.signal({ kind: "user", name: peer }, mid, await c.codec.sealBody(peer, payload(mid)));
+    // Opened by the core (its ratchet step committed) whether watched or not; a DM's is its sender's session.
+    this.#off = host.client.on((e) =>
+      void (e.type === "signal" && e.to.kind === "user" && this.signal(e.from, e))
+    );
   }
 
   /**
@@ -100,7 +84,7 @@ export class PeerWatch extends WatchSessions<Note> {
 
   override close(): void {
     super.close();
-    this.#closed = true;
+    this.#off();
   }
 
   /** The stored name of a connected peer; refused (`no_such_peer`, `offline`) else. */
@@ -112,14 +96,9 @@ export class PeerWatch extends WatchSessions<Note> {
     return name;
   }
 
-  /** The channel of the session with `peer`: its sealed signals, its two parties, its clock. */
+  /** The channel of the session with `peer`: the core's signals, its two parties, the reference party's clock. */
   protected override channelOf(peer: string): WatchChannel {
-    const key = convKey("user", this.host.name, peer);
-    return {
-      signal: (_key, payload) => this.seal(peer, payload),
-      roomAdmins: () => Promise.resolve(dmParties(key)!),
-      serverTime: this.partyTime(peer),
-    };
+    return watchChannel(() => this.host.client, this.partyTime(peer));
   }
 
   /** A peer asks whether this node holds a copy: only of files the user named or exchanged with it. */
@@ -136,18 +115,5 @@ export class PeerWatch extends WatchSessions<Note> {
       `watch-together ${peer} PATH with your copy, or ask ${peer} to start it again (it is offered then)`;
     this.emit({ type: "note", name: peer, text, level: "warn" });
     return null;
-  }
-
-  /** A signal arrived: opened (its ratchet step committed), then handed to the sessions. */
-  async #opened(e: SealedEnvelope): Promise<void> {
-    const c = this.core;
-    let plaintext: Uint8Array;
-    try {
-      plaintext = await c.codec.openWatch(e, e.body);
-    } catch (err) {
-      const text = `${e.from}: a signal that could not be opened was dropped (${(err as Error).message})`;
-      return c.emit({ type: "notice", text, level: "warn" });
-    }
-    if (!this.#closed && isWatch(plaintext)) this.signal(e.from, { from: e.from, mid: e.mid, plaintext });
   }
 }

@@ -4,11 +4,12 @@
  * (files/carried.ts, by the SHA-256 of its transfer; a peer asking learns only of the files exchanged
  * with it), hashed again before it counts (a file changed since is no copy; hashes cached by path,
  * size and time). `offer` sends a copy through the peer
- * file transfer and waits until the peer saved it, or refused it (thrown with its reason). The disk
- * calls are files/disk.ts's.
+ * file transfer and waits until the peer saved it, or refused it (thrown with its reason:
+ * files/carried_common.ts `sentEnd`, the wait of `/send PEER` too). The disk calls are files/disk.ts's.
  */
 import { BackendError, type FileEntryInfo } from "../backend.ts";
 import { hashFile, sendable } from "../files/disk.ts";
+import { sentEnd } from "../files/carried_common.ts";
 import type { PeerEvent } from "./events.ts";
 
 /** What the copies need of their node. */
@@ -54,15 +55,11 @@ export class WatchCopies {
   /** Offers `path` (named `name`) to `peer`; resolves once the peer saved it. */
   async offer(peer: string, path: string, name: string): Promise<void> {
     const r = await this.host.sendFile(peer, path);
-    await new Promise<void>((resolve, reject) => {
-      const off = this.host.on((e) => {
-        if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== r.fid) return;
-        off();
-        if (e.type === "file.sent") return resolve();
-        reject(
-          new BackendError("file_failed", `${peer} has no copy of ${name} and did not take it: ${e.why}`),
-        );
-      });
+    await sentEnd((l) => this.host.on(l), r.fid).catch((e) => {
+      throw new BackendError(
+        "file_failed",
+        `${peer} has no copy of ${name} and did not take it: ${e.message}`,
+      );
     });
   }
 

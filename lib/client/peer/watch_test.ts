@@ -180,7 +180,7 @@ Deno.test("peer watch (hostile): forged, replayed, misdirected and stale control
     b.on((e) => void (e.type === "notice" && e.level === "warn" && warned.push(e.text)));
     const key = convKey("user", "alice", "bob");
     const st = (n: number): WatchState => ({ ...s1, n, pos: 99_000, paused: false });
-    const send = (p: (mid: string) => Uint8Array) => a.watch.seal("bob", p);
+    const send = (p: (mid: string) => Uint8Array) => a.client.signal({ kind: "user", name: "bob" }, p);
     await send((mid) => encodeWatch(mid, "d:bob:carol", { kind: "state", state: st(9) })); // another session
     await send(() => encodeWatch("f".repeat(32), key, { kind: "state", state: st(9) })); // another id (replay)
     await send((mid) => encodeWatch(mid, key, { kind: "state", state: st(2) })); // not newer
@@ -193,7 +193,10 @@ Deno.test("peer watch (hostile): forged, replayed, misdirected and stale control
     // carol's control of alice and bob's session: it is sealed by carol, so it is the bob–carol DM's.
     await carol.connect(`127.0.0.1:${b.port}`);
     await until(() => carol.peers().some((p) => p.name === "bob" && p.online), "carol is connected");
-    await carol.watch.seal("bob", (mid) => encodeWatch(mid, key, { kind: "state", state: st(9) }));
+    await carol.client.signal(
+      { kind: "user", name: "bob" },
+      (mid) => encodeWatch(mid, key, { kind: "state", state: st(9) }),
+    );
     await until(() => refused().length >= 5 && warned.length >= 7, "every hostile control answered");
     assert.equal(JSON.stringify(b.watch.session("alice")!.session.state), before, "nothing changed");
     assert.equal(players.get("bob")!.told.length, told, "bob's player was not touched");
@@ -208,6 +211,21 @@ Deno.test("peer watch (hostile): forged, replayed, misdirected and stale control
     await until(() => b.watch.session("alice")?.session.state?.n === 3, "a real control still applies");
   } finally {
     await Promise.all([close(), carol.close()]);
+  }
+});
+
+Deno.test("peer watch: a copy the peer refuses starts nothing, and says why", async () => {
+  const { a, b, dir, close } = await pair(0, true);
+  try {
+    const path = await video(dir);
+    b.on((e) => void (e.type === "file.offer" && b.files.reject()));
+    await assert.rejects(
+      a.watch.start("bob", path),
+      /^BackendError: bob has no copy of .* and did not take it: /,
+    );
+    assert.ok(!a.watch.session("bob")?.session.state, "nothing plays");
+  } finally {
+    await close();
   }
 });
 

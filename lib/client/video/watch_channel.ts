@@ -1,7 +1,9 @@
 /**
- * Watch together's link to the chat (issue 39.7), one home for the scripted `watch-together` and the
- * full-screen client: `watchChannel` makes the backend's `WatchChannel` out of a `ChatClient` (sealed
- * signals, the room's admins from its signed log, the server's clock from a ping);
+ * Watch together's link to the chat (issue 39.7), one home for the scripted `watch-together`, the
+ * full-screen client and peer mode (issue 70): `watchChannel` makes the backend's `WatchChannel` out of
+ * either mode's `ChatClient` (signals sealed and sent by the core, core/sending.ts `sendSignal`, over its
+ * link — the relay, or a peer's channel —, and opened by it, a refused one said there; over a server the
+ * room's admins from its signed log and the server's clock from a ping, in peer mode the clock given);
  * `sampleClock` estimates a session's clock from a few round trips (the server's, or in a DM without
  * a server its reference party's: watch_sessions.ts).
  *
@@ -11,7 +13,8 @@
  * e2e/receive.ts: a device without a session gets one from its prekey bundle, as for a message).
  */
 import { BackendError, type Target, type WatchChannel } from "../backend.ts";
-import type { ChatClient } from "../core/chat_client.ts";
+import type { ServerCommands } from "../core/server_commands.ts";
+import type { Connection } from "../session/connection.ts";
 import { convKey, normalizeName, withoutHash } from "../../protocol/names.ts";
 import { type ClockOffset, isDmKey } from "./watch_together.ts";
 
@@ -56,8 +59,20 @@ export function signalKey(e: { from: string; to: Target }): string | null {
 /** Round trips `sampleClock` makes; the quickest wins. */
 export const CLOCK_SAMPLES = 5;
 
-/** The channel of `client()` (the current client: a new one after each reconnect). */
-export function watchChannel(client: () => ChatClient): WatchChannel {
+/** What a channel needs of the conversation core (core/chat_client.ts `ChatClient`, either mode's). */
+export interface WatchCore {
+  readonly user: string;
+  signal(to: Target, payload: (mid: string) => Uint8Array): Promise<boolean>;
+  /** A server's commands and connection (none in peer mode). */
+  readonly commands?: Pick<ServerCommands, "roomAdmins">;
+  readonly conn?: Pick<Connection, "request">;
+}
+
+/**
+ * The channel of `client()` (the current client: a new one after each reconnect); its clock `time`, else
+ * the server's (a ping).
+ */
+export function watchChannel(client: () => WatchCore, time?: () => Promise<number>): WatchChannel {
   return {
     signal: async (key, payload) => {
       const to = watchTarget(client().user, key);
@@ -71,14 +86,15 @@ export function watchChannel(client: () => ChatClient): WatchChannel {
     },
     // In a DM either party plays, pauses and seeks.
     roomAdmins: (key) => {
-      const two = dmParties(key);
-      return two ? Promise.resolve(two) : client().commands.roomAdmins(key);
+      const two = dmParties(key), cmds = client().commands;
+      if (two || !cmds) return Promise.resolve(two ?? []);
+      return cmds.roomAdmins(key);
     },
-    serverTime: async () => {
-      const r = await client().conn.request("ping");
-      if (typeof r.header.now !== "number") throw new BackendError("unavailable", "The server sent no time");
+    serverTime: time ?? (async () => {
+      const r = await client().conn?.request("ping");
+      if (typeof r?.header.now !== "number") throw new BackendError("unavailable", "The server sent no time");
       return r.header.now;
-    },
+    }),
   };
 }
 
