@@ -258,7 +258,10 @@ export class Receiver {
     return w !== null;
   }
 
-  /** Opens a signal; null when it is mine, sent again or has no part for this device; rejects when it cannot be opened. */
+  /**
+   * Opens a signal; null when it is mine, sent again, has no part for this device or is a room's it cannot
+   * read yet; rejects when a direct one cannot be opened (replayed, forged).
+   */
   async openSignal(
     m: { mid?: string; from: string; to: Target },
     body: Uint8Array,
@@ -277,7 +280,11 @@ export class Receiver {
       if (!part) return null;
       o = part;
     } else if (m.to.kind === "room") {
-      o = await this.sealer.open(m.to.name!, m.from, body);
+      // A room's signal from a member whose sender key has not come yet is not for us yet: dropped quietly
+      // (typing every few seconds while a key travels would warn each time).
+      const r = await this.sealer.open(m.to.name!, m.from, body).catch(() => null);
+      if (!r) return null;
+      o = r;
     } else return null;
     if (mid === undefined) await this.history.cs.commit(o.writes);
     else {
