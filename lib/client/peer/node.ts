@@ -25,7 +25,12 @@
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
-import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
+import {
+  type IdentityKeyPair,
+  type PublicIdentity,
+  publicIdentity,
+  sameIdentity,
+} from "../../crypto/identity.ts";
 import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
@@ -47,14 +52,7 @@ import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
-import {
-  acceptPeerKey,
-  acceptStranger,
-  keyChangedRefusal,
-  knownPeer,
-  ownBundle,
-  peerFingerprint,
-} from "./keys.ts";
+import { acceptStranger, keyChangedRefusal, knownPeer, ownBundle, peerKeyBook } from "./keys.ts";
 import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
@@ -62,7 +60,7 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
-import { HistoryApplier } from "../e2e/mod.ts";
+import { HistoryApplier, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
 
@@ -359,7 +357,17 @@ export class PeerNode {
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, peer), true);
+    return this.#numbers(knownPeer(this.store, peer).name, true);
+  }
+
+  #numbers(peer: string, shown: boolean): Promise<Fingerprint> {
+    return showKeyNumbers(
+      this.name,
+      publicIdentity(this.identity),
+      peer,
+      peerKeyBook(this.store, this.dm),
+      shown,
+    );
   }
 
   /**
@@ -369,12 +377,13 @@ export class PeerNode {
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
     const name = knownPeer(this.store, peer).name;
+    const book = peerKeyBook(this.store, this.dm);
     await this.#serial(() =>
-      acceptPeerKey(this.store, this.dm, this.identity, knownPeer(this.store, name), verified, number)
+      pinChosenKey(this.name, publicIdentity(this.identity), name, book, number, verified)
     );
     this.#redial.forget(name);
     this.#schedule(name, 0);
-    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, name), false);
+    return this.#numbers(name, false);
   }
 
   async close(): Promise<void> {
