@@ -1,22 +1,14 @@
 /**
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
- * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
- * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), first contacts
- * that reached me kept in memory only and capped until accepted (strangers), the peer records as the
- * key book of safety numbers and `/trust`, `/verify` (`peerKeyBook`: e2e/keys.ts's rule, as client
- * mode's), the signed prekey bundle a node
- * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
- * peers they know (`/peers --discover`).
+ * refused; a further new key is kept beside it, never instead), first contacts that reached me
+ * kept in memory only and capped until accepted (strangers), the peer records as the key book of
+ * safety numbers and `/trust`, `/verify` [NUMBER] (`peerKeyBook`: e2e/keys.ts's rule, as client
+ * mode's; the DmManager pin moves too and the old ratchet sessions go), and what verified peers
+ * tell each other about the peers they know (`/peers --discover`).
  */
 import type { DmManager } from "../../crypto/dm.ts";
-import {
-  type IdentityKeyPair,
-  type PublicIdentity,
-  publicIdentity,
-  sameIdentity,
-} from "../../crypto/identity.ts";
-import type { PrekeyBundle, SignedPrekey } from "../../crypto/prekeys.ts";
+import { type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { addPendingKey, pinnedKey } from "../../crypto/pending_keys.ts";
 import type { KeyBook } from "../e2e/mod.ts";
 import { BackendError } from "../backend.ts";
@@ -122,12 +114,6 @@ export function newIntroductions(store: PeerStore, me: string, peers: Introducti
     }
   }
   return out;
-}
-
-/** My signed prekey bundle (no one-time prekey: X3DH with three DHs). */
-export function ownBundle(store: PeerStore, identity: IdentityKeyPair): PrekeyBundle {
-  const spk = store.get(`spk:${store.get("spk:current") as number}`) as SignedPrekey;
-  return { identity: publicIdentity(identity), spk: { id: spk.id, pub: spk.pub, sig: spk.sig } };
 }
 
 /**

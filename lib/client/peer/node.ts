@@ -31,7 +31,7 @@ import {
   publicIdentity,
   sameIdentity,
 } from "../../crypto/identity.ts";
-import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
+import { currentUpload, ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import {
@@ -52,7 +52,8 @@ import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
-import { acceptStranger, keyChangedRefusal, knownPeer, ownBundle, peerKeyBook } from "./keys.ts";
+import { acceptStranger, keyChangedRefusal, knownPeer, peerKeyBook } from "./keys.ts";
+import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
@@ -91,7 +92,12 @@ export class PeerNode {
   readonly codec: PeerCodec;
   /** The conversation core, client mode's (core/chat_client.ts), over the node's session. */
   readonly client: ChatClient<PeerSession>;
-  private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
+  private constructor(
+    readonly o: PeerNodeOptions,
+    readonly identity: IdentityKeyPair,
+    /** My signed prekey bundle, said in every hello (no one-time prekey: X3DH with three DHs). */
+    readonly bundle: PrekeyBundle,
+  ) {
     this.clock = o.clock ?? systemClock;
     this.timers = o.timers;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
@@ -135,7 +141,7 @@ export class PeerNode {
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
-    const node = new PeerNode(o, await loadIdentity(o.store));
+    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store));
     node.#listener = listenPeer(
       {
         hostname: o.hostname,
@@ -236,7 +242,7 @@ export class PeerNode {
     void this.#read(name, link);
     // Listening on every address: the peer uses the address it reached me from, with my port.
     const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
-    void sayHello(link, ownBundle(this.store, this.identity), at).catch(() => ch.close());
+    void sayHello(link, this.bundle, at).catch(() => ch.close());
     return name;
   }
 
