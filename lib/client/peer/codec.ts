@@ -29,7 +29,6 @@ import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { HeldBack } from "../core/link.ts";
 import { convOf } from "../session/wire_events.ts";
 import {
-  type Applied,
   type BodyCodec,
   changePayload,
   decodePayload,
@@ -74,12 +73,6 @@ export function peerLedger(
     confirmHeld: (m, ref) => (acked(m.from, ref), true),
     takenBack: false,
   };
-}
-
-/** What the history applier tells (a change by its maker, a notice) as the node's event; null: nothing of peer mode's. */
-export function peerEvent(e: Applied): PeerEvent | null {
-  if (e.type === "message.changed" && "by" in e) return e;
-  return e.type === "notice" ? { type: "notice", text: e.text, level: e.level } : null;
 }
 
 /**

@@ -60,7 +60,7 @@ import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
-import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
+import { PeerCodec, peerLedger } from "./codec.ts";
 import { HistoryApplier, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
@@ -120,10 +120,14 @@ export class PeerNode {
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
       // What the applier tells (a change, a notice) is the core's event.
-      history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => {
-        const pe = peerEvent(e);
-        if (pe) this.client.notify(pe as BackendEvent);
-      }),
+      history: new HistoryApplier(
+        o.name,
+        ledger,
+        o.store.local,
+        this.clock,
+        null,
+        (e) => this.client.notify(e),
+      ),
       emit: (e) => this.#emit(e),
     });
     // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved;
