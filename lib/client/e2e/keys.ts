@@ -8,7 +8,7 @@
  *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
  *   Every upload and count carries this folder's own device key and its proof for the session
  *   (`deviceAuth`, issue 33); a new linked device's first one, the approval the link gave it.
- * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
+ * - the inner payload of every encrypted body (JSON: chat text, a setting, a room key), bound to the mid;
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors;
  *   `showKeyNumbers` and `pinChosenKey`: the safety numbers shown (the key shown recorded) and the one
@@ -41,7 +41,7 @@ import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypt
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
-import type { KeyOps } from "./body_codec.ts";
+import type { KeyOps, Setting } from "./body_codec.ts";
 import type { RoomLogs } from "./room_log.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { Clock } from "../../common/clock.ts";
@@ -324,6 +324,14 @@ export function textPayload(
 ): Payload {
   const re = o.replyTo ? { re: o.replyTo, ...(o.replyBy ? { rb: o.replyBy } : {}) } : {};
   return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}), ...(o.at ? { at: o.at } : {}) };
+}
+
+/** A setting's payload (its disappearing time, a room's topic), with when it was first set (`at`) if given. */
+export function settingPayload(mid: string, s: Setting): Payload {
+  const at = s.at !== undefined ? { at: s.at } : {};
+  return s.kind === "expire"
+    ? { v: 1, k: "expire", mid, seconds: s.seconds, ...at }
+    : { v: 1, k: "topic", mid, text: s.text, ...at };
 }
 
 /** An opened body's bytes: its JSON. */

@@ -92,6 +92,7 @@ export {
   type Payload,
   pinChosenKey,
   type SessionId,
+  settingPayload,
   showKeyNumbers,
   textPayload,
   type TopicPayload,

@@ -38,6 +38,7 @@ import {
   type Payload,
   type Sealed,
   type Setting,
+  settingPayload,
   type TextOptions,
   textPayload,
   UnreadableError,
@@ -146,7 +147,7 @@ export class PeerCodec implements BodyCodec {
   /** A disappearing time (a topic has no place here: no rooms). */
   async sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
     if (s.kind !== "expire") throw new SyntaxError("A topic has no place in peer mode");
-    return await this.sealQueued(to, encodePayload({ v: 1, k: "expire", mid, seconds: s.seconds }));
+    return await this.sealQueued(to, encodePayload(settingPayload(mid, s)));
   }
 
   /**
