@@ -103,5 +103,6 @@ export type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 export type { SenderKeyDistribution } from "../../crypto/sender_key_state.ts";
 export type { DeviceKey } from "../../crypto/device_link.ts";
 export type { KeyCandidates } from "../../crypto/pending_keys.ts";
+export type { Fingerprint } from "../backend.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";
