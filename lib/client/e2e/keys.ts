@@ -205,6 +205,10 @@ export type KeyRecord = KeyCandidates & { verified: boolean };
 
 /** Where a mode keeps its contacts' keys (client mode: `contactBook`; peer mode: peer/keys.ts `peerKeyBook`). */
 export interface KeyBook<R extends KeyRecord = KeyRecord> {
+  /** Whose book it is (the safety numbers are counted with my name and key). */
+  readonly me: string;
+  /** My identity key. */
+  mine(): Promise<PublicIdentity>;
   /** The keys of `user` (the pinned one, those waiting, the one last shown). */
   keys(user: string): Promise<R>;
   /** Keeps `rec` as `user`'s (the key shown moved). */
@@ -214,33 +218,30 @@ export interface KeyBook<R extends KeyRecord = KeyRecord> {
 }
 
 /**
- * The safety numbers `me` (key `mine`) compares with `user` (`keyNumbers`); `shown`: the user sees them
+ * The safety numbers the book's owner compares with `user` (`keyNumbers`); `shown`: the user sees them
  * to compare, so the key shown is recorded and a later `verify` without a number binds to it.
  */
 export async function showKeyNumbers<R extends KeyRecord>(
-  me: string,
-  mine: PublicIdentity,
-  user: string,
   book: KeyBook<R>,
+  user: string,
   shown: boolean,
 ): Promise<Fingerprint> {
   const c = await book.keys(user);
   const marked = shown ? markShown(c) : null;
   if (marked) await book.keep(user, marked);
-  const numbers = await keyNumbers(me, mine, user, c);
+  const numbers = await keyNumbers(book.me, await book.mine(), user, c);
   return { user, ...numbers, verified: c.verified, changed: c.pending !== undefined };
 }
 
 /** Pins the one key of `user` that `number` (or the number last shown) names (`keyToPin`). */
 export async function pinChosenKey(
-  me: string,
-  mine: PublicIdentity,
-  user: string,
   book: KeyBook,
+  user: string,
   number: string | undefined,
   verified: boolean,
 ): Promise<void> {
-  await book.pin(user, await keyToPin(me, mine, user, await book.keys(user), number, verified), verified);
+  const key = await keyToPin(book.me, await book.mine(), user, await book.keys(user), number, verified);
+  await book.pin(user, key, verified);
 }
 
 /**
@@ -421,6 +422,8 @@ export function keyOps(p: KeyParts, serial: <T>(fn: () => Promise<T>) => Promise
 /** Client mode's key book: the DmManager contacts (a pin drops the sessions with every device of the user). */
 function contactBook(p: KeyParts): KeyBook<ContactRecord> {
   return {
+    me: p.me,
+    mine: async () => publicIdentity(await loadIdentity(p.cs)),
     keys: async (user) => (await p.dm.contact(user))!,
     keep: async (user, rec) => await p.cs.commit({ put: { [`contact:${user}`]: rec }, del: [] }),
     pin: async (user, key, verified) => await p.dm.accept(user, key, verified, await p.devices.of(user)),
@@ -435,7 +438,7 @@ async function accept(
   verified: boolean,
 ): Promise<Fingerprint> {
   await p.dir.pin(user);
-  await pinChosenKey(p.me, publicIdentity(await loadIdentity(p.cs)), user, contactBook(p), number, verified);
+  await pinChosenKey(contactBook(p), user, number, verified);
   return await fingerprint(p, user);
 }
 
@@ -446,5 +449,5 @@ async function fingerprint(p: KeyParts, user?: string, shown = false): Promise<F
   }
   const known = await p.dm.contact(user);
   await p.dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
-  return await showKeyNumbers(p.me, publicIdentity(await loadIdentity(p.cs)), user, contactBook(p), shown);
+  return await showKeyNumbers(contactBook(p), user, shown);
 }

@@ -120,8 +120,10 @@ export function newIntroductions(store: PeerStore, me: string, peers: Introducti
  * The node's key book (e2e/keys.ts `KeyBook`): its peer records. A pin moves the DmManager contact too
  * (sessions with another key go) and keeps the peer for good, at its address.
  */
-export function peerKeyBook(store: PeerStore, dm: DmManager): KeyBook<PeerRecord> {
+export function peerKeyBook(store: PeerStore, dm: DmManager, mine: PublicIdentity): KeyBook<PeerRecord> {
   return {
+    me: dm.me,
+    mine: () => Promise.resolve(mine),
     keys: (peer) => Promise.resolve(knownPeer(store, peer)),
     keep: (_, rec) => Promise.resolve(store.putPeer(rec)),
     pin: async (peer, key, verified) => {

@@ -46,7 +46,7 @@ import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
 import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
 import { CarriedDesk } from "../files/carried_desk.ts";
-import type { PeerStore } from "./store.ts";
+import type { PeerRecord, PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
@@ -61,7 +61,7 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerLedger } from "./codec.ts";
-import { HistoryApplier, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
+import { HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
 
@@ -83,6 +83,8 @@ export class PeerNode {
     return this.client.outgoing!;
   }
   readonly #redial: Redialer;
+  /** The peers' keys: safety numbers, /trust and /verify (keys.ts, e2e/keys.ts's rule). */
+  readonly #keys: KeyBook<PeerRecord>;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
   /** What the shared core asks of where messages go and come from (session.ts, core/chat_session.ts). */
@@ -102,6 +104,7 @@ export class PeerNode {
     this.timers = o.timers;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
+    this.#keys = peerKeyBook(o.store, this.dm, publicIdentity(identity));
     this.files = new PeerFiles({
       me: o.name,
       book: o.store,
@@ -367,17 +370,7 @@ export class PeerNode {
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return this.#numbers(knownPeer(this.store, peer).name, true);
-  }
-
-  #numbers(peer: string, shown: boolean): Promise<Fingerprint> {
-    return showKeyNumbers(
-      this.name,
-      publicIdentity(this.identity),
-      peer,
-      peerKeyBook(this.store, this.dm),
-      shown,
-    );
+    return showKeyNumbers(this.#keys, knownPeer(this.store, peer).name, true);
   }
 
   /**
@@ -387,13 +380,10 @@ export class PeerNode {
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
     const name = knownPeer(this.store, peer).name;
-    const book = peerKeyBook(this.store, this.dm);
-    await this.#serial(() =>
-      pinChosenKey(this.name, publicIdentity(this.identity), name, book, number, verified)
-    );
+    await this.#serial(() => pinChosenKey(this.#keys, name, number, verified));
     this.#redial.forget(name);
     this.#schedule(name, 0);
-    return this.#numbers(name, false);
+    return showKeyNumbers(this.#keys, name, false);
   }
 
   async close(): Promise<void> {
