@@ -91,10 +91,13 @@ export interface LocalControls {
   bufferOrder: BufferOrder;
 }
 
+/** The safety numbers to compare with a contact (`/fingerprint`), in both modes (e2e/keys.ts `showKeyNumbers`). */
 export interface Fingerprint {
+  /** The contact (or oneself: then the number is one's own half). */
   user: string;
   /** 60-digit safety number in groups of five, or null when unknown. */
   safetyNumber: string | null;
+  /** Whether the key pinned was verified by comparing numbers. */
   verified: boolean;
   /** True when the contact's key changed since first use and sending is blocked. */
   changed: boolean;

@@ -20,7 +20,7 @@ import { concatBytes, toHex, utf8 } from "../common/bytes.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { cryptoRandom, type RandomBytes } from "../common/random.ts";
 import { type PublicIdentity, publicIdentity, sameIdentity } from "./identity.ts";
-import { addPendingKey, type KeyCandidates, waitingKeys } from "./pending_keys.ts";
+import { addPendingKey, type KeyCandidates, pinnedKey, waitingKeys } from "./pending_keys.ts";
 import { loadIdentity } from "./keystore.ts";
 import type { OneTimePrekey, PrekeyBundle, SignedPrekey } from "./prekeys.ts";
 import { verifyBundle } from "./prekey_verify.ts";
@@ -154,7 +154,7 @@ export class DmManager {
     const c = await this.contact(user);
     const same = c !== undefined && sameIdentity(c.identity, key);
     await this.store.commit({
-      put: { [`contact:${user}`]: { identity: key, verified: verified || (same && c.verified), shown: key } },
+      put: { [`contact:${user}`]: pinnedKey(c, key, verified) },
       del: same ? [] : [...new Set([1, ...devices])].map((d) => `session:${deviceAddress(user, d)}`),
     });
   }

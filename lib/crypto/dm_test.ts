@@ -41,6 +41,17 @@ Deno.test("DmManager first contact, reply and TOFU pinning", async () => {
   assert.equal(await alice.dm.safetyNumber("bob"), await bob.dm.safetyNumber("alice"));
 });
 
+Deno.test("DmManager.accept(): the key verified, accepted again unverified, stays verified; another key is not", async () => {
+  const alice = await user("alice");
+  const bob = await user("bob");
+  await alice.dm.encryptDm("bob", bundleFrom(bob.up), utf8.encode("hi"));
+  await alice.dm.accept("bob", bob.up.identity, true);
+  await alice.dm.accept("bob", bob.up.identity, false);
+  assert.equal((await alice.dm.contact("bob"))!.verified, true);
+  await alice.dm.accept("bob", (await user("bob")).up.identity, false);
+  assert.equal((await alice.dm.contact("bob"))!.verified, false);
+});
+
 Deno.test("DmManager.decryptDm() rejects replays, bit flips and re-addressed envelopes with state unchanged", async () => {
   const alice = await user("alice");
   const bob = await user("bob");

@@ -8,6 +8,8 @@
  *   one key (pinned or pending) whose number it is; without, the key whose number was last shown
  *   to the user (`shown`, set by `markShown`), refused when the key that would be pinned is
  *   another one by now.
+ * - `pinnedKey`: what a contact is once one key is pinned: every other key forgotten, the key counted
+ *   as shown, verified when it was verified before and stays the same.
  * Pure: the safety number of a key is computed by the caller's `numberOf`.
  */
 import { type PublicIdentity, sameIdentity } from "./identity.ts";
@@ -46,6 +48,16 @@ export function markShown<T extends KeyCandidates>(rec: T): T | null {
   if (waiting.length > 1) return null;
   const target = waiting[0] ?? rec.identity;
   return rec.shown && sameIdentity(rec.shown, target) ? null : { ...rec, shown: target };
+}
+
+/** `rec` once `key` is pinned (`verified`: after comparing its number); a verified key kept stays verified. */
+export function pinnedKey(
+  rec: (KeyCandidates & { verified: boolean }) | undefined,
+  key: PublicIdentity,
+  verified: boolean,
+): { identity: PublicIdentity; verified: boolean; shown: PublicIdentity } {
+  const kept = rec !== undefined && sameIdentity(rec.identity, key);
+  return { identity: key, verified: verified || (kept && rec.verified), shown: key };
 }
 
 /** The new keys waiting, first seen first. */

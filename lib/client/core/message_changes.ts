@@ -30,6 +30,7 @@ import {
   type Sealed,
   type Setting,
   SETTING_FIXED,
+  settingPayload,
   topicProblem,
   topicText,
   UnreadableError,
@@ -368,11 +369,7 @@ export class MessageChanges {
    */
   #keepQueued(to: Target, s: Setting, text: string): ChatMessage {
     const { host } = this, store = host.store!, mid = this.#mid(), ts = host.clock.now();
-    const p = checkedPayload<Payload>(
-      s.kind === "expire"
-        ? { v: 1, k: "expire", mid, seconds: s.seconds }
-        : { v: 1, k: "topic", mid, text: s.text },
-    );
+    const p = checkedPayload(settingPayload(mid, s));
     const line = LocalStore.tx(store.db, () => {
       host.outgoing!.queueChange(to, p, ts);
       const line = host.session.number({ mid, ts, from: host.user, to, text, seq: 0, setting: true });

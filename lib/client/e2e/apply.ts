@@ -39,7 +39,13 @@ import {
   targetOf,
   topicText,
 } from "./changes.ts";
-import { type ChangePayload, encodePayload, type Payload, type TopicPayload } from "./keys.ts";
+import {
+  type ChangePayload,
+  encodePayload,
+  type Payload,
+  settingPayload,
+  type TopicPayload,
+} from "./keys.ts";
 import { FiledList } from "./controls.ts";
 import type { Clock } from "../../common/clock.ts";
 
@@ -412,12 +418,7 @@ export class FolderApplier extends HistoryApplier {
     await this.cs.commit(
       await SETTINGS.writes(this.cs, { from: this.me, id: mid, at: this.clock.now(), value: s }),
     );
-    const at = s.at !== undefined ? { at: s.at } : {};
-    return encodePayload(
-      s.kind === "expire"
-        ? { v: 1, k: "expire", mid, seconds: s.seconds, ...at }
-        : { v: 1, k: "topic", mid, text: s.text, ...at },
-    );
+    return encodePayload(settingPayload(mid, s));
   }
 
   /**

@@ -8,10 +8,12 @@
  *   prekeys when the server holds fewer than OPK_LOW (also on the server's "keys.low" notice).
  *   Every upload and count carries this folder's own device key and its proof for the session
  *   (`deviceAuth`, issue 33); a new linked device's first one, the approval the link gave it.
- * - the inner payload of every encrypted body (JSON: chat text or a room key), bound to the mid;
+ * - the inner payload of every encrypted body (JSON: chat text, a setting, a room key), bound to the mid;
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
- * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors —
- *   shared by client mode (e2e/codec.ts) and peer mode (peer/node.ts);
+ * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors;
+ *   `showKeyNumbers` and `pinChosenKey`: the safety numbers shown (the key shown recorded) and the one
+ *   key pinned, over a `KeyBook` each mode fills (client mode: DmManager contacts, below; peer mode:
+ *   its peer records, peer/keys.ts `peerKeyBook`);
  * - `keyOps()`: the `KeyOps` of an attached codec: safety numbers (`fingerprint`; shown numbers are
  *   recorded so a later `verify` without a number binds to the key shown), pinning a contact's key
  *   (`verify`, `trust`), and the signed records of room membership changes (`signChange`, `logEntry`:
@@ -31,6 +33,7 @@ import {
 } from "../../crypto/keystore.ts";
 import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
+import type { ContactRecord } from "../../crypto/dm.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
 import type { DeviceLists, E2eDirectory, Request } from "./dm_seal.ts";
@@ -38,7 +41,7 @@ import { isSenderKeyDistribution, type SenderKeyDistribution } from "../../crypt
 import type { CryptoStateStore } from "../../crypto/state_store.ts";
 import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/device_link.ts";
 import { BackendError, type Fingerprint } from "../backend.ts";
-import type { KeyOps } from "./body_codec.ts";
+import type { KeyOps, Setting } from "./body_codec.ts";
 import type { RoomLogs } from "./room_log.ts";
 import type { DmManager } from "../../crypto/dm.ts";
 import type { Clock } from "../../common/clock.ts";
@@ -197,6 +200,50 @@ export function othersWarning(user: string, others: string[], verify: string): s
   }. At most one is really ${user}'s: ask ${user} for the number and run "${verify} ${user} NUMBER"`;
 }
 
+/** A contact's keys and verification, as one mode keeps them. */
+export type KeyRecord = KeyCandidates & { verified: boolean };
+
+/** Where a mode keeps its contacts' keys (client mode: `contactBook`; peer mode: peer/keys.ts `peerKeyBook`). */
+export interface KeyBook<R extends KeyRecord = KeyRecord> {
+  /** Whose book it is (the safety numbers are counted with my name and key). */
+  readonly me: string;
+  /** My identity key. */
+  mine(): Promise<PublicIdentity>;
+  /** The keys of `user` (the pinned one, those waiting, the one last shown). */
+  keys(user: string): Promise<R>;
+  /** Keeps `rec` as `user`'s (the key shown moved). */
+  keep(user: string, rec: R): Promise<void>;
+  /** Pins `key` alone (every other key forgotten, sessions with another key gone; pending_keys.ts `pinnedKey`). */
+  pin(user: string, key: PublicIdentity, verified: boolean): Promise<void>;
+}
+
+/**
+ * The safety numbers the book's owner compares with `user` (`keyNumbers`); `shown`: the user sees them
+ * to compare, so the key shown is recorded and a later `verify` without a number binds to it.
+ */
+export async function showKeyNumbers<R extends KeyRecord>(
+  book: KeyBook<R>,
+  user: string,
+  shown: boolean,
+): Promise<Fingerprint> {
+  const c = await book.keys(user);
+  const marked = shown ? markShown(c) : null;
+  if (marked) await book.keep(user, marked);
+  const numbers = await keyNumbers(book.me, await book.mine(), user, c);
+  return { user, ...numbers, verified: c.verified, changed: c.pending !== undefined };
+}
+
+/** Pins the one key of `user` that `number` (or the number last shown) names (`keyToPin`). */
+export async function pinChosenKey(
+  book: KeyBook,
+  user: string,
+  number: string | undefined,
+  verified: boolean,
+): Promise<void> {
+  const key = await keyToPin(book.me, await book.mine(), user, await book.keys(user), number, verified);
+  await book.pin(user, key, verified);
+}
+
 /**
  * The key of `user` that `verify` (`verified`) or `trust` pins: the one whose safety number is
  * `number`, or without it the one whose number was last shown; a clear error when none is sure.
@@ -278,6 +325,14 @@ export function textPayload(
 ): Payload {
   const re = o.replyTo ? { re: o.replyTo, ...(o.replyBy ? { rb: o.replyBy } : {}) } : {};
   return { v: 1, k: "text", mid, text, ...re, ...(o.ttl ? { x: o.ttl } : {}), ...(o.at ? { at: o.at } : {}) };
+}
+
+/** A setting's payload (its disappearing time, a room's topic), with when it was first set (`at`) if given. */
+export function settingPayload(mid: string, s: Setting): Payload {
+  const at = s.at !== undefined ? { at: s.at } : {};
+  return s.kind === "expire"
+    ? { v: 1, k: "expire", mid, seconds: s.seconds, ...at }
+    : { v: 1, k: "topic", mid, text: s.text, ...at };
 }
 
 /** An opened body's bytes: its JSON. */
@@ -364,6 +419,17 @@ export function keyOps(p: KeyParts, serial: <T>(fn: () => Promise<T>) => Promise
   };
 }
 
+/** Client mode's key book: the DmManager contacts (a pin drops the sessions with every device of the user). */
+function contactBook(p: KeyParts): KeyBook<ContactRecord> {
+  return {
+    me: p.me,
+    mine: async () => publicIdentity(await loadIdentity(p.cs)),
+    keys: async (user) => (await p.dm.contact(user))!,
+    keep: async (user, rec) => await p.cs.commit({ put: { [`contact:${user}`]: rec }, del: [] }),
+    pin: async (user, key, verified) => await p.dm.accept(user, key, verified, await p.devices.of(user)),
+  };
+}
+
 /** Pins the one key of `user` that `number` (or the number last shown) names; answers its number. */
 async function accept(
   p: KeyParts,
@@ -372,9 +438,7 @@ async function accept(
   verified: boolean,
 ): Promise<Fingerprint> {
   await p.dir.pin(user);
-  const mine = publicIdentity(await loadIdentity(p.cs));
-  const key = await keyToPin(p.me, mine, user, (await p.dm.contact(user))!, number, verified);
-  await p.dm.accept(user, key, verified, await p.devices.of(user));
+  await pinChosenKey(contactBook(p), user, number, verified);
   return await fingerprint(p, user);
 }
 
@@ -385,10 +449,5 @@ async function fingerprint(p: KeyParts, user?: string, shown = false): Promise<F
   }
   const known = await p.dm.contact(user);
   await p.dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
-  const c = (await p.dm.contact(user))!;
-  const marked = shown ? markShown(c) : null; // the key whose number is shown
-  if (marked) await p.cs.commit({ put: { [`contact:${user}`]: marked }, del: [] });
-  const mine = publicIdentity(await loadIdentity(p.cs));
-  const numbers = await keyNumbers(p.me, mine, user, c);
-  return { user, ...numbers, verified: c.verified, changed: c.pending !== undefined };
+  return await showKeyNumbers(contactBook(p), user, shown);
 }

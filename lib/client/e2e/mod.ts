@@ -15,7 +15,8 @@
  *   (`applyChecked`: `changeTarget`'s check, then the change applied; `idTaken`: a message is its
  *   sender's and its id's, …), shared with peer mode;
  *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger`.
- * - Key helpers: what a number pins (`keyToPin`), device keys (`deviceKeyOf`, `deviceAuth`), the
+ * - Key helpers: the one rule of safety numbers shown and the key pinned, over each mode's `KeyBook`
+ *   (`showKeyNumbers`, `pinChosenKey`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
 export {
@@ -83,13 +84,16 @@ export {
   deviceAuth,
   deviceKeyOf,
   encodePayload,
-  keyNumbers,
-  keyToPin,
+  type KeyBook,
+  type KeyRecord,
   loginProof,
   MAX_EXPIRY_S,
   othersWarning,
   type Payload,
+  pinChosenKey,
   type SessionId,
+  settingPayload,
+  showKeyNumbers,
   textPayload,
   type TopicPayload,
   topicProblem,
@@ -99,5 +103,6 @@ export type { IdentityKeyPair, PublicIdentity } from "../../crypto/identity.ts";
 export type { SenderKeyDistribution } from "../../crypto/sender_key_state.ts";
 export type { DeviceKey } from "../../crypto/device_link.ts";
 export type { KeyCandidates } from "../../crypto/pending_keys.ts";
+export type { Fingerprint } from "../backend.ts";
 export type { Argon2Params } from "../../crypto/at_rest.ts";
 export type { Clock } from "../../common/clock.ts";

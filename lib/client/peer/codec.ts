@@ -29,7 +29,6 @@ import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { HeldBack } from "../core/link.ts";
 import { convOf } from "../session/wire_events.ts";
 import {
-  type Applied,
   type BodyCodec,
   changePayload,
   decodePayload,
@@ -39,6 +38,7 @@ import {
   type Payload,
   type Sealed,
   type Setting,
+  settingPayload,
   type TextOptions,
   textPayload,
   UnreadableError,
@@ -74,12 +74,6 @@ export function peerLedger(
     confirmHeld: (m, ref) => (acked(m.from, ref), true),
     takenBack: false,
   };
-}
-
-/** What the history applier tells (a change by its maker, a notice) as the node's event; null: nothing of peer mode's. */
-export function peerEvent(e: Applied): PeerEvent | null {
-  if (e.type === "message.changed" && "by" in e) return e;
-  return e.type === "notice" ? { type: "notice", text: e.text, level: e.level } : null;
 }
 
 /**
@@ -153,7 +147,7 @@ export class PeerCodec implements BodyCodec {
   /** A disappearing time (a topic has no place here: no rooms). */
   async sealSetting(to: Target, mid: string, s: Setting): Promise<Sealed> {
     if (s.kind !== "expire") throw new SyntaxError("A topic has no place in peer mode");
-    return await this.sealQueued(to, encodePayload({ v: 1, k: "expire", mid, seconds: s.seconds }));
+    return await this.sealQueued(to, encodePayload(settingPayload(mid, s)));
   }
 
   /** A signal (watch together; a peer's typing is a plain record) sealed for `to`. */

@@ -7,7 +7,7 @@
 import type { Clock, Timers } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
-import { PeerCodec, peerEvent, peerLedger, takeOpened } from "./codec.ts";
+import { PeerCodec, peerLedger, takeOpened } from "./codec.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import type { ChatMessage, Target } from "../backend.ts";
 import { knownPeer } from "./keys.ts";
@@ -90,10 +90,7 @@ export function linklessConv(
     if (e.type === "notice" || (e.type === "message.changed" && "by" in e)) events.push(e as PeerEvent);
   });
   let told: PeerEvent[] = [];
-  const tell = (e: Applied) => {
-    const pe = peerEvent(e);
-    if (pe) told.push(pe);
-  };
+  const tell = (e: Applied) => void told.push(e as PeerEvent); // a change by its maker, a notice
   const ledger = peerLedger(store, clock, (peer, mid) => session.held(peer, mid));
   const history = new HistoryApplier("alice", ledger, store.local, clock, null, tell);
   const received: Received = async (from, mid, ts, plaintext, writes) => {

@@ -1,23 +1,17 @@
 /**
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
- * refused; a further new key is kept beside it, never instead), accepting one exact key (`/trust`,
- * `/verify` [NUMBER]: the DmManager pin moves too and the old ratchet sessions go), first contacts
- * that reached me kept in memory only and capped until accepted (strangers), safety numbers (e2e/keys.ts `keyNumbers`, as client mode counts them), the signed prekey bundle a node
- * sends in its hello so its peer can run X3DH, and what verified peers tell each other about the
- * peers they know (`/peers --discover`).
+ * refused; a further new key is kept beside it, never instead), first contacts that reached me
+ * kept in memory only and capped until accepted (strangers), the peer records as the key book of
+ * safety numbers and `/trust`, `/verify` [NUMBER] (`peerKeyBook`: e2e/keys.ts's rule, as client
+ * mode's; the DmManager pin moves too and the old ratchet sessions go), and what verified peers
+ * tell each other about the peers they know (`/peers --discover`).
  */
 import type { DmManager } from "../../crypto/dm.ts";
-import {
-  type IdentityKeyPair,
-  type PublicIdentity,
-  publicIdentity,
-  sameIdentity,
-} from "../../crypto/identity.ts";
-import type { PrekeyBundle, SignedPrekey } from "../../crypto/prekeys.ts";
-import { addPendingKey, markShown } from "../../crypto/pending_keys.ts";
-import { keyNumbers, keyToPin } from "../e2e/mod.ts";
-import { BackendError, type Fingerprint } from "../backend.ts";
+import { type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
+import { addPendingKey, pinnedKey } from "../../crypto/pending_keys.ts";
+import type { KeyBook } from "../e2e/mod.ts";
+import { BackendError } from "../backend.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 import { normalizeName } from "../../protocol/names.ts";
 
@@ -122,49 +116,24 @@ export function newIntroductions(store: PeerStore, me: string, peers: Introducti
   return out;
 }
 
-/** My signed prekey bundle (no one-time prekey: X3DH with three DHs). */
-export function ownBundle(store: PeerStore, identity: IdentityKeyPair): PrekeyBundle {
-  const spk = store.get(`spk:${store.get("spk:current") as number}`) as SignedPrekey;
-  return { identity: publicIdentity(identity), spk: { id: spk.id, pub: spk.pub, sig: spk.sig } };
-}
-
 /**
- * The safety number with the peer's pending key if one waits, else its pinned one (and those of
- * further new keys); `shown`: the user sees it to compare, so a later verify binds to that key.
+ * The node's key book (e2e/keys.ts `KeyBook`): its peer records. A pin moves the DmManager contact too
+ * (sessions with another key go) and keeps the peer for good, at its address.
  */
-export async function peerFingerprint(
-  store: PeerStore,
-  me: string,
-  mine: IdentityKeyPair,
-  rec: PeerRecord,
-  shown: boolean,
-): Promise<Fingerprint> {
-  const marked = shown ? markShown(rec) : null;
-  if (marked) store.putPeer(marked);
-  const numbers = await keyNumbers(me, publicIdentity(mine), rec.name, rec);
-  return { user: rec.name, ...numbers, verified: rec.verified, changed: rec.pending !== undefined };
-}
-
-/**
- * Pins exactly the key of `rec` that `number` (or the number last shown) names (e2e/keys.ts
- * `keyToPin`): in the peer record and as the DmManager contact (sessions with another key go);
- * every other waiting key is forgotten. `verified` after comparing numbers.
- */
-export async function acceptPeerKey(
-  store: PeerStore,
-  dm: DmManager,
-  mine: IdentityKeyPair,
-  rec: PeerRecord,
-  verified: boolean,
-  number?: string,
-): Promise<void> {
-  const key = await keyToPin(dm.me, publicIdentity(mine), rec.name, rec, number, verified);
-  await dm.accept(rec.name, key, verified);
-  store.putPeer({
-    name: rec.name,
-    identity: key,
-    verified: verified || (sameIdentity(key, rec.identity) && rec.verified),
-    shown: key,
-    ...(rec.addr ? { addr: rec.addr } : {}),
-  });
+export function peerKeyBook(store: PeerStore, dm: DmManager, mine: PublicIdentity): KeyBook<PeerRecord> {
+  return {
+    me: dm.me,
+    mine: () => Promise.resolve(mine),
+    keys: (peer) => Promise.resolve(knownPeer(store, peer)),
+    keep: (_, rec) => Promise.resolve(store.putPeer(rec)),
+    pin: async (peer, key, verified) => {
+      const rec = knownPeer(store, peer);
+      await dm.accept(rec.name, key, verified);
+      store.putPeer({
+        name: rec.name,
+        ...pinnedKey(rec, key, verified),
+        ...(rec.addr ? { addr: rec.addr } : {}),
+      });
+    },
+  };
 }

@@ -25,8 +25,13 @@
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
-import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
-import { ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
+import {
+  type IdentityKeyPair,
+  type PublicIdentity,
+  publicIdentity,
+  sameIdentity,
+} from "../../crypto/identity.ts";
+import { currentUpload, ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
 import {
@@ -41,28 +46,22 @@ import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
 import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
 import { CarriedDesk } from "../files/carried_desk.ts";
-import type { PeerStore } from "./store.ts";
+import type { PeerRecord, PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
-import {
-  acceptPeerKey,
-  acceptStranger,
-  keyChangedRefusal,
-  knownPeer,
-  ownBundle,
-  peerFingerprint,
-} from "./keys.ts";
+import { acceptStranger, keyChangedRefusal, knownPeer, peerKeyBook } from "./keys.ts";
+import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
 import { readRecords, sayHello, takeHello } from "./records.ts";
 import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
-import { PeerCodec, peerEvent, peerLedger } from "./codec.ts";
-import { HistoryApplier } from "../e2e/mod.ts";
+import { PeerCodec, peerLedger } from "./codec.ts";
+import { HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
 
@@ -84,6 +83,8 @@ export class PeerNode {
     return this.client.outgoing!;
   }
   readonly #redial: Redialer;
+  /** The peers' keys: safety numbers, /trust and /verify (keys.ts, e2e/keys.ts's rule). */
+  readonly #keys: KeyBook<PeerRecord>;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
   /** What the shared core asks of where messages go and come from (session.ts, core/chat_session.ts). */
@@ -93,11 +94,17 @@ export class PeerNode {
   readonly codec: PeerCodec;
   /** The conversation core, client mode's (core/chat_client.ts), over the node's session. */
   readonly client: ChatClient<PeerSession>;
-  private constructor(readonly o: PeerNodeOptions, readonly identity: IdentityKeyPair) {
+  private constructor(
+    readonly o: PeerNodeOptions,
+    readonly identity: IdentityKeyPair,
+    /** My signed prekey bundle, said in every hello (no one-time prekey: X3DH with three DHs). */
+    readonly bundle: PrekeyBundle,
+  ) {
     this.clock = o.clock ?? systemClock;
     this.timers = o.timers;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
+    this.#keys = peerKeyBook(o.store, this.dm, publicIdentity(identity));
     this.files = new PeerFiles({
       me: o.name,
       book: o.store,
@@ -116,10 +123,14 @@ export class PeerNode {
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
       // What the applier tells (a change, a notice) is the core's event.
-      history: new HistoryApplier(o.name, ledger, o.store.local, this.clock, null, (e) => {
-        const pe = peerEvent(e);
-        if (pe) this.client.notify(pe as BackendEvent);
-      }),
+      history: new HistoryApplier(
+        o.name,
+        ledger,
+        o.store.local,
+        this.clock,
+        null,
+        (e) => this.client.notify(e),
+      ),
       emit: (e) => this.#emit(e),
     });
     // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved;
@@ -137,7 +148,7 @@ export class PeerNode {
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
-    const node = new PeerNode(o, await loadIdentity(o.store));
+    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store));
     node.#listener = listenPeer(
       {
         hostname: o.hostname,
@@ -238,7 +249,7 @@ export class PeerNode {
     void this.#read(name, link);
     // Listening on every address: the peer uses the address it reached me from, with my port.
     const at = /^(0\.0\.0\.0|::)$/.test(this.o.hostname) ? `:${this.port}` : this.listening;
-    void sayHello(link, ownBundle(this.store, this.identity), at).catch(() => ch.close());
+    void sayHello(link, this.bundle, at).catch(() => ch.close());
     return name;
   }
 
@@ -359,7 +370,7 @@ export class PeerNode {
 
   /** The safety number to compare (a later `trust`/`verify` without a number binds to its key). */
   fingerprint(peer: string): Promise<Fingerprint> {
-    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, peer), true);
+    return showKeyNumbers(this.#keys, knownPeer(this.store, peer).name, true);
   }
 
   /**
@@ -369,12 +380,10 @@ export class PeerNode {
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
     const name = knownPeer(this.store, peer).name;
-    await this.#serial(() =>
-      acceptPeerKey(this.store, this.dm, this.identity, knownPeer(this.store, name), verified, number)
-    );
+    await this.#serial(() => pinChosenKey(this.#keys, name, number, verified));
     this.#redial.forget(name);
     this.#schedule(name, 0);
-    return peerFingerprint(this.store, this.name, this.identity, knownPeer(this.store, name), false);
+    return showKeyNumbers(this.#keys, name, false);
   }
 
   async close(): Promise<void> {

@@ -211,6 +211,7 @@ Deno.test("peer node: /peers --discover — a group forms from one verified intr
     await b.connect(`127.0.0.1:${c.port}`);
     await a.fingerprint("bob"); // alice compares the number shown with bob…
     await a.trust("bob", true); // …and verified bob, but bob has not verified alice yet
+    assert.equal((await a.trust("bob")).verified, true, "a plain trust of the key verified keeps it so");
     const said: PeerEvent[] = [];
     a.on((e) => void said.push(e));
     assert.equal(a.discover(), 1);
