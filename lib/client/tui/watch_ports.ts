@@ -80,7 +80,7 @@ export function serverWatch(app: AppHost, video: VideoPlays): WatchPort {
 /** Peer mode: session NAME is a peer's; PATH starts the video for both, without it this user joins. */
 export function peerWatch(video: LocalPlays, pw: PeerWatch): WatchPort {
   return {
-    nameOf: (typed) => typed.replace(/^@/, ""),
+    nameOf: (typed) => pw.named(typed), // "@Bob" is bob's session, as PeerWatch names it
     sessions: () => pw,
     check: (_peer, path) => Promise.resolve(path !== undefined),
     left: (peer) => pw.leave(peer), // its next state is an invitation

@@ -353,9 +353,14 @@ export class WatchSessions<E = never> {
     this.emit({ type: "video", name, path, state, player: s.room.follower.player });
   }
 
+  /** The session `typed` names, as the sessions name it (`nameOf`: peer mode's "@Bob" is bob's). */
+  named(typed: string): string {
+    return this.o.nameOf?.(typed) ?? typed;
+  }
+
   /** The open session `name` with a state; refused (`usage`) else. */
   #playing(typed: string): WatchRoom {
-    const name = this.o.nameOf?.(typed) ?? typed;
+    const name = this.named(typed);
     const s = this.#open.get(name)?.room;
     if (!s) {
       throw new BackendError("usage", `You are not watching with ${typed}: watch-together ${typed} first`);
