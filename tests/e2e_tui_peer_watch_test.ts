@@ -62,7 +62,7 @@ test({
         );
       const secs = (l: string) => Number(l.split(" ").pop()!.replace("s", ""));
       await eventually(async () => secs(await where()) >= 1.5, 20_000, "alice past a second");
-      await tm.type("bob", "/watch-together @alice");
+      await tm.type("bob", "/watch-together @Alice"); // a peer's name in any case: alice's session
       const joined = await status((m) => m[1] === "playing" && m[3] === "alice", "bob watching");
       assert.ok(Number(joined[2]) >= 1, `bob starts where alice is, not at 0: ${joined[0]}`);
       await tm.waitFor("bob", (s) => s.includes("▀") || s.includes("▄"), "bob's picture");

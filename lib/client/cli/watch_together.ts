@@ -49,7 +49,7 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
         import("../video/watch_sessions.ts"),
         import("../video/watch_channel.ts"),
       ]);
-      const { signalKey, watchChannel, watchKeyOf } = ch;
+      const { watchChannel, watchKeyOf } = ch;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const room = watchKeyOf(c.user, roomArg);
         const sessions = new WatchSessions({
@@ -60,10 +60,7 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
           resampleMs: 0,
         });
         sessions.on((e) => void (e.type === "watch" && e.name === room && io.out(watchLine(e.event))));
-        const off = c.on((e) => {
-          const key = e.type === "signal" ? signalKey(e) : null;
-          if (e.type === "signal" && key !== null) sessions.signal(key, e);
-        });
+        const off = c.on((e) => sessions.hear(e));
         try {
           await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
           await sessions.join(room);

@@ -55,10 +55,8 @@ export class PeerWatch extends WatchSessions<Note> {
     const now = () => host.clock.now();
     super({ me: host.name, now, keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered, timers: host.timers });
     this.#copies = new WatchCopies(host);
-    // Opened by the core (its ratchet step committed) whether watched or not; a DM's is its sender's session.
-    this.#off = host.client.on((e) =>
-      void (e.type === "signal" && e.to.kind === "user" && this.signal(e.from, e))
-    );
+    // Opened by the core (its ratchet step committed), heard whether watched or not (the sessions' `hear`).
+    this.#off = host.client.on((e) => this.hear(e));
   }
 
   /**

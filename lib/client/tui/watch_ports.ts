@@ -6,9 +6,8 @@
  * peer's sealed signals), a local file, started by either peer. And each mode's words.
  */
 import { sanitize, sanitizeName } from "../../common/sanitize.ts";
-import { isWatch } from "../video/watch_together.ts";
 import { watchLine } from "../video/watch_room.ts";
-import { signalKey, watchName, watchTarget } from "../video/watch_channel.ts";
+import { watchName, watchTarget } from "../video/watch_channel.ts";
 import { WatchSessions } from "../video/watch_sessions.ts";
 import type { PeerWatch } from "../peer/watch.ts";
 import type { AppHost } from "./app_host.ts";
@@ -38,10 +37,7 @@ export function serverWatch(app: AppHost, video: VideoPlays): WatchPort {
   return {
     nameOf: (key) => key,
     sessions,
-    heard: (e) => {
-      const room = signalKey(e);
-      return room !== null && app.backend.watch && isWatch(e.plaintext) ? room : null;
-    },
+    hears: () => !!app.backend.watch,
     check: async (room, v) => {
       if (!app.backend.watch || !app.backend.video) throw new Error(NEEDS);
       const ws = sessions(), w = await ws.open(room);
@@ -84,7 +80,7 @@ export function serverWatch(app: AppHost, video: VideoPlays): WatchPort {
 /** Peer mode: session NAME is a peer's; PATH starts the video for both, without it this user joins. */
 export function peerWatch(video: LocalPlays, pw: PeerWatch): WatchPort {
   return {
-    nameOf: (typed) => typed.replace(/^@/, ""),
+    nameOf: (typed) => pw.named(typed), // "@Bob" is bob's session, as PeerWatch names it
     sessions: () => pw,
     check: (_peer, path) => Promise.resolve(path !== undefined),
     left: (peer) => pw.leave(peer), // its next state is an invitation

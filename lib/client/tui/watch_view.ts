@@ -54,9 +54,9 @@ export interface WatchPort {
   nameOf(typed: string): string;
   /** The sessions (made on first use); throws when this client cannot watch together. */
   sessions(): WatchSessions<WatchNote>;
-  /** The session a sealed signal of the chat is a watch control of, else null (client mode; peer mode's
-   * sessions hear their own signals, and are listened to from the start). */
-  heard?(e: Extract<BackendEvent, { type: "signal" }>): string | null;
+  /** Client mode: whether the chat's signals go to the sessions (this client can watch together; the
+   * sessions' `hear`). Peer mode has none: its sessions hear the core themselves, listened to from the start. */
+  hears?(): boolean;
   /** Checks `/watch-together NAME [VIDEO]` (refused: throws); true when it starts VIDEO, else it joins. */
   check(name: string, video?: string): Promise<boolean>;
   /** This user left session `name`: peer mode closes it, client mode follows on (to announce). */
@@ -89,7 +89,7 @@ export class TuiWatch {
   #status = "";
 
   constructor(readonly app: AppHost, readonly port: WatchPort) {
-    if (!port.heard) this.#ws();
+    if (!port.hears) this.#ws();
   }
 
   /** The session watched here, or null. */
@@ -104,8 +104,7 @@ export class TuiWatch {
 
   /** A sealed signal arrived (app.ts). */
   signal(e: Extract<BackendEvent, { type: "signal" }>): void {
-    const name = this.port.heard?.(e) ?? null;
-    if (name !== null) this.#ws().signal(name, e);
+    if (this.port.hears?.()) this.#ws().hear(e);
   }
 
   /** `/watch-together NAME [VIDEO]`: joins session NAME; with VIDEO starts it for everyone. */

@@ -27,7 +27,8 @@ const SHA = "5ha".padEnd(64, "0");
 /** One node's sessions: its copy of the video at `copy`, named on the wire by SHA. */
 class FakePeerWatch extends WatchSessions<WatchNote> {
   constructor(me: string, now: () => number, channel: WatchChannel, readonly copy: string) {
-    super({ me, now, keyOf: (peer) => convKey("user", me, peer), channel, resampleMs: 0 });
+    const nameOf = (typed: string) => typed.replace(/^@/, "");
+    super({ me, now, keyOf: (peer) => convKey("user", me, peer), channel, resampleMs: 0, nameOf });
   }
   override start(peer: string, _path: string): Promise<WatchState> {
     return super.start(peer, SHA);

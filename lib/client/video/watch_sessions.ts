@@ -7,7 +7,8 @@
  * once more every `resampleMs`); a tick every TICK_MS, on the injected `timers`, corrects drift. A name's key comes from `keyOf`;
  * peer mode gives each peer a channel of its own (`channelOf`).
  *
- * `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
+ * `hear(e)` is the one place the core's events reach the sessions (every surface's: a signal goes to the
+ * session its key names here). `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
  * changes nothing; a question of a DM's session (never a room's) is answered (`time`: this clock; `ask`: `answer`, which a surface holding
  * copies overrides); an answer goes to the question awaiting it (`ask`, refused past ANSWER_MS; one to
  * no question is dropped); the rest goes, in order, to the session's room — opened for it with
@@ -18,9 +19,9 @@
  * made (session clock) that was, when fresh (`freshStep`); a state whose video is new to a session is
  * told as `video`, with this user's copy of it (`copyOf`). Time comes from the injected `now`.
  */
-import { BackendError, type WatchChannel } from "../backend.ts";
+import { BackendError, type BackendEvent, type WatchChannel } from "../backend.ts";
 import { systemTimers, type Timers } from "../../common/clock.ts";
-import { CLOCK_SAMPLES, dmParties, sampleClock } from "./watch_channel.ts";
+import { CLOCK_SAMPLES, dmParties, sampleClock, signalKey } from "./watch_channel.ts";
 import { type WatchEvent, WatchRoom } from "./watch_room.ts";
 import {
   ClockOffset,
@@ -162,6 +163,25 @@ export class WatchSessions<E = never> {
 
   close(): void {
     for (const name of [...this.#open.keys()]) this.leave(name);
+  }
+
+  /**
+   * The one hand-off of the core's events to the sessions (issue 70: the scripted `watch-together`, the
+   * full-screen client, peer mode): a signal the core opened (core/receiving.ts) goes to the session its
+   * key names here — a room's, or a DM's, named by its other party where `keyOf` names sessions so —;
+   * every other event, and a signal of no session named here, is not theirs.
+   */
+  hear(e: BackendEvent): void {
+    if (e.type !== "signal") return;
+    const key = signalKey(e), name = key === null ? null : this.#nameOf(key);
+    if (name !== null) this.signal(name, e);
+  }
+
+  /** The session named here whose key is `key` (`keyOf` undone): a DM's other party, or the key itself. */
+  #nameOf(key: string): string | null {
+    const two = dmParties(key), other = two && (two[0] === this.o.me ? two[1] : two[0]);
+    if (other !== null && this.o.keyOf(other) === key) return other;
+    return this.o.keyOf(key) === key ? key : null;
   }
 
   /** A signal heard from session `name` (its sender authenticated by the channel). */
@@ -333,9 +353,14 @@ export class WatchSessions<E = never> {
     this.emit({ type: "video", name, path, state, player: s.room.follower.player });
   }
 
+  /** The session `typed` names, as the sessions name it (`nameOf`: peer mode's "@Bob" is bob's). */
+  named(typed: string): string {
+    return this.o.nameOf?.(typed) ?? typed;
+  }
+
   /** The open session `name` with a state; refused (`usage`) else. */
   #playing(typed: string): WatchRoom {
-    const name = this.o.nameOf?.(typed) ?? typed;
+    const name = this.named(typed);
     const s = this.#open.get(name)?.room;
     if (!s) {
       throw new BackendError("usage", `You are not watching with ${typed}: watch-together ${typed} first`);

@@ -4,12 +4,13 @@
  * clock (alice's, first in "d:alice:bob"), the other estimating it and the reference reading its own
  * after one round trip; a change is told with its step only when fresh; a session not open here is
  * told `invited` once a video; a session's video is told once a video; only a DM's questions are
- * answered.
+ * answered; `hear`, every surface's hand-off of the core's events, names a signal's session as its
+ * sessions name it (a key as is; a peer's DM by its other party) and takes nothing else.
  */
 import assert from "node:assert/strict";
 import { convKey } from "../../protocol/names.ts";
 import { encodeWatch } from "./watch_together.ts";
-import type { WatchChannel } from "../backend.ts";
+import type { Target, WatchChannel } from "../backend.ts";
 import { CLOCK_SAMPLES, dmParties } from "./watch_channel.ts";
 import { FRESH_MS, freshStep, type SessionEvent, WatchSessions } from "./watch_sessions.ts";
 
@@ -138,4 +139,30 @@ Deno.test("watch sessions: a clock question is answered in a DM, never in a room
   ask(convKey("user", "alice", "mallory"));
   assert.equal(sent, 1, "a DM's question: answered");
   ws.close();
+});
+
+Deno.test("watch sessions: `hear` hands a signal the core opened to the session its key names, nothing else", () => {
+  const heard: string[] = [];
+  class Ears extends WatchSessions {
+    override signal(name: string): void {
+      heard.push(name);
+    }
+  }
+  const plaintext = new TextEncoder().encode("{}");
+  const sig = (to: Target) => ({ type: "signal" as const, from: "alice", to, mid: "m1", plaintext });
+  // A client of a server names sessions by key; peer mode by peer (its key the DM's, "d:alice:bob").
+  const byKey = new Ears({ me: "bob", now: () => t, keyOf: (k) => k, resampleMs: 0 });
+  const byPeer = new Ears({
+    me: "bob",
+    now: () => t,
+    keyOf: (p) => convKey("user", "bob", p),
+    resampleMs: 0,
+  });
+  for (const ws of [byKey, byPeer]) {
+    ws.hear(sig({ kind: "room", name: "den" }));
+    ws.hear(sig({ kind: "user", name: "bob" }));
+    ws.hear(sig({ kind: "broadcast" }));
+    ws.hear({ type: "typing", from: "alice", to: { kind: "user", name: "bob" }, active: true });
+  }
+  assert.deepEqual(heard, ["den", "d:alice:bob", "alice"]);
 });

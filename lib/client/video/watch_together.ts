@@ -133,16 +133,6 @@ export function decodeWatch(b: Uint8Array, mid: string, room: string): WatchCont
   return { kind: "state", state: { n, video, pos, at, paused, rate } };
 }
 
-/** True when an opened signal carries a watch control (well formed or not). */
-export function isWatch(plaintext: Uint8Array): boolean {
-  try {
-    const p = JSON.parse(utf8Strict.decode(plaintext));
-    return typeof p === "object" && p !== null && p.k === "watch";
-  } catch {
-    return false;
-  }
-}
-
 /** True for a DM's session key ("d:alice:bob", protocol/names.ts `convKey`); a room's is its name. */
 export const isDmKey = (key: string): boolean => key.startsWith("d:");
 
