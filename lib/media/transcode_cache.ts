@@ -17,8 +17,6 @@ export const TRANSCODE_CACHE_BYTES = 128 * 1024 * 1024;
 /** Bytes of one kept run at most by default (a 20 s half-block clip at 200×120 raw is ~35 MB). */
 export const TRANSCODE_ENTRY_BYTES = 48 * 1024 * 1024;
 
-type Spawn = (o: MjpegOptions) => MjpegSource;
-
 /** What a run is, its start and frame limit left out: the key of the frames it makes. */
 function keyOf(o: MjpegOptions): string | null {
   try {
@@ -43,6 +41,7 @@ export class TranscodeCache {
   /** Runs replayed from kept frames (tests and figures). */
   hits = 0;
 
+  /** Keeps runs of at most `maxEntryBytes` each, `maxBytes` in all. */
   constructor(
     readonly maxBytes = TRANSCODE_CACHE_BYTES,
     readonly maxEntryBytes = Math.min(TRANSCODE_ENTRY_BYTES, maxBytes),
@@ -65,7 +64,7 @@ export class TranscodeCache {
   }
 
   /** The frames of `o`: replayed when a whole run with its arguments is kept, else `spawn(o)`'s (kept when whole). */
-  source(o: MjpegOptions, spawn: Spawn): MjpegSource {
+  source(o: MjpegOptions, spawn: (o: MjpegOptions) => MjpegSource): MjpegSource {
     const key = keyOf(o);
     const from = startFrame(o.startSec, o.fps);
     const kept = key !== null && from !== null ? this.#m.get(key) : undefined;
