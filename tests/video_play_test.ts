@@ -322,3 +322,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "video.play: the next play at a size played to its end sends the same frames with no ffmpeg of its own (issue 75)",
+  ignore,
+  async fn() {
+    const t = await videoServer();
+    try {
+      const c = await t.client("alice");
+      const vc = new VideoClient(c.conn);
+      const playOnce = async () => {
+        const frames: Uint8Array[] = [];
+        let withFfmpeg = 0; // frames that came while an ffmpeg of the server ran
+        const pb = await vc.play("sample", {
+          mode: "240p",
+          width: 200,
+          height: 112,
+          format: "rgb",
+          onFrame: (f) => {
+            frames[f.index] = f.data.slice();
+            if (t.srv.video.ffmpegPids().length) withFfmpeg++;
+          },
+        });
+        assert.equal((await pb.ended).reason, "end");
+        return { frames, withFfmpeg };
+      };
+      const one = await playOnce();
+      assert.ok(one.withFfmpeg > 0, "the first play ran ffmpeg");
+      const two = await playOnce();
+      assert.equal(two.withFfmpeg, 0, "the second play ran none");
+      assert.equal(two.frames.length, one.frames.length);
+      // Frame 0 of the first play is the poster scaled (ffmpeg's own is kept for the next play).
+      const differ = one.frames.findIndex((f, i) => {
+        const g = two.frames[i]!;
+        if (i === 0) return false;
+        return g.length !== f.length || g.some((b, k) => b !== f[k]);
+      });
+      assert.equal(differ, -1, "every frame the same, byte for byte");
+    } finally {
+      await t.stop();
+    }
+  },
+});

@@ -42,6 +42,7 @@ export { FILE_KEEP, KittyFileSender, type TempFilePort } from "./kitty_file.ts";
 export { abortableSleep, VideoStream } from "./stream.ts";
 export { isWholeJpeg } from "./jpeg_header.ts";
 export { FirstFrameCache, type FirstFrameKey, type FirstFrames } from "./first_frames.ts";
+export { TranscodeCache } from "./transcode_cache.ts";
 export type { Frame, StreamMode, StreamState, StreamStats, VideoStreamOptions } from "./stream.ts";
 export { applyRgbDelta, encodeRgbDelta } from "./rgb_delta.ts";
 export { BufferPool } from "./buffer_pool.ts";

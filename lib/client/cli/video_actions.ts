@@ -225,15 +225,14 @@ export async function watchVideo(
   detected.catch(() => {}); // awaited once the offer came; a failed sync or wait says its own error
   await c.sync(); // live delivery of DMs: the frame key arrives as one
   io.err(`Waiting for a stream${from ? ` from ${from}` : ""}…`);
-  const offer = await peers.waitOffer(from, waitMs);
+  // The renderer is set up while the offer is awaited, once the terminal is known (issue 75).
+  const { value: offer, painter } = await VideoPlayer.painterWhile(detected, peers.waitOffer(from, waitMs));
   const term = sizedNow(t, await detected); // the window may have changed while waiting
   // A WASM worker started before half-blocks were detected is not used (they decode in-thread).
   const decoder = term.kind === "halfblock" && early instanceof JpegDecoder ? undefined : early;
   const pane = fullPane(term);
   const accepted = performance.now();
   let firstMs = -1; // the offer accepted → first picture written
-  // The renderer is set up while the accept is on its way.
-  const painter = VideoPlayer.painterFor(term.kind, term.kittyFile);
   // The pixels drawn: the sender sends no larger frames.
   const incoming = await peers.accept(offer, VideoPlayer.pixelsFor(term.kind, pane)).catch((e) => {
     painter.close();

@@ -144,6 +144,25 @@ export class VideoPlayer {
     return new FramePainter(kind, { ...(kittyFile ? { kittyFile } : {}), sixelWarm: early });
   }
 
+  /**
+   * The painter for the terminal `detected` finds, made as soon as it is known while `wait` (e.g. a
+   * stream's offer) is pending, so a sixel encoder warms up then and not between the offer and its
+   * accept (issue 75); with `wait`'s value. When `wait` fails the painter is closed and the failure given.
+   */
+  static async painterWhile<T>(
+    detected: Promise<{ kind: GraphicsKind; kittyFile?: TempFilePort }>,
+    wait: Promise<T>,
+  ): Promise<{ value: T; painter: FramePainter }> {
+    const made = detected.then((d) => VideoPlayer.painterFor(d.kind, d.kittyFile));
+    made.catch(() => {}); // a failed detection: said by its own awaiter
+    try {
+      return { value: await wait, painter: await made };
+    } catch (e) {
+      void made.then((p) => p.close(), () => {});
+      throw e;
+    }
+  }
+
   /** The pane size in pixels worth asking the server for (image area only). */
   static pixelsFor(
     kind: GraphicsKind,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
-import { decodeJpeg, LatestSlot } from "../../media/mod.ts";
+import { decodeJpeg, FramePainter, LatestSlot } from "../../media/mod.ts";
 import { denoTempFiles } from "../term/terminal.ts";
 import { SixelEncoder } from "../../media/render_sixel.ts";
 import { VideoPlayer } from "./player.ts";
@@ -369,4 +369,36 @@ Deno.test("VideoPlayer.painterFor() warms a sixel encoder up ahead of the first 
   });
   assert.equal((await p.done).shown, 1);
   assert.equal(SixelEncoder.warmUps - before, 1, "a painter made with the first frame in hand does not");
+});
+
+Deno.test("VideoPlayer.painterWhile() makes the painter (a sixel encoder warmed up) while the wait is pending, and closes it when the wait fails", async () => {
+  const before = SixelEncoder.warmUps;
+  let offered!: (v: string) => void;
+  const offer = new Promise<string>((r) => offered = r);
+  const both = VideoPlayer.painterWhile(Promise.resolve({ kind: "sixel" as const }), offer);
+  await new Promise((r) => setTimeout(r, 0)); // the terminal is known; no offer yet
+  assert.equal(SixelEncoder.warmUps - before, 1, "warmed up before the offer came");
+  offered("clip");
+  const { value, painter } = await both;
+  assert.equal(value, "clip");
+  painter.close();
+  assert.equal(SixelEncoder.warmUps - before, 1, "no second warm-up");
+  // A wait that fails: its error, and the painter made meanwhile closed.
+  let closed = 0;
+  const detected = Promise.resolve({ kind: "sixel" as const }).then((d) => d);
+  const failing = VideoPlayer.painterWhile(
+    detected.then((d) => {
+      const close = FramePainter.prototype.close;
+      FramePainter.prototype.close = function () {
+        closed++;
+        FramePainter.prototype.close = close;
+        return close.call(this);
+      };
+      return d;
+    }),
+    Promise.reject(new Error("no offer within 60 s")),
+  );
+  await assert.rejects(failing, /no offer/);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(closed, 1, "the painter made meanwhile is closed");
 });

@@ -19,6 +19,7 @@ import {
   type Rendition,
   spawnMjpeg,
   type StreamMode,
+  TranscodeCache,
   type VideoInfo,
   VideoLibrary,
   VideoStream,
@@ -50,6 +51,8 @@ export interface VideoServiceOptions {
   scanWaitMs?: number;
   /** JPEG quality for ffmpeg (2 best … 31 worst). */
   quality?: number;
+  /** The frames of earlier plays kept for the next at their size (default: a cache of TRANSCODE_CACHE_BYTES). */
+  transcodes?: TranscodeCache;
 }
 
 export const NO_FFMPEG_MESSAGE = new FfmpegMissingError().message;
@@ -63,6 +66,8 @@ export class VideoService {
   readonly #pids = new Set<number>();
   /** Frame 0 of the plays from the start, by rendition and frame size (forgotten when a scan ends). */
   readonly #firstFrames = new FirstFrameCache();
+  /** Whole runs of ffmpeg at a frame size, replayed by the next play at that size (forgotten when a scan ends). */
+  readonly #transcodes: TranscodeCache;
   #scan: Promise<void> | null = null;
   #scanned = false;
   #nextId = 1;
@@ -72,6 +77,7 @@ export class VideoService {
   constructor(o: VideoServiceOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
+    this.#transcodes = o.transcodes ?? new TranscodeCache();
     this.#lib = new VideoLibrary({
       videosDir: o.videosDir,
       dataDir: o.dataDir,
@@ -135,6 +141,7 @@ export class VideoService {
     this.#scan ??= this.#lib.scan().then((list) => {
       this.#scanned = true;
       this.#firstFrames.clear(); // renditions may have been made again
+      this.#transcodes.clear();
       this.#o.log.info("video.ready", { videos: list.length });
     }, (e) => {
       if (!this.#abort.signal.aborted) this.#o.log.warn("video.scan_failed", { error: String(e) });
@@ -206,7 +213,7 @@ export class VideoService {
       rawPoster: (width, height) => smallPoster(posters, video.renditions, width, height),
       clock: this.#clock,
       ...(this.#o.sleep ? { sleep: this.#o.sleep } : {}),
-      spawn: (o) => this.#spawn(o),
+      spawn: (o) => this.#transcodes.source(o, (x) => this.#spawn(x)),
     });
     if (m.start) stream.seek(m.start);
     const v = new Viewer(id, video, stream, s, this.#clock);
