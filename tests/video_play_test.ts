@@ -323,6 +323,29 @@ Deno.test({
   },
 });
 
+/** Plays the sample to its end twice at one size: each play's frames, and how many came while an ffmpeg ran. */
+async function playTwice(t: Awaited<ReturnType<typeof videoServer>>) {
+  const c = await t.client("alice");
+  const vc = new VideoClient(c.conn);
+  const playOnce = async () => {
+    const frames: Uint8Array[] = [];
+    let withFfmpeg = 0; // frames that came while an ffmpeg of the server ran
+    const pb = await vc.play("sample", {
+      mode: "240p",
+      width: 200,
+      height: 112,
+      format: "rgb",
+      onFrame: (f) => {
+        frames[f.index] = f.data.slice();
+        if (t.srv.video.ffmpegPids().length) withFfmpeg++;
+      },
+    });
+    assert.equal((await pb.ended).reason, "end");
+    return { frames, withFfmpeg };
+  };
+  return [await playOnce(), await playOnce()] as const;
+}
+
 Deno.test({
   name:
     "video.play: the next play at a size played to its end sends the same frames with no ffmpeg of its own (issue 75)",
@@ -330,27 +353,8 @@ Deno.test({
   async fn() {
     const t = await videoServer();
     try {
-      const c = await t.client("alice");
-      const vc = new VideoClient(c.conn);
-      const playOnce = async () => {
-        const frames: Uint8Array[] = [];
-        let withFfmpeg = 0; // frames that came while an ffmpeg of the server ran
-        const pb = await vc.play("sample", {
-          mode: "240p",
-          width: 200,
-          height: 112,
-          format: "rgb",
-          onFrame: (f) => {
-            frames[f.index] = f.data.slice();
-            if (t.srv.video.ffmpegPids().length) withFfmpeg++;
-          },
-        });
-        assert.equal((await pb.ended).reason, "end");
-        return { frames, withFfmpeg };
-      };
-      const one = await playOnce();
+      const [one, two] = await playTwice(t);
       assert.ok(one.withFfmpeg > 0, "the first play ran ffmpeg");
-      const two = await playOnce();
       assert.equal(two.withFfmpeg, 0, "the second play ran none");
       assert.equal(two.frames.length, one.frames.length);
       // Frame 0 of the first play is the poster scaled (ffmpeg's own is kept for the next play).
@@ -360,6 +364,20 @@ Deno.test({
         return g.length !== f.length || g.some((b, k) => b !== f[k]);
       });
       assert.equal(differ, -1, "every frame the same, byte for byte");
+    } finally {
+      await t.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "video.play: with --video-cache 0 (videoCacheMiB) nothing is kept, every play runs its ffmpeg",
+  ignore,
+  async fn() {
+    const t = await videoServer({ videoCacheMiB: 0 });
+    try {
+      const [one, two] = await playTwice(t);
+      assert.ok(one.withFfmpeg > 0 && two.withFfmpeg > 0, "both plays ran ffmpeg");
     } finally {
       await t.stop();
     }

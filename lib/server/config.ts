@@ -15,6 +15,8 @@ export interface ServerConfig {
   /** Library videos playing at once: per session, and for the whole server. */
   maxVideoStreamsPerSession: number;
   maxVideoStreams: number;
+  /** MiB of frames kept from whole plays for the next play at the same size (media/transcode_cache.ts); 0: none. */
+  videoCacheMiB: number;
   /** User-to-user streams relayed at once: offered per session, and for the whole server. */
   maxRelayStreamsPerSession: number;
   maxRelayStreams: number;
@@ -83,6 +85,7 @@ export const DEFAULTS: ServerConfig = {
   ffmpeg: null,
   maxVideoStreamsPerSession: 2,
   maxVideoStreams: 64,
+  videoCacheMiB: 128,
   maxRelayStreamsPerSession: 2,
   maxRelayStreams: 256,
   maxAttempts: 3,
@@ -139,6 +142,7 @@ export function resolveConfig(o: ServerOptions = {}): ServerConfig {
     "historyLimit",
     "maxVideoStreamsPerSession",
     "maxVideoStreams",
+    "videoCacheMiB",
     "maxRelayStreamsPerSession",
     "maxRelayStreams",
     "quotaBytes",

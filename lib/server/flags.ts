@@ -69,6 +69,13 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     help: `video folder (for ffmpeg: ${FFMPEG_HINT})`,
     def: DEFAULTS.videosDir,
   },
+  {
+    name: "video-cache",
+    arg: "MIB",
+    help: "memory for the frames of whole plays, kept so the next play of a video at the same size runs no " +
+      "ffmpeg, in MiB; 0 = keep none",
+    def: DEFAULTS.videoCacheMiB,
+  },
   { name: "max-attempts", arg: "N", help: "failed logins before a lockout", def: DEFAULTS.maxAttempts },
   {
     name: "lockout",

@@ -210,6 +210,7 @@ function serverConfig({ f, on }: Flags, dataDir: string, ffmpeg: string | null):
     port: num(f.port, "port"),
     dataDir,
     videosDir: f.videos,
+    videoCacheMiB: num(f["video-cache"], "video-cache"),
     ffmpeg,
     maxAttempts: num(f["max-attempts"], "max-attempts"),
     lockoutSeconds: num(f.lockout, "lockout"),

@@ -140,6 +140,7 @@ export class ParleyServer {
       log: deps.log,
       maxStreams: this.config.maxVideoStreams,
       maxStreamsPerSession: this.config.maxVideoStreamsPerSession,
+      cacheBytes: this.config.videoCacheMiB * 1048576,
       clock,
       ...(deps.videoSleep ? { sleep: deps.videoSleep } : {}),
     });

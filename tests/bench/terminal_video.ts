@@ -35,6 +35,12 @@ const KITTY_TRANSFER = Deno.env.get("PARLEY_BENCH_KITTY_TRANSFER") ?? "file";
 const CLIENT_FLAGS = envFlags("PARLEY_BENCH_CLIENT_FLAGS");
 /** The checkout whose server.ts serves the plays: PARLEY_BENCH_ROOT's too (a before/after of both sides). */
 const SERVER_ROOT = Deno.env.get("PARLEY_BENCH_ROOT") ? ROOT : undefined;
+/**
+ * The server's `--video-cache` (PARLEY_BENCH_VIDEO_CACHE; default 0: every play runs its ffmpeg, as timg
+ * decodes every time — the cold figure the ratios and the release check compare). A size in MiB measures
+ * repeat plays replayed from kept frames; empty passes no flag (a checkout older than the flag).
+ */
+const VIDEO_CACHE = Deno.env.get("PARLEY_BENCH_VIDEO_CACHE") ?? "0";
 
 export type Kind = "halfblock" | "kitty" | "sixel";
 /** Every renderer the bench plays, and the pane sizes (cols × rows) of each; each has a release figure. */
@@ -186,7 +192,12 @@ export async function benchTerminalVideo(
     ]);
     const data = `${dir}/data`;
     await Deno.mkdir(data);
-    const srv = await startServer(data, ["--videos", `${dir}/videos`], [], SERVER_ROOT);
+    const srv = await startServer(
+      data,
+      ["--videos", `${dir}/videos`, ...VIDEO_CACHE ? ["--video-cache", VIDEO_CACHE] : []],
+      [],
+      SERVER_ROOT,
+    );
     const home = `${dir}/home`;
     const env = {
       PARLEY_PASSWORD: "bench-password-1",

@@ -53,6 +53,8 @@ export interface VideoServiceOptions {
   quality?: number;
   /** The frames of earlier plays kept for the next at their size (default: a cache of TRANSCODE_CACHE_BYTES). */
   transcodes?: TranscodeCache;
+  /** Bytes the default cache keeps (`--video-cache`; default TRANSCODE_CACHE_BYTES, 0: none). */
+  cacheBytes?: number;
 }
 
 export const NO_FFMPEG_MESSAGE = new FfmpegMissingError().message;
@@ -77,7 +79,7 @@ export class VideoService {
   constructor(o: VideoServiceOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
-    this.#transcodes = o.transcodes ?? new TranscodeCache();
+    this.#transcodes = o.transcodes ?? new TranscodeCache(o.cacheBytes);
     this.#lib = new VideoLibrary({
       videosDir: o.videosDir,
       dataDir: o.dataDir,
