@@ -34,7 +34,10 @@ export interface EntryFacts {
 
 export type OutboxInput =
   | { kind: "answered"; message: ChatMessage }
-  /** `refusal`: the server's permanent refusal (its text), else null; `later`: it cannot store now. */
+  /**
+   * `refusal`: the server's permanent refusal (its text), else null; `later`: it cannot store now;
+   * `slow`: refused for speed (session/rate_wait.ts `paced` sends it again).
+   */
   | {
     kind: "sendFailed";
     mid: string;
@@ -42,6 +45,7 @@ export type OutboxInput =
     offline: boolean;
     refusal: string | null;
     later?: boolean;
+    slow?: boolean;
   }
   /**
    * The connection was lost while `mid` was sent, `drops` times in a row now; `limit`: how many the
@@ -88,6 +92,8 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
       if (input.later) {
         return input.kept ? [{ kind: "rethrow" }] : [{ kind: "keep", mid }, { kind: "rethrow" }];
       }
+      // A kept text refused for speed stays as it is: the same entry goes again once the rate allows.
+      if (input.kept && input.slow) return [{ kind: "rethrow" }];
       if (input.kept && input.refusal !== null) {
         return [{ kind: "fail", mid, why: input.refusal }, { kind: "rethrow" }];
       }

@@ -294,6 +294,11 @@ const outboxRows: { name: string; input: OutboxInput; effects: OutboxEffect[] }[
     effects: [{ kind: "remove", mid: "m" }, { kind: "rethrow" }],
   },
   {
+    name: "kept, refused for speed: stays as it is (paced sends the same entry again)",
+    input: { kind: "sendFailed", mid: "m", kept: true, offline: false, refusal: null, slow: true },
+    effects: [{ kind: "rethrow" }],
+  },
+  {
     name: "kept, cut off: the drop noted",
     input: { kind: "sendFailed", mid: "m", kept: true, offline: true, refusal: null },
     effects: [{ kind: "noteDrop", mid: "m" }],

@@ -183,6 +183,7 @@ export class Outbox {
       offline: o.offline,
       refusal,
       later: isRetryLater(e),
+      slow: e instanceof BackendError && e.code === "rate_limited",
     });
     if (fx.some((f) => f.kind === "noteDrop")) {
       const drops = this.store.noteDrop(mid);
