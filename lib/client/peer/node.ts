@@ -258,10 +258,9 @@ export class PeerNode {
     link.ch.close();
     this.link.ended(link);
     this.files.dropped(name, link);
-    // What was written here without an ack goes again on the next channel (now, if one replaced it).
-    this.session.down(name, link);
-    if (this.#links.get(name) !== link) return;
+    if (this.#links.get(name) !== link) return; // replaced: its lane is the new channel's (or goes with it)
     this.#links.delete(name);
+    this.session.down(name); // what was written here without an ack goes again on the next channel
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
     else if (!link.outgoing && !this.#closing) this.#emit(hungUp(name));
     if (!this.#closing) this.#schedule(name);
@@ -273,8 +272,7 @@ export class PeerNode {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      const ch = this.#links.open(name);
-      return void (ch && this.session.up(name, ch));
+      return void (this.#links.open(name) && this.session.up(name));
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
     if (isFileRecord(r)) return this.files.handle(name, link, r); // fdata with the bulk frame #read joined
