@@ -175,13 +175,9 @@ export class PeerSession implements ChatSession {
 
   /** The peers connected now. */
   #who(): Presence[] {
-    return this.node.peers().filter((p) => p.online).map((p: PeerListing) => ({
-      user: p.name,
-      addr: p.addr ?? "",
-      since: 0,
-      status: "free",
-      role: "user",
-    }));
+    return this.node.peers().filter((p) => p.online).map((p: PeerListing) =>
+      present(p.name, p.addr ?? "", 0)
+    );
   }
 
   /** `/outbox`: texts, changes and file offers waiting for a peer, one numbering (pending.ts). */
@@ -202,7 +198,7 @@ export class PeerSession implements ChatSession {
     return [
       ["Mode", "peer (no server)"],
       ["Listening", this.node.listening],
-      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
+      ["Peers", `${this.#who().length} online of ${peers.length}`],
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
   }
@@ -225,7 +221,7 @@ export class PeerSession implements ChatSession {
       type: "presence",
       user,
       online,
-      presence: { user, addr: "", since: this.node.clock.now(), status: "free", role: "user" },
+      presence: present(user, "", this.node.clock.now()),
     });
     switch (e.type) {
       case "connected":
@@ -246,4 +242,9 @@ export class PeerSession implements ChatSession {
         return [e as BackendEvent];
     }
   }
+}
+
+/** A peer as a presence: its user's one device, always free. */
+function present(user: string, addr: string, since: number): Presence {
+  return { user, addr, since, status: "free", role: "user" };
 }
