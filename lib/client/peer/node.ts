@@ -64,6 +64,7 @@ import { PeerCodec, peerLedger } from "./codec.ts";
 import { HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
+import { NEVER_SENT } from "../core/engine_outbox.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -401,9 +402,6 @@ export class PeerNode {
   }
 }
 
-/** How the core says a resend refused for good (core/engine_outbox.ts). */
-const NEVER = "Not sent, and never will be:";
-
 /** The core's event `e` as the node's (null: none of its listeners' business): my text taken or failed, a message, a change. */
 function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
   if (e.type === "message") {
@@ -413,7 +411,7 @@ function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
   }
   if (e.type === "message.changed") return "by" in e ? e as PeerEvent : null; // a peer's (mine said by its maker)
   // A resend refused for good is the "failed" event above (the script says it once, cli/peer.ts).
-  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER)) return null;
+  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER_SENT)) return null;
   if (e.type === "messages.expired" || e.type === "notice") return e;
   return null;
 }
