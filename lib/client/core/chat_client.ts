@@ -162,8 +162,8 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
     session.events?.((e) => this.notify(e)); // what the carrier tells besides messages (a peer node's)
     if (session.sends.lanes) this.#kept?.resume((m) => this.#emit({ type: "message", message: m }));
     session.sends.lanes?.({
-      up: (lane) => this.#kept?.connected(lane) ?? 0,
-      down: (lane, gen) => this.#kept?.lost(lane, gen),
+      up: (lane) => void this.#kept?.connected(lane),
+      down: (lane) => this.#kept?.lost(lane),
       held: (lane, mid) => this.#kept?.acked(lane, mid),
     });
     this.#bind(session);

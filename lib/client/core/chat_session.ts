@@ -56,16 +56,16 @@ export interface SendPolicy {
   mid?(): string;
   /**
    * Hands the core the lanes' comings and goings, for a session whose lanes have carriers of their
-   * own (a peer's channel): `up` a new carrier (its generation answered), `down` that one gone, `held`
-   * the other end holds `mid` (settled once).
+   * own (a peer's channel): `up` a new carrier, `down` the current one gone, `held` the other end
+   * holds `mid` (settled once).
    */
   lanes?(core: LaneEvents): void;
 }
 
 /** What a session tells the core's send runner of its lanes (kept_sends.ts). */
 export interface LaneEvents {
-  up(lane: string): number;
-  down(lane: string, gen: number): void;
+  up(lane: string): void;
+  down(lane: string): void;
   held(lane: string, mid: string): void;
 }
 

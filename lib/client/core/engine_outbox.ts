@@ -118,6 +118,9 @@ export function outboxStep(input: OutboxInput): OutboxEffect[] {
   }
 }
 
+/** How a resend refused for good is said (peer mode's script says it its own way: peer/node.ts). */
+export const NEVER_SENT = "Not sent, and never will be:";
+
 function resendFailed(input: Extract<OutboxInput, { kind: "resendFailed" }>): OutboxEffect[] {
   const { entry: p, refusal } = input, out: OutboxEffect[] = [];
   const quote = `"${p.text.slice(0, 40)}"`;
@@ -128,7 +131,7 @@ function resendFailed(input: Extract<OutboxInput, { kind: "resendFailed" }>): Ou
     const drop = input.n !== undefined ? ` (/outbox drop ${input.n} removes it)` : "";
     out.push({ kind: "showFailed", message }, {
       kind: "notice",
-      text: `Not sent, and never will be: ${quote}: ${refusal}${drop}`,
+      text: `${NEVER_SENT} ${quote}: ${refusal}${drop}`,
     });
   } else if (!input.offline) out.push({ kind: "notice", text: `Not sent: ${quote}: ${input.why}` });
   if (input.offline) out.push({ kind: "rethrow" });

@@ -109,15 +109,13 @@ export class ChannelLink implements Link {
   /** The node read `sig` from `peer`: handed to the signal receivers now, never acknowledged. */
   signalled(peer: string, r: { mid: string; body: Uint8Array }): void {
     if (this.#closed) return;
-    const e: SealedEnvelope = {
-      from: peer,
-      to: { kind: "user", name: this.source.me },
-      mid: r.mid,
-      ts: this.source.clock.now(),
-      seq: 0,
-      body: r.body,
-    };
+    const e = this.#envelope(peer, r.mid, this.source.clock.now(), r.body);
     for (const s of [...this.#signals]) void Promise.resolve().then(() => s(e)).catch(() => {});
+  }
+
+  /** What `peer` sent me, as it arrives (a channel has no sequence numbers). */
+  #envelope(from: string, mid: string, ts: number, body: Uint8Array): SealedEnvelope {
+    return { from, to: { kind: "user", name: this.source.me }, mid, ts, seq: 0, body };
   }
 
   receive(r: LinkReceiver): () => void {
@@ -142,16 +140,11 @@ export class ChannelLink implements Link {
     if (this.#closed) return;
     const key = `${peer}\n${r.mid}`;
     if (!this.#recent.has(key)) {
-      const e: SealedEnvelope = {
-        from: peer,
-        to: { kind: "user", name: this.source.me },
-        mid: r.mid,
-        // A peer's clock cannot put a message in the future.
-        ts: Math.min(r.ts, this.source.clock.now()),
-        seq: 0,
-        body: r.body,
-      };
-      await deliverTo(this.#receivers, e);
+      // A peer's clock cannot put a message in the future.
+      await deliverTo(
+        this.#receivers,
+        this.#envelope(peer, r.mid, Math.min(r.ts, this.source.clock.now()), r.body),
+      );
       this.#recent.set(key, true);
     }
     if (!this.#closed) await ch.say({ t: "ack", mid: r.mid });

@@ -64,6 +64,7 @@ import { PeerCodec, peerLedger } from "./codec.ts";
 import { HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
+import { NEVER_SENT } from "../core/engine_outbox.ts";
 
 export type { PeerEvent, PeerNodeOptions } from "./events.ts";
 
@@ -258,10 +259,9 @@ export class PeerNode {
     link.ch.close();
     this.link.ended(link);
     this.files.dropped(name, link);
-    // What was written here without an ack goes again on the next channel (now, if one replaced it).
-    this.session.down(name, link);
-    if (this.#links.get(name) !== link) return;
+    if (this.#links.get(name) !== link) return; // replaced: its lane is the new channel's (or goes with it)
     this.#links.delete(name);
+    this.session.down(name); // what was written here without an ack goes again on the next channel
     if (link.hello) this.#emit({ type: "disconnected", peer: name });
     else if (!link.outgoing && !this.#closing) this.#emit(hungUp(name));
     if (!this.#closing) this.#schedule(name);
@@ -273,8 +273,7 @@ export class PeerNode {
         this.#emit({ type: "connected", peer: name });
         this.files.connected(name);
       }
-      const ch = this.#links.open(name);
-      return void (ch && this.session.up(name, ch));
+      return void (this.#links.open(name) && this.session.up(name));
     }
     if (r.t === "ack") return this.link.acked(link, r.mid);
     if (isFileRecord(r)) return this.files.handle(name, link, r); // fdata with the bulk frame #read joined
@@ -403,9 +402,6 @@ export class PeerNode {
   }
 }
 
-/** How the core says a resend refused for good (core/engine_outbox.ts). */
-const NEVER = "Not sent, and never will be:";
-
 /** The core's event `e` as the node's (null: none of its listeners' business): my text taken or failed, a message, a change. */
 function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
   if (e.type === "message") {
@@ -415,7 +411,7 @@ function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
   }
   if (e.type === "message.changed") return "by" in e ? e as PeerEvent : null; // a peer's (mine said by its maker)
   // A resend refused for good is the "failed" event above (the script says it once, cli/peer.ts).
-  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER)) return null;
+  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER_SENT)) return null;
   if (e.type === "messages.expired" || e.type === "notice") return e;
   return null;
 }

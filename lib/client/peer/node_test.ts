@@ -72,9 +72,17 @@ Deno.test("peer node (issue 34.1): a too-long entry already in the outbox is mar
     a.store.local.addPending({ mid: "b".repeat(32), ts: Date.now() + 1, to, text: "behind it" });
     const failed = waitFor(a, (e) => e.type === "failed" && e.message.mid === HUGE);
     const got = waitFor(b, msgFrom("alice", "behind it"));
+    const errors: string[] = [];
+    const off = a.on((e) => void (e.type === "notice" && e.level === "error" && errors.push(e.text)));
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     await failed;
     await got;
+    off();
+    assert.deepEqual(
+      errors,
+      [],
+      "said once, as the failed event (the core's notice of it is not the node's)",
+    );
     const [e] = a.store.local.outbox();
     assert.equal(e?.mid, HUGE);
     assert.match(e?.failed ?? "", /too long/);

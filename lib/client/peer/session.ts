@@ -68,9 +68,8 @@ export class PeerSession implements ChatSession {
   #closed = false;
   #end!: (e: SessionEnd) => void;
   readonly #ended = new Promise<SessionEnd>((r) => this.#end = r);
-  /** The core's lanes (set once it is built), and the generation of each channel that said hello. */
+  /** The core's lanes (set once it is built): each keeps its carrier's generation (core/kept_sends.ts). */
   #lanes: LaneEvents | null = null;
-  readonly #gens = new WeakMap<Channel, number>();
   /** The node's events made the core's here (not told back to the node's listeners: `forwarded`). */
   readonly #forwarded = new WeakSet<object>();
   /** Says a file's end when no command waits for it (the full-screen client's desk); none: every end is said. */
@@ -127,14 +126,13 @@ export class PeerSession implements ChatSession {
     this.#end({ type: "disconnected", code: "closed", reason: "The peer node closed" });
   }
 
-  /** The channel `ch` of `peer` said hello: what waits for the peer leaves on it. */
-  up(peer: string, ch: Channel): void {
-    if (this.#lanes) this.#gens.set(ch, this.#lanes.up(peer));
+  /** A channel of `peer` said hello: what waits for the peer leaves on it. */
+  up(peer: string): void {
+    this.#lanes?.up(peer);
   }
-  /** `ch`, a channel of `peer`, ended: what it was handed and not acknowledged waits for the next one. */
-  down(peer: string, ch: Channel): void {
-    const gen = this.#gens.get(ch);
-    if (gen !== undefined) this.#lanes?.down(peer, gen);
+  /** The channel of `peer` ended: what it was handed and not acknowledged waits for the next one. */
+  down(peer: string): void {
+    this.#lanes?.down(peer);
   }
   /** `peer` holds my `mid` (a change of it that it sent). */
   held(peer: string, mid: string): void {
@@ -177,13 +175,9 @@ export class PeerSession implements ChatSession {
 
   /** The peers connected now. */
   #who(): Presence[] {
-    return this.node.peers().filter((p) => p.online).map((p: PeerListing) => ({
-      user: p.name,
-      addr: p.addr ?? "",
-      since: 0,
-      status: "free",
-      role: "user",
-    }));
+    return this.node.peers().filter((p) => p.online).map((p: PeerListing) =>
+      present(p.name, p.addr ?? "", 0)
+    );
   }
 
   /** `/outbox`: texts, changes and file offers waiting for a peer, one numbering (pending.ts). */
@@ -204,7 +198,7 @@ export class PeerSession implements ChatSession {
     return [
       ["Mode", "peer (no server)"],
       ["Listening", this.node.listening],
-      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
+      ["Peers", `${this.#who().length} online of ${peers.length}`],
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
   }
@@ -227,7 +221,7 @@ export class PeerSession implements ChatSession {
       type: "presence",
       user,
       online,
-      presence: { user, addr: "", since: this.node.clock.now(), status: "free", role: "user" },
+      presence: present(user, "", this.node.clock.now()),
     });
     switch (e.type) {
       case "connected":
@@ -248,4 +242,9 @@ export class PeerSession implements ChatSession {
         return [e as BackendEvent];
     }
   }
+}
+
+/** A peer as a presence: its user's one device, always free. */
+function present(user: string, addr: string, since: number): Presence {
+  return { user, addr, since, status: "free", role: "user" };
 }
