@@ -191,7 +191,9 @@ export async function handText(
       codec.devicesChanged?.bind(codec),
     );
     const taken = acked.then((r) => {
-      if (o.entry && !h.store?.pending(mid)) return null; // settled meanwhile (the other end holds it)
+      // An ack that comes after the hand-over (a peer's) may find its entry settled meanwhile (the other end
+      // holds it); the relay's answer is the hand-over's own, and always settles.
+      if (h.link.write && o.entry && !h.store?.pending(mid)) return null;
       const m = settleSent(outbox, h.session, { mid, to, text }, sealed, r); // out of the outbox, into the history
       if (to.kind === "user" && to.name) h.away?.sent(to.name); // their away reply is expected (away.ts)
       return m;
