@@ -85,7 +85,10 @@ async function stop(s: Spawned, signal: Deno.Signal = "SIGTERM"): Promise<number
   return (await s.child.status).code;
 }
 
-test("e2e: users register, chat, use rooms and moderation through the scripted client", async () => {
+// A long walk of ~30 client processes, one after another: its deadline is for a hang, on a busy machine too.
+test("e2e: users register, chat, use rooms and moderation through the scripted client", {
+  deadlineMs: 300_000,
+}, async () => {
   const data = await Deno.makeTempDir();
   const [ha, hb, hc] = await Promise.all([Deno.makeTempDir(), Deno.makeTempDir(), Deno.makeTempDir()]);
   const s = await spawnServer(data);

@@ -201,7 +201,8 @@ Deno.test({
       // The server sees every frame taken; the viewer says it drew 5 per second.
       const timer = setInterval(() => pb.report(5, 1), 200);
       try {
-        await eventually(() => pb.order.some((f) => f.rendition === "240p"), 3500, "a step down to 240p");
+        // A positive wait: its bound costs nothing when it passes (the step down runs a new ffmpeg).
+        await eventually(() => pb.order.some((f) => f.rendition === "240p"), 10_000, "a step down to 240p");
       } finally {
         clearInterval(timer);
       }
@@ -358,12 +359,17 @@ Deno.test({
       assert.equal(two.withFfmpeg, 0, "the second play ran none");
       assert.equal(two.frames.length, one.frames.length);
       // Frame 0 of the first play is the poster scaled (ffmpeg's own is kept for the next play).
-      const differ = one.frames.findIndex((f, i) => {
-        const g = two.frames[i]!;
-        if (i === 0) return false;
+      // A paced stream skips a frame whose time passed (a busy machine): the frames both plays sent are compared.
+      const both = one.frames.flatMap((f, i) => i > 0 && f && two.frames[i] ? [i] : []);
+      assert.ok(
+        both.length >= one.frames.length / 2,
+        `${both.length} of ${one.frames.length} frames in both plays`,
+      );
+      const differ = both.find((i) => {
+        const f = one.frames[i]!, g = two.frames[i]!;
         return g.length !== f.length || g.some((b, k) => b !== f[k]);
       });
-      assert.equal(differ, -1, "every frame the same, byte for byte");
+      assert.equal(differ, undefined, "every frame the same, byte for byte");
     } finally {
       await t.stop();
     }

@@ -40,10 +40,12 @@ test({
         `cd ${home}`,
         `stty -a > before.txt`,
         `${play} --frames 60 < /dev/tty 2> play1.err & p=$!`,
-        `sleep 1.8; stty -a > during.txt; wait $p`,
+        // Event, not time: the settings are read until output processing is off or the play ended.
+        `until grep -q -- -opost during.txt 2>/dev/null || ! kill -0 $p 2>/dev/null; do stty -a > during.txt; sleep 0.05; done; wait $p`,
         `stty -a > after.txt`,
         `${play} < /dev/tty 2> play2.err & p=$!`,
-        `sleep 1.8; kill -TERM $p; wait $p; echo $? > term.code`,
+        `until stty -a | grep -q -- -opost || ! kill -0 $p 2>/dev/null; do sleep 0.05; done`,
+        `kill -TERM $p; wait $p; echo $? > term.code`,
         `stty -a > after-term.txt; touch done; sleep 60`,
       ].join("\n");
       await Deno.writeTextFile(`${home}/run.sh`, script);
