@@ -10,7 +10,8 @@
  * commits and how an envelope is taken — client mode's keystore (the server numbers and stamps; a
  * consumed seq is recorded: `FolderApplier`), peer mode's node store (peer/codec.ts: each message is
  * numbered here, a change taken once by sender and id behind the peer's horizon, its time the time it
- * arrives, my text whose ack was lost confirmed by a change of it).
+ * arrives, my text whose ack was lost confirmed by a change of it). A DM's opened payload is taken the
+ * same way in both (`takeDm`: decoded, done; one refused taken with its ratchet step standing).
  *
  * My own changes (edit, deletion, reaction) and settings as the folder's other processes see them: a
  * change sealed by one process of a folder (`parley edit` beside the full-screen client) comes back to
