@@ -10,7 +10,8 @@
  * commits and how an envelope is taken — client mode's keystore (the server numbers and stamps; a
  * consumed seq is recorded: `FolderApplier`), peer mode's node store (peer/codec.ts: each message is
  * numbered here, a change taken once by sender and id behind the peer's horizon, its time the time it
- * arrives, my text whose ack was lost confirmed by a change of it).
+ * arrives, my text whose ack was lost confirmed by a change of it). A DM's opened payload is taken the
+ * same way in both (`takeDm`: decoded, done; one refused taken with its ratchet step standing).
  *
  * My own changes (edit, deletion, reaction) and settings as the folder's other processes see them: a
  * change sealed by one process of a folder (`parley edit` beside the full-screen client) comes back to
@@ -41,6 +42,7 @@ import {
 } from "./changes.ts";
 import {
   type ChangePayload,
+  decodePayload,
   encodePayload,
   type Payload,
   settingPayload,
@@ -122,6 +124,14 @@ export interface Ledger {
   confirmHeld(m: ChatMessage, ref: string): boolean;
   /** A text may be taken back before it reaches here (a server deletes its copy): a deletion of one not held is nothing. */
   readonly takenBack: boolean;
+}
+
+/** What differs in taking a DM's payload between the modes (`HistoryApplier.takeDm`). */
+export interface DmTaking {
+  /** Takes a room's sender key (client mode: e2e/room_seal.ts); none where there are no rooms: refused, as a topic. */
+  senderKey?: (pl: Extract<Payload, { k: "skd" }>) => Promise<void>;
+  /** A body that is no versioned payload is the text itself (a peer of an earlier version's: peer/codec.ts). */
+  bare?: boolean;
 }
 
 /** Who administers a room, by its verified membership log (e2e/room_log.ts `RoomLogs`). */
@@ -382,6 +392,38 @@ export class HistoryApplier {
       pl.at,
       (conv, at) => setTopic(this.local.db, conv, { text: pl.text, by: m.from, at }),
     );
+  }
+
+  /**
+   * What the payload of DM `m` (of `conv`), opened as `o`, does, committed with its ratchet step `o.writes`
+   * (both modes: e2e/receive.ts's DMs, peer/codec.ts's): a text saved, a change checked and applied, a
+   * disappearing time kept, a sender key taken (`t.senderKey`); a room's topic has no place in a DM. The
+   * text saved, or null. One refused — malformed, out of place, or by the rules above — changes nothing,
+   * is taken (never again) with its ratchet step standing, and rejects with `UnreadableError`, which its
+   * caller says (client mode's engine, as an error naming it; peer mode, as a warning).
+   */
+  async takeDm(
+    o: { plaintext: Uint8Array; writes: StoreWrites },
+    m: ChatMessage,
+    conv: string,
+    t: DmTaking = {},
+  ): Promise<ChatMessage | null> {
+    try {
+      const pl = decodePayload(o.plaintext, m.mid, t.bare);
+      const shown = this.receiveTextOrChange(o.writes, m, conv, pl);
+      if (shown) return await shown;
+      if (pl.k === "expire") return await this.receiveExpiry(o.writes, m, pl);
+      if (pl.k === "skd" && t.senderKey) return await t.senderKey(pl).then(() => null);
+      throw new SyntaxError(
+        t.senderKey
+          ? "A room's topic arrived in a direct message"
+          : "A room's key or topic has no place in peer mode",
+      );
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e; // refused by the rules: taken with its step already
+      await this.consume(o.writes, m, conv); // the ratchet step stands
+      throw new UnreadableError(e.message);
+    }
   }
 
   /** A text or a change opened from `m`: saved, or checked and applied; undefined when `pl` is neither. */

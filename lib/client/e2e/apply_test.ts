@@ -1,5 +1,9 @@
-/** The history applier over an in-memory folder (history, outbox, keystore) and fake room logs: no server. */
+/**
+ * The history applier over an in-memory folder (history, outbox, keystore) and fake room logs: no
+ * server; a DM's payload taken as both modes take it (`takeDm`).
+ */
 import assert from "node:assert/strict";
+import { toBase64, utf8 } from "../../common/bytes.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { accountSecrets, newAccountKdf } from "../../crypto/account_kdf.ts";
 import { convKey } from "../../protocol/names.ts";
@@ -14,6 +18,7 @@ const ARGON = { memoryKiB: 64, iterations: 1, parallelism: 1 };
 const clock = new ManualClock();
 const team = { kind: "room" as const, name: "team" };
 const conv = convKey("room", "team");
+const dmConv = convKey("user", "alice", "bob");
 
 /** alice's applier over a fresh in-memory folder; `admins`: #team's admins as its verified log says. */
 async function folder(admins: string[] = []) {
@@ -100,4 +105,67 @@ Deno.test("HistoryApplier: a refused change commits the step that opened it with
   assert.ok(cs.consumed(2), "consumed: never applied again");
   assert.equal(local.get(1)?.text, "mine to change");
   assert.deepEqual(changed(), []);
+});
+
+/** bob's DM `seq` to alice under `mid`, its payload `body` opened with a ratchet step of its own. */
+function dm(seq: number, mid: string, body: unknown) {
+  const m: ChatMessage = {
+    seq,
+    mid,
+    from: "bob",
+    to: { kind: "user", name: "alice" },
+    ts: clock.now(),
+    text: "",
+  };
+  const plaintext = utf8.encode(typeof body === "string" ? body : JSON.stringify(body));
+  return { m, o: { plaintext, writes: { put: { [`test:step${seq}`]: seq }, del: [] } } };
+}
+
+Deno.test("HistoryApplier.takeDm: a payload refused as malformed or out of place is taken once, its ratchet step standing", async () => {
+  const { history, local, cs } = await folder();
+  const refused = [
+    dm(1, "bad00001", "not a payload"),
+    dm(2, "bad00002", { v: 1, k: "topic", mid: "bad00002", text: "a DM topic" }),
+    dm(3, "bad00003", { v: 1, k: "text", mid: "another1", text: "re-sent under another id" }),
+  ];
+  for (const { m, o } of refused) {
+    await assert.rejects(
+      history.takeDm(o, m, dmConv, { senderKey: () => Promise.resolve() }),
+      UnreadableError,
+    );
+    assert.equal(await cs.get(`test:step${m.seq}`), m.seq, "the ratchet step stands");
+    assert.ok(cs.consumed(m.seq), "taken: a redelivery costs nothing");
+    assert.equal(local.get(m.seq), undefined, "nothing saved");
+  }
+  const ok = dm(4, "good0001", { v: 1, k: "text", mid: "good0001", text: "hi" });
+  assert.equal((await history.takeDm(ok.o, ok.m, dmConv))?.text, "hi");
+  assert.equal(await cs.get("test:step4"), 4);
+});
+
+Deno.test("HistoryApplier.takeDm: a sender key goes to its taker; with none (no rooms) it is refused like a topic; a bare text only when asked", async () => {
+  const { history } = await folder();
+  const key = toBase64(new Uint8Array(32));
+  const dist = { v: 1, room: "team", epoch: 0, chainId: 1, iteration: 0, ck: key, sigPub: key };
+  const taken: string[] = [];
+  const skd = dm(1, "skd00001", { v: 1, k: "skd", mid: "skd00001", dist });
+  const senderKey = (pl: { mid: string }) => Promise.resolve(void taken.push(pl.mid));
+  assert.equal(await history.takeDm(skd.o, skd.m, dmConv, { senderKey }), null);
+  assert.deepEqual(taken, ["skd00001"]);
+  const stray = dm(5, "skd00002", { v: 1, k: "skd", mid: "skd00002", dist });
+  await assert.rejects(history.takeDm(stray.o, stray.m, dmConv), /no place in peer mode/);
+  const topic = dm(2, "top00001", { v: 1, k: "topic", mid: "top00001", text: "a DM topic" });
+  await assert.rejects(history.takeDm(topic.o, topic.m, dmConv), /no place in peer mode/);
+  await assert.rejects(
+    history.takeDm(topic.o, topic.m, dmConv, { senderKey: () => Promise.resolve() }),
+    /A room's topic arrived in a direct message/,
+  );
+  const bare = dm(3, "bare0001", "hello from 0.9");
+  await assert.rejects(history.takeDm(bare.o, bare.m, dmConv), /not a Parley payload/);
+  const broken = {
+    ...dm(6, "bare0003", ""),
+    o: { plaintext: Uint8Array.of(0xff), writes: { put: {}, del: [] } },
+  };
+  await assert.rejects(history.takeDm(broken.o, broken.m, dmConv, { bare: true }), UnreadableError);
+  const bare2 = dm(4, "bare0002", "hello from 0.9");
+  assert.equal((await history.takeDm(bare2.o, bare2.m, dmConv, { bare: true }))?.text, "hello from 0.9");
 });

@@ -58,6 +58,7 @@ import {
   type AdminLogs,
   type Applied,
   type Consumed,
+  type DmTaking,
   FolderApplier,
   HistoryApplier,
   type Ledger,
@@ -73,8 +74,8 @@ import { BROADCAST_ROOM, errorText, RoomSealer } from "./room_seal.ts";
 import { paced } from "../session/rate_wait.ts";
 import type { Connection } from "../session/connection.ts";
 
-export { BROADCAST_ROOM, HistoryApplier };
-export type { AdminLogs, Applied, Consumed, Later, Ledger, Taken };
+export { BROADCAST_ROOM, DmSealer, HistoryApplier };
+export type { AdminLogs, Applied, Consumed, DmTaking, Later, Ledger, Taken };
 
 /** What the codec needs of the client it seals for (core/chat_client.ts's ChatClient). */
 export interface Host {

@@ -19,8 +19,10 @@
  *   A v1 body (one envelope, device 1 to device 1) is still sent when that is all there is.
  * - Sealing: a DM payload encrypted with the Double Ratchet (`DmManager`) to every device of its
  *   recipient and my other devices, one part each in a v2 body, or one v1 envelope between two first
- *   devices. The first message to a device starts its session from a prekey bundle (X3DH). A changed
- *   identity key refuses the seal (`keyChangedError`). Signals (typing, watch together) go to every
+ *   devices (peer mode's every DM: one device per user, the bundle from the peer's hello; `DmDevices`,
+ *   `DmBundles`, peer/codec.ts). The first message to a device starts its session from a prekey bundle
+ *   (X3DH). A changed identity key refuses the seal (`keyChangedError`; peer mode's refusal is its own,
+ *   `keyChanged`). Signals (typing, watch together) go to every
  *   device of the recipient too, a session started once per device list (`sealDmSignal`). Opening:
  *   `openDmPart`, the part for this device. Runs under the folder's lock; never sends.
  */
@@ -214,6 +216,15 @@ export class E2eDirectory {
   }
 }
 
+/** Where a DM goes: the server's device lists (`DeviceLists`), or a peer's one device (peer/codec.ts). */
+export type DmDevices = Pick<DeviceLists, "me" | "device" | "addresses" | "targets">;
+
+/**
+ * Where the prekey bundle a device's first DM starts its session from comes from: the server's directory
+ * (`E2eDirectory`), or the hello of a peer's channel (peer/codec.ts).
+ */
+export type DmBundles = Pick<E2eDirectory, "bundles" | "fetchBundle">;
+
 /** A sealed DM: its body and the device addresses it is encrypted to. */
 export interface DmSealed {
   body: Uint8Array;
@@ -224,7 +235,9 @@ export interface DmSealed {
  * The DM sealer of one attached codec: seals a payload for every device of a user (and my other
  * devices) and opens the part of a DM meant for this device. Made of the sessions (`DmManager`),
  * the device lists and the directory; it keeps the device list each user's signals last started
- * sessions for. Runs under the folder's lock; never sends.
+ * sessions for. Runs under the folder's lock; never sends. On the face (e2e/mod.ts) for peer mode's
+ * codec only (peer/codec.ts: its ports), not as a feature's API.
+ * @internal
  */
 export class DmSealer {
   /** User → the device list (joined addresses) a DM signal last started sessions for. */
@@ -232,9 +245,11 @@ export class DmSealer {
 
   constructor(
     readonly dm: DmManager,
-    readonly devices: DeviceLists,
-    readonly dir: E2eDirectory,
+    readonly devices: DmDevices,
+    readonly dir: DmBundles,
     readonly cs: CryptoStateStore,
+    /** What a seal refused for a changed key rejects with (client mode: `keyChangedError`). */
+    readonly keyChanged: (e: KeyChangedError) => Error = keyChangedError,
   ) {}
 
   /** Encrypts a DM payload to every device of `user` and my other devices (`DeviceLists.targets`). */
@@ -261,7 +276,7 @@ export class DmSealer {
       const { user, device } = parseDeviceAddress(address);
       return await this.dm.encryptDm(address, await this.dir.fetchBundle(user, device), payload);
     } catch (e) {
-      if (e instanceof KeyChangedError) throw keyChangedError(e);
+      if (e instanceof KeyChangedError) throw this.keyChanged(e);
       throw e;
     } finally {
       if (await this.cs.get(`session:${address}`)) this.dir.bundles.delete(address);

@@ -340,13 +340,20 @@ export function encodePayload(p: Payload): Uint8Array {
   return utf8.encode(JSON.stringify(p));
 }
 
-/** Parses an opened body and checks it belongs to the message id it arrived under. */
-export function decodePayload(b: Uint8Array, mid: string): Payload {
-  let p: Record<string, unknown>;
+/**
+ * Parses an opened body and checks it belongs to the message id it arrived under. `bare`: a body that
+ * is no versioned payload is the text itself (a peer of an earlier version sends the bare text).
+ */
+export function decodePayload(b: Uint8Array, mid: string, bare = false): Payload {
+  let text: string | undefined, p: Record<string, unknown> | null = null;
   try {
-    p = JSON.parse(utf8Strict.decode(b));
+    text = utf8Strict.decode(b);
+    p = JSON.parse(text);
   } catch {
-    throw new SyntaxError("The decrypted message is not a Parley payload");
+    if (!bare || text === undefined) throw new SyntaxError("The decrypted message is not a Parley payload");
+  }
+  if (bare && (typeof p !== "object" || p === null || !("v" in p))) {
+    return { v: 1, k: "text", mid, text: text! };
   }
   if (typeof p !== "object" || p === null || p.v !== 1) throw new SyntaxError("Unknown payload version");
   if (p.mid !== mid) throw new SyntaxError("The message was re-sent under another id (replay)");

@@ -14,7 +14,9 @@
  * - Payloads (`encodePayload`, `decodePayload`) and the one rule for edits, deletions and reactions
  *   (`applyChecked`: `changeTarget`'s check, then the change applied; `idTaken`: a message is its
  *   sender's and its id's, …), shared with peer mode;
- *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger`.
+ *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger` (a DM's
+ *   payload: `takeDm`, what differs a `DmTaking`); the DM sealer, `DmSealer`, which peer mode's codec
+ *   builds over its own ports (one device per peer, the bundle of its hello).
  * - Key helpers: the one rule of safety numbers shown and the key pinned, over each mode's `KeyBook`
  *   (`showKeyNumbers`, `pinChosenKey`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
@@ -42,6 +44,8 @@ export {
   type AttachOptions,
   BROADCAST_ROOM,
   type Consumed,
+  DmSealer,
+  type DmTaking,
   E2eCodec,
   HistoryApplier,
   type Host,

@@ -183,13 +183,9 @@ export class Receiver {
       return null;
     }
     if (await this.receiveControl(m, conv, o)) return null;
-    const pl = decodePayload(o.plaintext, m.mid);
-    const shown = this.history.receiveTextOrChange(o.writes, m, conv, pl);
-    if (shown) return await shown;
-    if (pl.k === "expire") return await this.history.receiveExpiry(o.writes, m, pl);
-    if (pl.k !== "skd") throw new SyntaxError("A room's topic arrived in a direct message");
-    await this.#receiveSenderKey(o, m, conv, pl);
-    return null;
+    return await this.history.takeDm(o, m, conv, {
+      senderKey: (pl) => this.#receiveSenderKey(o, m, conv, pl),
+    });
   }
 
   /** Whether a DM's plaintext is a sender key (no control kind, and its payload says "skd"). */

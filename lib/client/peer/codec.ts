@@ -1,17 +1,13 @@
 /**
  * `PeerCodec`: peer mode's `BodyCodec` (e2e/body_codec.ts), so that a message from a peer walks the
- * core's receive path (core/receiving.ts, core/engine.ts: opened, saved, then told) as one from
- * the relay does. Bodies are sealed and opened by the Double Ratchet of the node's `DmManager`
- * (crypto/dm.ts), one crypto step at a time (the node's lock). `receive` opens a `msg` and hands its
- * payload to client mode's history applier (e2e/apply.ts `HistoryApplier`, `takeOpened`), committed
- * with the ratchet step over the node's store (`peerLedger`): a text comes back saved (`stored`), a
- * change is told through the applier's notify. A peer of an earlier version sends the bare text
- * (`bodyOf`); a room's key or topic has no place here. A refused message commits its ratchet step,
- * changes nothing and is said once as a warning. A changed key holds the message back (`HeldBack`:
- * not acknowledged, the peer writes it again later) and says `key-changed`, as a seal for it does.
- * `seal`, `sealChange`, `sealSetting`, `sealQueued` and `sealBody` seal for a peer with the prekey
- * bundle its hello brought (the core's sends, core/sending.ts and core/message_changes.ts, and its
- * signals: watch together's, `sealSignal`, `openSignal`).
+ * core's receive path (core/receiving.ts, core/engine.ts) as one from the relay does, one crypto step
+ * at a time (the node's lock). It is client mode's DM path over what differs here: seals by the DM
+ * sealer (e2e/dm_seal.ts `DmSealer`) with one device per user, a first session started from the
+ * prekey bundle the peer's hello brought; a `msg` opened by the node's `DmManager` and its payload
+ * taken as a DM's (e2e/apply.ts `takeDm`, over the node's ledger: `peerLedger`), a peer of an
+ * earlier version's bare text a text, no rooms. A refused one is said once as a warning (the peer
+ * script's words). A changed key, said as `key-changed`, refuses a seal and holds a message back
+ * (`HeldBack`: not acknowledged, the peer writes it again later).
  *
  * The node's ledger: each message is numbered here and saved once (by sender and id); a change is
  * taken once (peer/store.ts `takeOnce`: one re-sent after a lost ack applies once, one older than
@@ -20,10 +16,9 @@
  * that peer shows the peer holds it: confirmed at once (`acked`), not held. No server takes a text
  * back, so a deletion of a message not held is refused as any change of one.
  */
-import { type DmManager, KeyChangedError } from "../../crypto/dm.ts";
+import { type DmManager, KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import { utf8Strict } from "../../common/bytes.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { ChatMessage, MessageChange, Target } from "../backend.ts";
 import { HeldBack } from "../core/link.ts";
@@ -31,11 +26,10 @@ import { convOf } from "../session/wire_events.ts";
 import {
   type BodyCodec,
   changePayload,
-  decodePayload,
+  DmSealer,
   encodePayload,
   type HistoryApplier,
   type Ledger,
-  type Payload,
   type Sealed,
   type Setting,
   settingPayload,
@@ -45,19 +39,6 @@ import {
 } from "../e2e/mod.ts";
 import type { PeerEvent } from "./events.ts";
 import type { PeerStore } from "./store.ts";
-
-/** The payload a peer sealed under `mid`; a peer of an earlier version sends the bare text. */
-export function bodyOf(plaintext: Uint8Array, mid: string): Payload {
-  const text = utf8Strict.decode(plaintext);
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    j = null;
-  }
-  if (typeof j !== "object" || j === null || !("v" in j)) return { v: 1, k: "text", mid, text };
-  return decodePayload(plaintext, mid);
-}
 
 /** The node's ledger over its store (see the module comment); `acked`: the peer holds my text `mid`. */
 export function peerLedger(
@@ -77,30 +58,21 @@ export function peerLedger(
 }
 
 /**
- * Saves or applies what `m.from` sealed (opened with the ratchet's writes `writes`) through `history`;
- * one refused commits the step, changes nothing and is said once. The text saved, or null.
+ * Saves or applies what `m.from` sealed (opened with the ratchet's writes `writes`) through `history`
+ * (e2e/apply.ts `takeDm`); one refused is said once, as a warning. The text saved, or null.
  */
-export async function takeOpened(
+export function takeOpened(
   history: HistoryApplier,
   m: ChatMessage,
   plaintext: Uint8Array,
   writes: StoreWrites,
 ): Promise<ChatMessage | null> {
-  const conv = convOf(history.me, m);
-  try {
-    const p = bodyOf(plaintext, m.mid);
-    if (p.k === "skd" || p.k === "topic") {
-      throw new SyntaxError("A room's key or topic has no place in peer mode");
-    }
-    if (p.k === "expire") return await history.receiveExpiry(writes, m, p);
-    return await history.receiveTextOrChange(writes, m, conv, p)!;
-  } catch (e) {
-    if (e instanceof SyntaxError) await history.consume(writes, m, conv); // the ratchet step stands
-    else if (!(e instanceof UnreadableError)) throw e;
+  return history.takeDm({ plaintext, writes }, m, convOf(history.me, m), { bare: true }).catch((e) => {
+    if (!(e instanceof UnreadableError)) throw e;
     const text = `${m.from}: a message was refused (${e.message}); nothing changed`;
     history.notify({ type: "notice", level: "warn", text });
     return null;
-  }
+  });
 }
 
 /** What the codec needs of its node. */
@@ -117,26 +89,42 @@ export interface PeerCodecPorts {
 
 export class PeerCodec implements BodyCodec {
   readonly encrypted = true;
-  constructor(readonly ports: PeerCodecPorts) {}
+  /** Client mode's DM sealer: one device per user, a first session from the peer's hello. */
+  readonly #dms: DmSealer;
+
+  constructor(readonly ports: PeerCodecPorts) {
+    const { dm } = ports, me = dm.me;
+    const devices = {
+      me,
+      device: 1,
+      addresses: (user: string) => Promise.resolve([user]),
+      targets: (user: string) => Promise.resolve(user === me ? [] : [user]),
+    };
+    const bundles = {
+      bundles: new Map<string, PrekeyBundle>(), // none kept: the hello's, asked each time
+      fetchBundle: (user: string) => {
+        const b = ports.bundle(user);
+        return b ? Promise.resolve(b) : Promise.reject(new NoSessionError(user));
+      },
+    };
+    this.#dms = new DmSealer(dm, devices, bundles, dm.store, (e) => this.#keyChanged(e, e.user));
+  }
+
+  /** A changed key of `peer`'s: said (`key-changed`); the error it rejects with. */
+  #keyChanged(e: KeyChangedError, peer: string): KeyChangedError {
+    this.ports.emit({ type: "key-changed", peer });
+    return e;
+  }
 
   /** A text to a peer (its reply, disappearing time and the time it was written sealed inside). */
   async seal(to: Target, mid: string, text: string, o: TextOptions = {}): Promise<Sealed> {
-    return { body: await this.sealBody(to.name!, encodePayload(textPayload(mid, text, o))) };
+    return await this.sealQueued(to, encodePayload(textPayload(mid, text, o)));
   }
 
-  /** An encoded payload (a text, a change, a setting, a signal) sealed for `peer`; a changed key is said (`key-changed`). */
-  sealBody(peer: string, payload: Uint8Array): Promise<Uint8Array> {
-    return this.ports.serial(() => this.ports.dm.encryptDm(peer, this.ports.bundle(peer), payload)).catch(
-      (e) => {
-        if (e instanceof KeyChangedError) this.ports.emit({ type: "key-changed", peer });
-        throw e;
-      },
-    );
-  }
-
-  /** A change or setting as it was queued (applied here when made: core/message_changes.ts `handQueued`). */
+  /** An encoded payload (a text, a change, a setting, a signal) sealed for `to`, as it was queued. */
   async sealQueued(to: Target, payload: Uint8Array): Promise<Sealed> {
-    return { body: await this.sealBody(to.name!, payload) };
+    const { body } = await this.ports.serial(() => this.#dms.encrypt(to.name!, payload));
+    return { body };
   }
 
   /** A change of message `ref` (by `by`), client mode's payload. */
@@ -152,7 +140,7 @@ export class PeerCodec implements BodyCodec {
 
   /** A signal (watch together; a peer's typing is a plain record) sealed for `to`. */
   async sealSignal(to: Target, payload: Uint8Array): Promise<Sealed> {
-    return { body: await this.sealBody(to.name!, payload) };
+    return await this.sealQueued(to, payload);
   }
 
   /** Opens a signal from `m.from`, its ratchet step committed; rejects when it cannot be opened (the core says it). */
@@ -178,8 +166,7 @@ export class PeerCodec implements BodyCodec {
       return await takeOpened(ports.history, m, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (!(e instanceof KeyChangedError)) throw e;
-      ports.emit({ type: "key-changed", peer: m.from });
-      throw new HeldBack(e.message);
+      throw new HeldBack(this.#keyChanged(e, m.from).message);
     });
   }
 }
