@@ -10,7 +10,8 @@
  * at open): `peer_seen`, the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
  * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
  * peer, ids taken more than `seenAgeMs` ago go, and past `seenMax` the oldest go; the newest `ts`
- * pruned becomes the peer's horizon ("seen:<peer>" in the JSON table), and a change sent at or
+ * pruned becomes the peer's horizon ("horizon:<peer>" in the JSON table: "seen:<peer>" is the ratchet's
+ * replay ids, DmManager's; an earlier version wrote the horizon there, over them, and it moves at open), and a change sent at or
  * before it is refused (`takeOnce` answers "stale"): one pruned cannot apply again. A peer writes
  * its changes oldest first (core/kept_sends.ts, a lane per peer), so a new change is always past its horizon.
  *
@@ -82,6 +83,21 @@ export class PeerStore implements CryptoStateStore {
     }
     this.db.exec("CREATE INDEX IF NOT EXISTS peer_seen_ts ON peer_seen (peer, ts)");
     this.#moveQueue();
+    this.#moveHorizons();
+  }
+
+  /** A horizon an earlier version wrote as "seen:<peer>" (a number, or null for none), over the replay ids. */
+  #moveHorizons(): void {
+    const rows = this.db.prepare("SELECT k, v FROM peer_kv WHERE k LIKE 'seen:%'").all()
+      .filter((r) => !Array.isArray(JSON.parse(String(r.v))));
+    if (!rows.length) return;
+    LocalStore.tx(this.db, () => {
+      for (const r of rows) {
+        const peer = String(r.k).slice(5), h = Number(JSON.parse(String(r.v)));
+        const put = h > this.seenHorizon(peer) ? { [`horizon:${peer}`]: h } : {};
+        this.#apply({ put, del: [String(r.k)] });
+      }
+    });
   }
 
   /**
@@ -196,7 +212,7 @@ export class PeerStore implements CryptoStateStore {
 
   /** The newest send time of a change of `peer`'s pruned from `peer_seen` (0: none pruned). */
   seenHorizon(peer: string): number {
-    return Number(this.get(`seen:${peer}`) ?? 0);
+    return Number(this.get(`horizon:${peer}`) ?? 0);
   }
 
   /** How many change ids of `peer` are kept. */
@@ -221,7 +237,7 @@ export class PeerStore implements CryptoStateStore {
     const horizon = Math.max(h, this.seenHorizon(peer));
     this.db.prepare("DELETE FROM peer_seen WHERE peer = ? AND (ts <= ? OR at < ?)")
       .run(peer, horizon, now - this.#seenAgeMs);
-    this.#apply({ put: { [`seen:${peer}`]: horizon }, del: [] });
+    this.#apply({ put: { [`horizon:${peer}`]: horizon }, del: [] });
   }
 
   /**
