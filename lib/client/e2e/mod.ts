@@ -15,8 +15,8 @@
  *   (`applyChecked`: `changeTarget`'s check, then the change applied; `idTaken`: a message is its
  *   sender's and its id's, …), shared with peer mode;
  *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger`.
- * - Key helpers: the one rule of safety numbers shown and the key pinned, over each mode's `KeyBook`
- *   (`showKeyNumbers`, `pinChosenKey`), device keys (`deviceKeyOf`, `deviceAuth`), the
+ * - Key helpers: the one rule of safety numbers shown and the key pinned (`showKeyNumbers`,
+ *   `pinChosenKey`) over DmManager's contacts, both modes' `KeyBook` (`contactBook`), device keys (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
 export {
@@ -80,12 +80,12 @@ export {
 } from "./changes.ts";
 export {
   type ChangePayload,
+  contactBook,
   decodePayload,
   deviceAuth,
   deviceKeyOf,
   encodePayload,
   type KeyBook,
-  type KeyRecord,
   loginProof,
   MAX_EXPIRY_S,
   othersWarning,
