@@ -70,9 +70,11 @@ function keysOf(rec: PeerRecord): ContactRecord {
 }
 
 /** `rec` (its name, address, stranger mark) with the keys of contact `c`. */
-function withKeys(rec: Pick<PeerRecord, "name" | "addr" | "stranger">, c: ContactRecord): PeerRecord {
-  const { name, addr, stranger } = rec;
-  return { ...keysOf({ ...c, name }), name, ...(addr ? { addr } : {}), ...(stranger ? { stranger } : {}) };
+function withKeys(
+  { name, addr, stranger }: Pick<PeerRecord, "name" | "addr" | "stranger">,
+  c: ContactRecord,
+) {
+  return { ...c, name, ...(addr ? { addr } : {}), ...(stranger ? { stranger } : {}) };
 }
 
 export class PeerStore implements CryptoStateStore {
