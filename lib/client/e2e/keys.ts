@@ -33,7 +33,6 @@ import {
 } from "../../crypto/keystore.ts";
 import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
-import type { ContactRecord } from "../../crypto/dm.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
 import type { DeviceLists, E2eDirectory, Request } from "./dm_seal.ts";
@@ -43,7 +42,6 @@ import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/devi
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { KeyOps, Setting } from "./body_codec.ts";
 import type { RoomLogs } from "./room_log.ts";
-import type { DmManager } from "../../crypto/dm.ts";
 import type { Clock } from "../../common/clock.ts";
 
 /** What the key operations use: this folder's keystore, contacts, directory, device lists and room logs. */
@@ -51,7 +49,7 @@ export interface KeyParts {
   readonly me: string;
   readonly cs: CryptoStateStore;
   readonly clock: Clock;
-  readonly dm: Pick<DmManager, "me" | "store" | "contact" | "accept">;
+  readonly dm: ContactKeys;
   readonly dir: Pick<E2eDirectory, "pin">;
   readonly devices: Pick<DeviceLists, "of">;
   readonly logs: Pick<RoomLogs, "entry">;
@@ -200,6 +198,9 @@ export function othersWarning(user: string, others: string[], verify: string): s
   }. At most one is really ${user}'s: ask ${user} for the number and run "${verify} ${user} NUMBER"`;
 }
 
+/** A contact's keys and verification (DmManager's `ContactRecord`, lib/crypto/dm.ts). */
+export type KeyRecord = KeyCandidates & { verified: boolean };
+
 /** Where contacts' keys are kept (`contactBook`: DmManager's, in both modes). */
 export interface KeyBook {
   /** Whose book it is (the safety numbers are counted with my name and key). */
@@ -207,9 +208,9 @@ export interface KeyBook {
   /** My identity key. */
   mine(): Promise<PublicIdentity>;
   /** The keys of `user` (the pinned one, those waiting, the one last shown). */
-  keys(user: string): Promise<ContactRecord>;
+  keys(user: string): Promise<KeyRecord>;
   /** Keeps `rec` as `user`'s (the key shown moved). */
-  keep(user: string, rec: ContactRecord): Promise<void>;
+  keep(user: string, rec: KeyRecord): Promise<void>;
   /** Pins `key` alone (every other key forgotten, sessions with another key gone; pending_keys.ts `pinnedKey`). */
   pin(user: string, key: PublicIdentity, verified: boolean): Promise<void>;
 }
@@ -416,12 +417,24 @@ export function keyOps(p: KeyParts, serial: <T>(fn: () => Promise<T>) => Promise
   };
 }
 
+/** What a key book uses of DmManager (lib/crypto/dm.ts). */
+export interface ContactKeys {
+  /** Whose contacts they are. */
+  readonly me: string;
+  /** Where they are kept (my identity key too). */
+  readonly store: CryptoStateStore;
+  /** The keys of `user`, if any. */
+  contact(user: string): Promise<KeyRecord | undefined>;
+  /** Pins exactly `key` for `user` (every other key forgotten; sessions with another key gone, with each of `devices`). */
+  accept(user: string, key: PublicIdentity, verified: boolean, devices?: readonly number[]): Promise<void>;
+}
+
 /**
  * The key book of both modes: `dm`'s contacts (peer mode's are its peer records, peer/store.ts). A pin
  * drops the sessions made with another key, with each of the user's `devices` (peer mode: one).
  */
 export function contactBook(
-  dm: Pick<DmManager, "me" | "store" | "contact" | "accept">,
+  dm: ContactKeys,
   devices: (user: string) => Promise<readonly number[]> = () => Promise.resolve([1]),
 ): KeyBook {
   return {

@@ -81,11 +81,13 @@ export {
 export {
   type ChangePayload,
   contactBook,
+  type ContactKeys,
   decodePayload,
   deviceAuth,
   deviceKeyOf,
   encodePayload,
   type KeyBook,
+  type KeyRecord,
   loginProof,
   MAX_EXPIRY_S,
   othersWarning,
