@@ -105,7 +105,8 @@ export class PeerStore implements CryptoStateStore {
     this.#moveQueue();
     this.#moveHorizons();
     // An earlier version kept DmManager's contacts beside the records, the same keys twice: they go.
-    this.db.exec("DELETE FROM peer_kv WHERE k LIKE 'contact:%'");
+    const contacts = this.db.prepare("SELECT 1 FROM peer_kv WHERE k LIKE 'contact:%' LIMIT 1").get();
+    if (contacts) this.db.exec("DELETE FROM peer_kv WHERE k LIKE 'contact:%'");
   }
 
   /** A horizon an earlier version wrote as "seen:<peer>" (a number, or null for none), over the replay ids. */
