@@ -14,8 +14,8 @@
  * re-sent after a lost ack applies once) with the time the peer sent each (`ts`) and the time it was
  * taken here (`at`). `peer_seen` is bounded: per peer, ids taken more than `seenAgeMs` ago go, and past
  * `seenMax` the oldest go; the newest `ts` pruned becomes the peer's horizon ("horizon:<peer>" in the
- * JSON table, beside DmManager's replay ids "seen:<peer>": an earlier version wrote it over them, and
- * it moves at open), and a change sent at or before it is refused (`takeOnce` answers "stale"): one
+ * JSON table, beside DmManager's replay ids "seen:<peer>": an earlier version wrote it, as NaN, over
+ * them, which goes at open), and a change sent at or before it is refused (`takeOnce` answers "stale"): one
  * pruned cannot apply again. A peer writes its changes oldest first (core/kept_sends.ts, a lane per
  * peer), so a new change is always past its horizon.
  *
@@ -103,24 +103,17 @@ export class PeerStore implements CryptoStateStore {
     }
     this.db.exec("CREATE INDEX IF NOT EXISTS peer_seen_ts ON peer_seen (peer, ts)");
     this.#moveQueue();
-    this.#moveHorizons();
+    this.#dropHorizons();
     // An earlier version kept DmManager's contacts beside the records, the same keys twice: they go.
     const contacts = this.db.prepare("SELECT 1 FROM peer_kv WHERE k LIKE 'contact:%' LIMIT 1").get();
     if (contacts) this.db.exec("DELETE FROM peer_kv WHERE k LIKE 'contact:%'");
   }
 
-  /** A horizon an earlier version wrote as "seen:<peer>" (a number, or null for none), over the replay ids. */
-  #moveHorizons(): void {
-    const rows = this.db.prepare("SELECT k, v FROM peer_kv WHERE k LIKE 'seen:%'").all()
-      .filter((r) => !Array.isArray(JSON.parse(String(r.v))));
-    if (!rows.length) return;
-    LocalStore.tx(this.db, () => {
-      for (const r of rows) {
-        const peer = String(r.k).slice(5), h = Number(JSON.parse(String(r.v)));
-        const put = h > this.seenHorizon(peer) ? { [`horizon:${peer}`]: h } : {};
-        this.#apply({ put, del: [String(r.k)] });
-      }
-    });
+  /** What an earlier version wrote over DmManager's replay ids as a horizon ("seen:<peer>": null, NaN) goes. */
+  #dropHorizons(): void {
+    for (const r of this.db.prepare("SELECT k, v FROM peer_kv WHERE k LIKE 'seen:%'").all()) {
+      if (!Array.isArray(JSON.parse(String(r.v)))) this.commit({ put: {}, del: [String(r.k)] });
+    }
   }
 
   /**
