@@ -1,6 +1,6 @@
 /**
- * The one rule of which key a contact's verification pins (client mode's DmManager contacts and
- * peer mode's peer records share it):
+ * The one rule of which key a contact's verification pins (DmManager's contacts, in both modes; peer
+ * mode's also take a key a peer proves in its handshake):
  * - `addPendingKey`: a new key seen under a pinned name waits as `pending`; a further, different new
  *   key never replaces it: it is kept in `others` (at most MAX_OTHER_KEYS) and the comparison
  *   restarts (`shown` is forgotten).

@@ -12,8 +12,8 @@
  * - readable errors: `keyChangedError()` names both safety numbers and the way out;
  * - `keyToPin()`: the key a `verify`/`trust` binds to (pending_keys.ts), its refusals as errors;
  *   `showKeyNumbers` and `pinChosenKey`: the safety numbers shown (the key shown recorded) and the one
- *   key pinned, over a `KeyBook` each mode fills (client mode: DmManager contacts, below; peer mode:
- *   its peer records, peer/keys.ts `peerKeyBook`);
+ *   key pinned, over a `KeyBook`: both modes' is `contactBook`, DmManager's contacts (peer mode's are
+ *   its peer records, peer/store.ts);
  * - `keyOps()`: the `KeyOps` of an attached codec: safety numbers (`fingerprint`; shown numbers are
  *   recorded so a later `verify` without a number binds to the key shown), pinning a contact's key
  *   (`verify`, `trust`), and the signed records of room membership changes (`signChange`, `logEntry`:
@@ -33,7 +33,6 @@ import {
 } from "../../crypto/keystore.ts";
 import { identityBytes, type PublicIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { chooseKey, type KeyCandidates, markShown, waitingKeys } from "../../crypto/pending_keys.ts";
-import type { ContactRecord } from "../../crypto/dm.ts";
 import { signMembershipChange } from "../../crypto/membership.ts";
 import { fingerprintHalf, formatSafetyNumber, identitySafetyNumber } from "../../crypto/safety_number.ts";
 import type { DeviceLists, E2eDirectory, Request } from "./dm_seal.ts";
@@ -43,7 +42,6 @@ import { type DeviceKey, newDeviceKey, signDeviceProof } from "../../crypto/devi
 import { BackendError, type Fingerprint } from "../backend.ts";
 import type { KeyOps, Setting } from "./body_codec.ts";
 import type { RoomLogs } from "./room_log.ts";
-import type { DmManager } from "../../crypto/dm.ts";
 import type { Clock } from "../../common/clock.ts";
 
 /** What the key operations use: this folder's keystore, contacts, directory, device lists and room logs. */
@@ -51,7 +49,7 @@ export interface KeyParts {
   readonly me: string;
   readonly cs: CryptoStateStore;
   readonly clock: Clock;
-  readonly dm: Pick<DmManager, "contact" | "accept">;
+  readonly dm: ContactKeys;
   readonly dir: Pick<E2eDirectory, "pin">;
   readonly devices: Pick<DeviceLists, "of">;
   readonly logs: Pick<RoomLogs, "entry">;
@@ -200,19 +198,19 @@ export function othersWarning(user: string, others: string[], verify: string): s
   }. At most one is really ${user}'s: ask ${user} for the number and run "${verify} ${user} NUMBER"`;
 }
 
-/** A contact's keys and verification, as one mode keeps them. */
+/** A contact's keys and verification (DmManager's `ContactRecord`, lib/crypto/dm.ts). */
 export type KeyRecord = KeyCandidates & { verified: boolean };
 
-/** Where a mode keeps its contacts' keys (client mode: `contactBook`; peer mode: peer/keys.ts `peerKeyBook`). */
-export interface KeyBook<R extends KeyRecord = KeyRecord> {
+/** Where contacts' keys are kept (`contactBook`: DmManager's, in both modes). */
+export interface KeyBook {
   /** Whose book it is (the safety numbers are counted with my name and key). */
   readonly me: string;
   /** My identity key. */
   mine(): Promise<PublicIdentity>;
   /** The keys of `user` (the pinned one, those waiting, the one last shown). */
-  keys(user: string): Promise<R>;
+  keys(user: string): Promise<KeyRecord>;
   /** Keeps `rec` as `user`'s (the key shown moved). */
-  keep(user: string, rec: R): Promise<void>;
+  keep(user: string, rec: KeyRecord): Promise<void>;
   /** Pins `key` alone (every other key forgotten, sessions with another key gone; pending_keys.ts `pinnedKey`). */
   pin(user: string, key: PublicIdentity, verified: boolean): Promise<void>;
 }
@@ -221,8 +219,8 @@ export interface KeyBook<R extends KeyRecord = KeyRecord> {
  * The safety numbers the book's owner compares with `user` (`keyNumbers`); `shown`: the user sees them
  * to compare, so the key shown is recorded and a later `verify` without a number binds to it.
  */
-export async function showKeyNumbers<R extends KeyRecord>(
-  book: KeyBook<R>,
+export async function showKeyNumbers(
+  book: KeyBook,
   user: string,
   shown: boolean,
 ): Promise<Fingerprint> {
@@ -426,14 +424,32 @@ export function keyOps(p: KeyParts, serial: <T>(fn: () => Promise<T>) => Promise
   };
 }
 
-/** Client mode's key book: the DmManager contacts (a pin drops the sessions with every device of the user). */
-function contactBook(p: KeyParts): KeyBook<ContactRecord> {
+/** What a key book uses of DmManager (lib/crypto/dm.ts). */
+export interface ContactKeys {
+  /** Whose contacts they are. */
+  readonly me: string;
+  /** Where they are kept (my identity key too). */
+  readonly store: CryptoStateStore;
+  /** The keys of `user`, if any. */
+  contact(user: string): Promise<KeyRecord | undefined>;
+  /** Pins exactly `key` for `user` (every other key forgotten; sessions with another key gone, with each of `devices`). */
+  accept(user: string, key: PublicIdentity, verified: boolean, devices?: readonly number[]): Promise<void>;
+}
+
+/**
+ * The key book of both modes: `dm`'s contacts (peer mode's are its peer records, peer/store.ts). A pin
+ * drops the sessions made with another key, with each of the user's `devices` (peer mode: one).
+ */
+export function contactBook(
+  dm: ContactKeys,
+  devices: (user: string) => Promise<readonly number[]> = () => Promise.resolve([1]),
+): KeyBook {
   return {
-    me: p.me,
-    mine: async () => publicIdentity(await loadIdentity(p.cs)),
-    keys: async (user) => (await p.dm.contact(user))!,
-    keep: async (user, rec) => await p.cs.commit({ put: { [`contact:${user}`]: rec }, del: [] }),
-    pin: async (user, key, verified) => await p.dm.accept(user, key, verified, await p.devices.of(user)),
+    me: dm.me,
+    mine: async () => publicIdentity(await loadIdentity(dm.store)),
+    keys: async (user) => (await dm.contact(user))!,
+    keep: async (user, rec) => await dm.store.commit({ put: { [`contact:${user}`]: rec }, del: [] }),
+    pin: async (user, key, verified) => await dm.accept(user, key, verified, await devices(user)),
   };
 }
 
@@ -445,7 +461,7 @@ async function accept(
   verified: boolean,
 ): Promise<Fingerprint> {
   await p.dir.pin(user);
-  await pinChosenKey(contactBook(p), user, number, verified);
+  await pinChosenKey(contactBook(p.dm, (u) => p.devices.of(u)), user, number, verified);
   return await fingerprint(p, user);
 }
 
@@ -456,5 +472,5 @@ async function fingerprint(p: KeyParts, user?: string, shown = false): Promise<F
   }
   const known = await p.dm.contact(user);
   await p.dir.pin(user, shown && !known?.pending); // compare with what the directory holds now
-  return await showKeyNumbers(contactBook(p), user, shown);
+  return await showKeyNumbers(contactBook(p.dm), user, shown);
 }

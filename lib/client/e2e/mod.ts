@@ -17,8 +17,9 @@
  *   the `HistoryApplier` that applies what is received, in both modes, each over its `Ledger` (a DM's
  *   payload: `takeDm`, what differs a `DmTaking`); the DM sealer, `DmSealer`, which peer mode's codec
  *   builds over its own ports (one device per peer, the bundle of its hello).
- * - Key helpers: the one rule of safety numbers shown and the key pinned, over each mode's `KeyBook`
- *   (`showKeyNumbers`, `pinChosenKey`), device keys (`deviceKeyOf`, `deviceAuth`), the
+ * - Key helpers: the one rule of safety numbers shown and the key pinned (`showKeyNumbers`,
+ *   `pinChosenKey`) over DmManager's contacts, both modes' `KeyBook` (`contactBook`), device keys
+ *   (`deviceKeyOf`, `deviceAuth`), the
  *   warning about other waiting keys (`othersWarning`).
  */
 export {
@@ -84,6 +85,8 @@ export {
 } from "./changes.ts";
 export {
   type ChangePayload,
+  contactBook,
+  type ContactKeys,
   decodePayload,
   deviceAuth,
   deviceKeyOf,

@@ -1,16 +1,15 @@
 /**
  * Peer mode's key rules, apart from the node's connection logic: trust on first use of the key a
  * peer proves in the handshake (a different key under a known name is kept as `pending` and
- * refused; a further new key is kept beside it, never instead), first contacts that reached me
- * kept in memory only and capped until accepted (strangers), the peer records as the key book of
- * safety numbers and `/trust`, `/verify` [NUMBER] (`peerKeyBook`: e2e/keys.ts's rule, as client
- * mode's; the DmManager pin moves too and the old ratchet sessions go), and what verified peers
- * tell each other about the peers they know (`/peers --discover`).
+ * refused; a further new key is kept beside it, never instead: pending_keys.ts), first contacts that
+ * reached me kept in memory only and capped until accepted (strangers), and what verified peers
+ * tell each other about the peers they know (`/peers --discover`). Safety numbers, `/trust` and
+ * `/verify` [NUMBER] are client mode's (e2e/keys.ts over `contactBook`): a peer's record is its
+ * DmManager contact (peer/store.ts).
  */
-import type { DmManager } from "../../crypto/dm.ts";
+import type { SessionRecord } from "../../crypto/dm.ts";
 import { type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
-import { addPendingKey, pinnedKey } from "../../crypto/pending_keys.ts";
-import type { KeyBook } from "../e2e/mod.ts";
+import { addPendingKey } from "../../crypto/pending_keys.ts";
 import { BackendError } from "../backend.ts";
 import type { PeerRecord, PeerStore } from "./store.ts";
 import { normalizeName } from "../../protocol/names.ts";
@@ -64,10 +63,10 @@ export function pinPeerKey(
       store.forgetStranger(idle.name);
     }
   }
-  // Ratchet state left by an earlier stranger of this name with another key goes with it.
-  const c = store.get(`contact:${name}`) as { identity: PublicIdentity } | undefined;
-  if (c && !sameIdentity(c.identity, key)) {
-    store.commit({ put: {}, del: [`contact:${name}`, `session:${name}`, `seen:${name}`] });
+  // Ratchet state an earlier stranger of this name left, made with another key, goes with it.
+  const s = store.get(`session:${name}`) as SessionRecord | undefined;
+  if (s && !sameIdentity(s.current.peer, key)) {
+    store.commit({ put: {}, del: [`session:${name}`, `seen:${name}`] });
   }
   store.putPeer({
     name,
@@ -82,6 +81,12 @@ export function pinPeerKey(
 export function acceptStranger(rec: PeerRecord): PeerRecord {
   const { stranger: _, ...kept } = rec;
   return kept;
+}
+
+/** Keeps `name` for good when it is a stranger: the user wrote to it or pinned its key. */
+export function keepPeer(store: PeerStore, name: string): void {
+  const rec = store.peer(name);
+  if (rec?.stranger) store.putPeer(acceptStranger(rec));
 }
 
 export function keyChangedRefusal(name: string): BackendError {
@@ -114,26 +119,4 @@ export function newIntroductions(store: PeerStore, me: string, peers: Introducti
     }
   }
   return out;
-}
-
-/**
- * The node's key book (e2e/keys.ts `KeyBook`): its peer records. A pin moves the DmManager contact too
- * (sessions with another key go) and keeps the peer for good, at its address.
- */
-export function peerKeyBook(store: PeerStore, dm: DmManager, mine: PublicIdentity): KeyBook<PeerRecord> {
-  return {
-    me: dm.me,
-    mine: () => Promise.resolve(mine),
-    keys: (peer) => Promise.resolve(knownPeer(store, peer)),
-    keep: (_, rec) => Promise.resolve(store.putPeer(rec)),
-    pin: async (peer, key, verified) => {
-      const rec = knownPeer(store, peer);
-      await dm.accept(rec.name, key, verified);
-      store.putPeer({
-        name: rec.name,
-        ...pinnedKey(rec, key, verified),
-        ...(rec.addr ? { addr: rec.addr } : {}),
-      });
-    },
-  };
 }

@@ -25,12 +25,7 @@
 import { fromBase64 } from "../../common/bytes.ts";
 import { type Clock, systemClock, systemTimers, type Timers } from "../../common/clock.ts";
 import { DmManager } from "../../crypto/dm.ts";
-import {
-  type IdentityKeyPair,
-  type PublicIdentity,
-  publicIdentity,
-  sameIdentity,
-} from "../../crypto/identity.ts";
+import { type IdentityKeyPair, type PublicIdentity, sameIdentity } from "../../crypto/identity.ts";
 import { currentUpload, ensureDeviceKeys, loadIdentity } from "../../crypto/keystore.ts";
 import { dialPeer, listenPeer, type PeerChannel, type PeerListener } from "../../net/peer_net.ts";
 import { DEFAULT_MAX_FRAME } from "../../protocol/frame.ts";
@@ -46,13 +41,13 @@ import { encodePeerRecord, type PeerWireRecord } from "./wire.ts";
 import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
 import { CarriedDesk } from "../files/carried_desk.ts";
-import type { PeerRecord, PeerStore } from "./store.ts";
+import type { PeerStore } from "./store.ts";
 import type { PeerEvent, PeerNodeOptions } from "./events.ts";
 import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { PeerLinks } from "./links.ts";
-import { acceptStranger, keyChangedRefusal, knownPeer, peerKeyBook } from "./keys.ts";
+import { keepPeer, keyChangedRefusal, knownPeer } from "./keys.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
 import { admitPeer, hungUp } from "./admit.ts";
 import { askVerifiedPeers, introductions } from "./intro.ts";
@@ -61,7 +56,7 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerLedger } from "./codec.ts";
-import { HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
+import { contactBook, HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import { NEVER_SENT } from "../core/engine_outbox.ts";
@@ -84,8 +79,8 @@ export class PeerNode {
     return this.client.outgoing!;
   }
   readonly #redial: Redialer;
-  /** The peers' keys: safety numbers, /trust and /verify (keys.ts, e2e/keys.ts's rule). */
-  readonly #keys: KeyBook<PeerRecord>;
+  /** The peers' keys: safety numbers, /trust and /verify (client mode's: DmManager's contacts, the peer records). */
+  readonly #keys: KeyBook;
   /** Where sealed messages leave and arrive: the peer channels' `Link` (core/link.ts, issue 35.3). */
   readonly link: ChannelLink;
   /** What the shared core asks of where messages go and come from (session.ts, core/chat_session.ts). */
@@ -105,7 +100,7 @@ export class PeerNode {
     this.timers = o.timers;
     this.#redial = new Redialer((name) => this.#redialOnce(name), o.backoff);
     this.dm = new DmManager({ store: o.store, me: o.name, clock: this.clock });
-    this.#keys = peerKeyBook(o.store, this.dm, publicIdentity(identity));
+    this.#keys = contactBook(this.dm);
     this.files = new PeerFiles({
       me: o.name,
       book: o.store,
@@ -316,7 +311,7 @@ export class PeerNode {
   writable(peer: string): string {
     const rec = knownPeer(this.store, peer);
     if (rec.pending) throw keyChangedRefusal(rec.name);
-    if (rec.stranger) this.store.putPeer(acceptStranger(rec));
+    keepPeer(this.store, rec.name);
     return rec.name;
   }
 
@@ -374,12 +369,15 @@ export class PeerNode {
 
   /**
    * Accepts the key whose safety number is `number`, or was last shown (refused if the peer's key
-   * changed since; a changed one included); `verified` after comparing numbers. Answers the number
-   * of the key pinned.
+   * changed since; a changed one included); `verified` after comparing numbers. A stranger pinned is
+   * kept for good. Answers the number of the key pinned.
    */
   async trust(peer: string, verified = false, number?: string): Promise<Fingerprint> {
     const name = knownPeer(this.store, peer).name;
-    await this.#serial(() => pinChosenKey(this.#keys, name, number, verified));
+    await this.#serial(async () => {
+      await pinChosenKey(this.#keys, name, number, verified);
+      keepPeer(this.store, name);
+    });
     this.#redial.forget(name);
     this.#schedule(name, 0);
     return showKeyNumbers(this.#keys, name, false);

@@ -156,6 +156,43 @@ Deno.test("peer node: a restarted node keeps inbox, keys and peers and resumes i
   }
 });
 
+Deno.test("peer node: a first contact's ratchet outlives a restart for its key, and goes for another key under its name", async () => {
+  const home = await Deno.makeTempDir();
+  let a = await node("alice", home);
+  const b = await node("bob");
+  let b2: PeerNode | undefined;
+  const base = () => (a.store.get("session:bob") as { current: { base: string } } | undefined)?.current.base;
+  try {
+    await b.connect(`127.0.0.1:${a.port}`);
+    let got = waitFor(a, msgFrom("bob", "one"));
+    await say(b, "alice", "one");
+    await got;
+    const port = a.port, before = base();
+    const back = waitFor(b, (e) => e.type === "connected" && e.peer === "alice");
+    await a.close();
+    a = await node("alice", home, port);
+    assert.deepEqual(a.peers(), [], "the stranger was not kept");
+    await back; // bob, who dialled, comes back by himself: a first contact again, with the same key
+    got = waitFor(a, msgFrom("bob", "two"));
+    await say(b, "alice", "two");
+    await got;
+    assert.equal(base(), before, "the same X3DH session continues");
+    await Promise.all([a.close(), b.close()]);
+    a = await node("alice", home, port);
+    b2 = await node("bob"); // another host under the name, another key
+    const up = waitFor(a, (e) => e.type === "connected" && e.peer === "bob");
+    await b2.connect(`127.0.0.1:${port}`);
+    await up;
+    assert.equal(base(), undefined, "the earlier key's ratchet went");
+    got = waitFor(a, msgFrom("bob", "three"));
+    await say(b2, "alice", "three");
+    await got;
+  } finally {
+    await Promise.all([a.close(), b.close(), b2?.close()]);
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("peer node: a restarted node dials the peers it knows at their last address", async () => {
   const home = await Deno.makeTempDir();
   let a = await node("alice", home);

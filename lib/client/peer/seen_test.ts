@@ -11,6 +11,7 @@ import type { PeerEvent } from "./events.ts";
 import { newMid } from "./wire.ts";
 import { PeerStore, type SeenBounds } from "./store.ts";
 import { linklessConv } from "./events_testing.ts";
+import type { StoreWrites } from "../../crypto/state_store.ts";
 
 const NO_WRITES = { put: {}, del: [] };
 const DAY = 86_400_000;
@@ -24,10 +25,10 @@ async function conv(bounds: SeenBounds) {
   // A message of bob's to react to.
   const ref = newMid();
   await c.received("bob", ref, clock.now(), utf8.encode("hi alice"), NO_WRITES);
-  /** Bob's reaction `on` under `mid`, sent at `ts`: the events it makes. */
-  const react = (mid: string, ts: number, on: boolean) => {
+  /** Bob's reaction `on` under `mid`, sent at `ts`, opened with the ratchet writes `w`: the events it makes. */
+  const react = (mid: string, ts: number, on: boolean, w: StoreWrites = NO_WRITES) => {
     const p: Payload = { v: 1, k: "react", mid, ref, emoji: "👍", on };
-    return c.received("bob", mid, ts, utf8.encode(JSON.stringify(p)), NO_WRITES);
+    return c.received("bob", mid, ts, utf8.encode(JSON.stringify(p)), w);
   };
   const reactions = () => store.local.byMid("bob", ref)!.reactions;
   return { clock, store, events, react, reactions };
@@ -76,6 +77,46 @@ Deno.test("peer_seen: ids older than the age bound go; a change sent before them
     assert.equal(reactions(), undefined, "the old reaction did not come back");
   } finally {
     store.close();
+  }
+});
+
+Deno.test("peer_seen: the horizon is kept beside the ratchet's replay ids (seen:PEER), never over them", async () => {
+  const { clock, store, react } = await conv({ seenMax: 2 });
+  try {
+    const sent: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ids = [`replay-id-${i}`]; // what DmManager.openDm commits with each message it opens
+      sent.push(clock.now());
+      assert.equal(
+        (await react(newMid(), clock.now(), i % 2 === 0, { put: { "seen:bob": ids }, del: [] })).length,
+        1,
+      );
+      assert.deepEqual(store.get("seen:bob"), ids, `the replay ids stay the ratchet's (${i})`);
+      clock.advance(1000);
+    }
+    assert.equal(store.seenCount("bob"), 2, "bounded by count");
+    assert.equal(store.seenHorizon("bob"), sent[1]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("peer_seen: what an earlier version wrote over the replay ids (seen:PEER) as a horizon goes at open", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    let store = await PeerStore.open(home, "alice");
+    store.commit({ put: { "seen:bob": null, "seen:carol": ["an-id"] }, del: [] });
+    store.close();
+    store = await PeerStore.open(home, "alice");
+    try {
+      assert.equal(store.get("seen:bob"), undefined, "no NaN where DmManager reads its replay ids");
+      assert.equal(store.seenHorizon("bob"), 0);
+      assert.deepEqual(store.get("seen:carol"), ["an-id"], "replay ids stay");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
 

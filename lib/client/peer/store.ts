@@ -2,27 +2,31 @@
  * Peer mode's local database (a file named by rule 2): the `LocalStore` of client mode (history and
  * outbox, in `<home>/<user>@peer.db`) plus one table of JSON values in the same SQLite file that is
  * both the `CryptoStateStore` of the identity, prekeys and ratchets (DmManager's keys) and the peer
- * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). Strangers
- * (first contacts not accepted yet) are records in memory only: they never reach the file.
+ * records ("peer:<name>": pinned identity, pending changed key, verified, redial address). A peer's
+ * record is its one key record: DmManager's contact ("contact:<name>", lib/crypto/dm.ts) is read and
+ * written through it (`get`, `commit`; an earlier version's contact values go at open), so pins, a
+ * changed key kept waiting, /trust and /verify are client mode's (e2e/keys.ts `contactBook`).
+ * Strangers (first contacts not accepted yet) are records in memory only: they never reach the file.
  *
- * One more table for message changes (issue 39, taken by peer/codec.ts's ledger; the changes and settings written to a
- * peer wait in LocalStore's outbox with the texts — an earlier version's `peer_out` queue moves there
- * at open): `peer_seen`, the ids of the changes taken from each peer (one re-sent after a lost ack applies once) with the
- * time the peer sent each (`ts`) and the time it was taken here (`at`). `peer_seen` is bounded: per
- * peer, ids taken more than `seenAgeMs` ago go, and past `seenMax` the oldest go; the newest `ts`
- * pruned becomes the peer's horizon ("seen:<peer>" in the JSON table), and a change sent at or
- * before it is refused (`takeOnce` answers "stale"): one pruned cannot apply again. A peer writes
- * its changes oldest first (core/kept_sends.ts, a lane per peer), so a new change is always past its horizon.
+ * One more table for message changes (issue 39, taken by peer/codec.ts's ledger; the changes and
+ * settings written to a peer wait in LocalStore's outbox with the texts — an earlier version's
+ * `peer_out` queue moves there at open): `peer_seen`, the ids of the changes taken from each peer (one
+ * re-sent after a lost ack applies once) with the time the peer sent each (`ts`) and the time it was
+ * taken here (`at`). `peer_seen` is bounded: per peer, ids taken more than `seenAgeMs` ago go, and past
+ * `seenMax` the oldest go; the newest `ts` pruned becomes the peer's horizon ("horizon:<peer>" in the
+ * JSON table, beside DmManager's replay ids "seen:<peer>": an earlier version wrote it, as NaN, over
+ * them, which goes at open), and a change sent at or before it is refused (`takeOnce` answers "stale"): one
+ * pruned cannot apply again. A peer writes its changes oldest first (core/kept_sends.ts, a lane per
+ * peer), so a new change is always past its horizon.
  *
- * `openPeerStore(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
+ * `PeerStore.open(null, …)` keeps everything in memory (`--ephemeral`): no file is created.
  * `withWrites` commits what a decrypted message brings together with the ratchet writes that
  * opened it (one transaction), so a crash never keeps one without the other. There is no password in peer mode,
  * so nothing is sealed at rest: the file is 0600 in the 0700 client folder (LocalStore, home_dir).
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type Clock, systemClock } from "../../common/clock.ts";
-import type { PublicIdentity } from "../../crypto/identity.ts";
-import type { KeyCandidates } from "../../crypto/pending_keys.ts";
+import type { ContactRecord } from "../../crypto/dm.ts";
 import type { CryptoStateStore, StoreWrites } from "../../crypto/state_store.ts";
 import type { ChatMessage } from "../backend.ts";
 import { ensureHome } from "../session/home_dir.ts";
@@ -43,17 +47,34 @@ export interface SeenBounds {
 /** What `takeOnce` found: a new change, one taken before, or one older than the peer's horizon. */
 export type Taken = "new" | "again" | "stale";
 
-/** What a node remembers of a peer (`others`, `shown`: lib/crypto/pending_keys.ts). */
-export interface PeerRecord extends KeyCandidates {
+/**
+ * What a node remembers of a peer: its keys, DmManager's contact (`pending`: a different key the peer
+ * presented, refused until /trust or /verify; `others`, `shown`: lib/crypto/pending_keys.ts), and
+ * what only peer mode knows.
+ */
+export interface PeerRecord extends ContactRecord {
   name: string;
-  identity: PublicIdentity;
-  /** a different key the peer presented, refused until /trust or /verify */
-  pending?: PublicIdentity;
-  verified: boolean;
   /** "host:port" to redial: one the user dialled, a verified peer's or one a verified peer introduced */
   addr?: string;
   /** a first contact that reached me, not accepted yet: kept in memory only (keys.ts) */
   stranger?: true;
+}
+
+/** DmManager's key of a contact: here, the keys of the peer record of that name. */
+const CONTACT = "contact:";
+
+/** The keys of `rec`: DmManager's contact. */
+function keysOf(rec: PeerRecord): ContactRecord {
+  const { name: _n, addr: _a, stranger: _s, ...keys } = rec;
+  return keys;
+}
+
+/** `rec` (its name, address, stranger mark) with the keys of contact `c`. */
+function withKeys(
+  { name, addr, stranger }: Pick<PeerRecord, "name" | "addr" | "stranger">,
+  c: ContactRecord,
+) {
+  return { ...c, name, ...(addr ? { addr } : {}), ...(stranger ? { stranger } : {}) };
 }
 
 export class PeerStore implements CryptoStateStore {
@@ -82,6 +103,17 @@ export class PeerStore implements CryptoStateStore {
     }
     this.db.exec("CREATE INDEX IF NOT EXISTS peer_seen_ts ON peer_seen (peer, ts)");
     this.#moveQueue();
+    this.#dropHorizons();
+    // An earlier version kept DmManager's contacts beside the records, the same keys twice: they go.
+    const contacts = this.db.prepare("SELECT 1 FROM peer_kv WHERE k LIKE 'contact:%' LIMIT 1").get();
+    if (contacts) this.db.exec("DELETE FROM peer_kv WHERE k LIKE 'contact:%'");
+  }
+
+  /** What an earlier version wrote over DmManager's replay ids as a horizon ("seen:<peer>": null, NaN) goes. */
+  #dropHorizons(): void {
+    for (const r of this.db.prepare("SELECT k, v FROM peer_kv WHERE k LIKE 'seen:%'").all()) {
+      if (!Array.isArray(JSON.parse(String(r.v)))) this.commit({ put: {}, del: [String(r.k)] });
+    }
   }
 
   /**
@@ -122,13 +154,33 @@ export class PeerStore implements CryptoStateStore {
     return new PeerStore(new LocalStore(path), path, o);
   }
 
+  /** The value at `key`; "contact:<name>" is the keys of `name`'s record. */
   get(key: string): unknown {
+    if (key.startsWith(CONTACT)) {
+      const rec = this.peer(key.slice(CONTACT.length));
+      return rec && keysOf(rec);
+    }
     const r = this.db.prepare("SELECT v FROM peer_kv WHERE k = ?").get(key) as { v: string } | undefined;
     return r ? JSON.parse(r.v) : undefined;
   }
 
   commit(w: StoreWrites): void {
-    LocalStore.tx(this.db, () => this.#apply(w));
+    this.withWrites(w, () => {});
+  }
+
+  /** `w` as the table's writes, a contact's put as its record's (a name without one: a stranger's), and the strangers. */
+  #records(w: StoreWrites): { rows: StoreWrites; strangers: PeerRecord[] } {
+    const rows: StoreWrites = { put: {}, del: w.del }, strangers: PeerRecord[] = [];
+    for (const [k, v] of Object.entries(w.put)) {
+      if (!k.startsWith(CONTACT)) rows.put[k] = v;
+      else {
+        const name = k.slice(CONTACT.length);
+        const rec = withKeys(this.peer(name) ?? { name, stranger: true }, v as ContactRecord);
+        if (rec.stranger) strangers.push(rec);
+        else rows.put[`peer:${name}`] = rec;
+      }
+    }
+    return { rows, strangers };
   }
 
   #apply(w: StoreWrites): void {
@@ -174,10 +226,13 @@ export class PeerStore implements CryptoStateStore {
 
   /** Runs `fn` (history changes) in one transaction with the crypto writes `writes`. */
   withWrites<T>(writes: StoreWrites, fn: () => T): T {
-    return LocalStore.tx(this.db, () => {
-      this.#apply(writes);
+    const { rows, strangers } = this.#records(writes);
+    const r = LocalStore.tx(this.db, () => {
+      this.#apply(rows);
       return fn();
     });
+    for (const rec of strangers) this.#strangers.set(rec.name, rec); // once the rest committed
+    return r;
   }
 
   /**
@@ -196,7 +251,7 @@ export class PeerStore implements CryptoStateStore {
 
   /** The newest send time of a change of `peer`'s pruned from `peer_seen` (0: none pruned). */
   seenHorizon(peer: string): number {
-    return Number(this.get(`seen:${peer}`) ?? 0);
+    return Number(this.get(`horizon:${peer}`) ?? 0);
   }
 
   /** How many change ids of `peer` are kept. */
@@ -221,7 +276,7 @@ export class PeerStore implements CryptoStateStore {
     const horizon = Math.max(h, this.seenHorizon(peer));
     this.db.prepare("DELETE FROM peer_seen WHERE peer = ? AND (ts <= ? OR at < ?)")
       .run(peer, horizon, now - this.#seenAgeMs);
-    this.#apply({ put: { [`seen:${peer}`]: horizon }, del: [] });
+    this.#apply({ put: { [`horizon:${peer}`]: horizon }, del: [] });
   }
 
   /**
