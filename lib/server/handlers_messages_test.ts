@@ -12,6 +12,7 @@ import { Session } from "./session.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
 import { StoreUnavailable } from "./store/store_errors.ts";
 import { liveSession } from "./session_testing.ts";
+import { until } from "../common/wait_testing.ts";
 
 /** A core with what `send` uses: a hub that knows alice, bob and the room #dev (alice only). */
 function setup() {
@@ -60,7 +61,7 @@ Deno.test("send: a DM to a known user, or a room in the cache, is queued for the
   assert.equal(log.queued, 2, "both queued at once");
   assert.equal(s.inflight, 2);
   await log.flush();
-  await new Promise((r) => setTimeout(r, 10)); // the outbox writes on the next turn
+  await until(() => replies().length >= 2, "both answers"); // the outbox writes on a later turn
   assert.equal(s.inflight, 0, "answered after the commit");
   assert.deepEqual(replies().map((h) => [h.t, h.id, h.seq]), [["ok", 1, 1], ["ok", 2, 2]]);
   await log.close();
@@ -105,7 +106,7 @@ Deno.test("send: an unknown user is looked up (a promise) and refused; a room on
   c.hub.rooms.set("ops", new Set(["bob"]));
   assert.equal(send(c, s, req(2, { kind: "room", name: "ops" }), new Uint8Array(3)), undefined);
   assert.equal(log.queued, 0);
-  await new Promise((r) => setTimeout(r, 10));
+  await until(() => replies().length >= 2, "both refusals");
   assert.deepEqual(replies().map((h) => [h.t, h.id, h.code]), [["err", 1, "no_such_user"], [
     "err",
     2,
@@ -126,7 +127,7 @@ Deno.test("send: a DM naming its devices is checked against the store's rows at 
   assert.equal(send(c, s, dm(2, ["bob"]), new Uint8Array(3)), undefined, "no promise");
   assert.equal(log.queued, 1, "refused: alice's device 2 was left out");
   await log.flush();
-  await new Promise((r) => setTimeout(r, 10));
+  await until(() => replies().length >= 2, "both answers");
   const got = replies().map((h) => [h.t, h.id, h.code ?? h.seq, h.devices]);
   assert.deepEqual(got, [["err", 2, "devices_changed", { bob: [1], alice: [1, 2] }], [
     "ok",
@@ -154,7 +155,8 @@ Deno.test("ack: bounded by the seq the log knows is stored; the store is asked o
   assert.equal(asked, 0, "an ack of a stored seq asks nothing");
   await acked(11, seq + 5);
   assert.equal(asked, 1, "an ack above it asks the store once");
-  await new Promise((r) => setTimeout(r, 30)); // the acks' own commit (ACK_HOLD_MS), then the outbox
+  // the acks' own commit (ACK_HOLD_MS), then the outbox
+  await until(() => replies().filter((h) => h.id === 10 || h.id === 11).length >= 2, "both acks answered");
   const r = replies().filter((h) => h.id === 10 || h.id === 11);
   assert.deepEqual(
     r.map((h) => [h.id, h.acked, h.skipped]),
@@ -174,7 +176,7 @@ Deno.test("ack: the usual ack returns no promise, so the connection's next reque
   assert.equal(r, undefined, "no promise for the request chain to wait on");
   assert.deepEqual(replies().filter((h) => h.id === 20), [], "not answered before its commit");
   await log.flush();
-  await new Promise((r) => setTimeout(r, 5)); // the outbox writes on the next turn
+  await until(() => replies().some((h) => h.id === 20), "the ack answered"); // the outbox writes on a later turn
   assert.deepEqual(replies().filter((h) => h.id === 20).map((h) => h.acked), [1]);
   const pending = await store.pending("bob", 0, 10);
   assert.deepEqual(pending, [], "the cursor moved");
@@ -253,7 +255,7 @@ Deno.test("ack: a commit that fails with the store out of reach is answered unav
     (c as { messages: unknown }).messages = { ack: () => Promise.reject(fail) };
     await ack(c, s, { t: "ack", id, acks: [{ conv: "d:alice:bob", seq: log.storedTop }] });
   }
-  await new Promise((r) => setTimeout(r, 5)); // the outbox writes on the next turn
+  await until(() => replies().filter((h) => h.id === 30 || h.id === 31).length >= 2, "both acks answered");
   assert.deepEqual(replies().filter((h) => h.id === 30 || h.id === 31).map((h) => [h.id, h.code]), [
     [30, "unavailable"],
     [31, "internal"],
