@@ -4,7 +4,7 @@
  * The server says it in its hello reply; `versionNotice` is what a client says when the server's
  * major.minor differs from its own (nothing when they are equal).
  */
-export const VERSION = "0.29.0";
+export const VERSION = "0.30.0";
 
 /** "0.2" of "0.2.0" (or of "0.2.0-rc.1"); null when `v` is not a version. */
 function majorMinor(v: string): [number, number] | null {
