@@ -159,7 +159,6 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
         adopt: (s) => this.#adopt(s as unknown as S),
       })
       : null;
-    session.events?.((e) => this.notify(e)); // what the carrier tells besides messages (a peer node's)
     if (session.sends.lanes) this.#kept?.resume((m) => this.#emit({ type: "message", message: m }));
     session.sends.lanes?.({
       up: (lane) => void this.#kept?.connected(lane),
@@ -267,7 +266,10 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
   #emit(e: B.BackendEvent): void {
     for (const l of this.#listeners) l(e);
   }
-  /** An event of the core's parts and the codec: the engine decides (a UI following: shown messages wait for their ack, a loss reconnects). */
+  /**
+   * An event of the core's parts, the codec and a peer node (its peers coming and going, keys, typing,
+   * files): the engine decides (a UI following: shown messages wait for their ack, a loss reconnects).
+   */
   notify(e: B.BackendEvent): void {
     void this.engine.drive({ kind: "event", event: e });
   }

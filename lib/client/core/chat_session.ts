@@ -12,7 +12,7 @@
  * POISON_DROPS — a server refusing a size may reset the connection first —, never for a peer, who
  * only went away), and how a sent text taken by the other end is numbered here (`number`:
  * sending.ts `settleSent`). What only one kind has is optional: a server's connection (`conn`: pushes,
- * sync, history pages); a session answering who and keys itself (`directory`), its events, `/info`,
+ * sync, history pages); a session answering who and keys itself (`directory`), `/info`,
  * typing, `/outbox`, the target it addresses (`address`), whether a kept send's caller waits for the
  * answer (`sends.waits`), its ids (`sends.mid`) and its lanes' carriers coming and going (`sends.lanes`):
  * a peer node's. No I/O of its own.
@@ -116,8 +116,6 @@ export interface ChatSession {
   readonly conn?: Connection;
   /** Who and whose keys, when the session answers them itself (no server). */
   readonly directory?: Directory;
-  /** What the carrier tells besides messages (a peer coming and going, typing, files), as the core's events. */
-  events?(listener: (e: BackendEvent) => void): () => void;
   /**
    * `to` as the session addresses it (the name it holds), refused where nothing can go (peer mode: a
    * room, an unknown peer, a changed key); none: as given.

@@ -43,7 +43,6 @@ import {
   textPayload,
   UnreadableError,
 } from "../e2e/mod.ts";
-import type { PeerEvent } from "./events.ts";
 import type { PeerStore } from "./store.ts";
 
 /** The payload a peer sealed under `mid`; a peer of an earlier version sends the bare text. */
@@ -112,7 +111,8 @@ export interface PeerCodecPorts {
   bundle(peer: string): PrekeyBundle | null;
   /** Saves or applies an opened payload with the ratchet's writes (`takeOpened`). */
   readonly history: HistoryApplier;
-  emit(e: PeerEvent): void;
+  /** `peer` proved a key other than the one pinned. */
+  keyChanged(peer: string): void;
 }
 
 export class PeerCodec implements BodyCodec {
@@ -128,7 +128,7 @@ export class PeerCodec implements BodyCodec {
   sealBody(peer: string, payload: Uint8Array): Promise<Uint8Array> {
     return this.ports.serial(() => this.ports.dm.encryptDm(peer, this.ports.bundle(peer), payload)).catch(
       (e) => {
-        if (e instanceof KeyChangedError) this.ports.emit({ type: "key-changed", peer });
+        if (e instanceof KeyChangedError) this.ports.keyChanged(peer);
         throw e;
       },
     );
@@ -178,7 +178,7 @@ export class PeerCodec implements BodyCodec {
       return await takeOpened(ports.history, m, opened.plaintext, opened.writes);
     }).catch((e) => {
       if (!(e instanceof KeyChangedError)) throw e;
-      ports.emit({ type: "key-changed", peer: m.from });
+      ports.keyChanged(m.from);
       throw new HeldBack(e.message);
     });
   }

@@ -11,13 +11,11 @@
  * outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text the peer took is
  * numbered by the node's store (`number`). What needs no server is answered here from the node: who
  * is connected, fingerprints and trust (`directory`), `/info`, `/outbox` (pending.ts: file offers
- * too, its own numbering), typing (a plain record, never sealed), and the node's events as the core's
- * (`events`: a peer coming and going, a changed key, typing, files). A room, an unknown peer or one
+ * too, its own numbering) and typing (a plain record, never sealed). A room, an unknown peer or one
  * whose key changed is refused before anything is written (`address`). No I/O of its own.
  */
 import {
   BackendError,
-  type BackendEvent,
   type ChatMessage,
   type Fingerprint,
   missing,
@@ -28,12 +26,10 @@ import {
 } from "../backend.ts";
 import type { ChatSession, Directory, LaneEvents, SendPolicy, SessionEnd } from "../core/chat_session.ts";
 import type { Seen } from "../core/engine.ts";
-import type { Clock } from "../../common/clock.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { Channel } from "./channel.ts";
-import type { PeerEvent } from "./events.ts";
-import { keyChangedRefusal } from "./keys.ts";
+import { present } from "./events.ts";
 import { dropPending, pendingCount, pendingEntries, type PendingSource } from "./pending.ts";
 import type { PeerStore } from "./store.ts";
 import { newMid } from "./wire.ts";
@@ -41,7 +37,6 @@ import { newMid } from "./wire.ts";
 /** What the session reads of its node. */
 export interface SessionNode extends PendingSource {
   readonly name: string;
-  readonly clock: Clock;
   /** "host:port" the node listens on. */
   readonly listening: string;
   readonly link: ChannelLink;
@@ -57,8 +52,6 @@ export interface SessionNode extends PendingSource {
   /** Messages received, from everyone or one peer. */
   inbox(peer?: string): ChatMessage[];
   typing(peer: string, active: boolean): void;
-  /** The node's own events (not the core's). */
-  own(l: (e: PeerEvent) => void): () => void;
 }
 
 export class PeerSession implements ChatSession {
@@ -70,10 +63,6 @@ export class PeerSession implements ChatSession {
   readonly #ended = new Promise<SessionEnd>((r) => this.#end = r);
   /** The core's lanes (set once it is built): each keeps its carrier's generation (core/kept_sends.ts). */
   #lanes: LaneEvents | null = null;
-  /** The node's events made the core's here (not told back to the node's listeners: `forwarded`). */
-  readonly #forwarded = new WeakSet<object>();
-  /** Says a file's end when no command waits for it (the full-screen client's desk); none: every end is said. */
-  fileNotice: ((e: PeerEvent) => BackendEvent | null) | null = null;
   /**
    * A lane per peer, any number handed and not yet acknowledged, its caller answered at once; down
    * while the peer has no channel (or only one that ended) or its changed key waits for /trust.
@@ -202,49 +191,4 @@ export class PeerSession implements ChatSession {
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
   }
-
-  /** Whether the core's event `e` was the node's own, told to it here. */
-  forwarded(e: object): boolean {
-    return this.#forwarded.has(e);
-  }
-
-  /** The node's own events as the core's: a peer coming and going, a changed key, typing, files, notices. */
-  events(listener: (e: BackendEvent) => void): () => void {
-    const tell = (e: BackendEvent) => (this.#forwarded.add(e), listener(e));
-    return this.node.own((e) => {
-      for (const b of this.#told(e)) tell(b);
-    });
-  }
-
-  #told(e: PeerEvent): BackendEvent[] {
-    const presence = (user: string, online: boolean): BackendEvent => ({
-      type: "presence",
-      user,
-      online,
-      presence: present(user, "", this.node.clock.now()),
-    });
-    switch (e.type) {
-      case "connected":
-        return [presence(e.peer, true), { type: "notice", text: `${e.peer} is connected`, level: "info" }];
-      case "disconnected":
-        return [presence(e.peer, false)];
-      case "key-changed":
-        return [{ type: "notice", text: keyChangedRefusal(e.peer).message, level: "warn" }];
-      case "typing":
-        return [{ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active }];
-      case "file.sent":
-      case "file.saved":
-      case "file.failed": {
-        const said = this.fileNotice?.(e) ?? null; // none when a command waits for it (the script prints its own)
-        return said ? [said] : [];
-      }
-      default:
-        return [e as BackendEvent];
-    }
-  }
-}
-
-/** A peer as a presence: its user's one device, always free. */
-function present(user: string, addr: string, since: number): Presence {
-  return { user, addr, since, status: "free", role: "user" };
 }
