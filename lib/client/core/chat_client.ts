@@ -89,6 +89,8 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: B.WatchChannel;
   #closed = false;
+  /** The one close under way or done (`close`). */
+  #closing: Promise<void> | null = null;
   #versionSaid: string | null = null;
   /** The status the user chose; sent again after every reconnect. */
   #status: B.Status | null = null;
@@ -485,11 +487,20 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
     return infoLines(this, state, this.engine.state.batch.length);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes, in one order (a later call waits for the same): the tick, the last acks over a server's
+   * connection, the link (sends waiting reject with `closed`; its carrier ends: the connection, or a
+   * peer node's channels, peer/node.ts), what is being opened, the store.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#re?.stop();
     void this.engine.drive({ kind: "close", connOpen: !this.session.closed }); // the tick stops, the last batch goes
-    if (this.engine.state.following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
+    // The last acks go out over a server's connection (a peer's channel acknowledged each on arrival).
+    if (this.engine.state.following && this.session.conn) await new Promise((r) => setTimeout(r, 50));
     await this.#link.close();
     await this.opened().catch(() => {});
     this.store?.close();

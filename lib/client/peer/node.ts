@@ -117,7 +117,8 @@ export class PeerNode {
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
-    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
+    // The link's close (its core's) ends its carrier, as a server link's ends its connection: the node stops.
+    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.#stop() });
     this.session = new PeerSession(this);
     const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.session.held(peer, mid));
     this.codec = new PeerCodec({
@@ -378,19 +379,25 @@ export class PeerNode {
     return showKeyNumbers(this.#keys, name, false);
   }
 
-  async close(): Promise<void> {
-    if (this.#closing) return;
+  /**
+   * Stops, in one order — its core's close (core/chat_client.ts `close`), the full-screen client's
+   * quit too: the tick; the link (sends waiting reject with `closed`), whose close stops the node
+   * (`#stop`); what is being opened; the store last.
+   */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  /** The node's part of closing, once its core's link closed: no redial, the session ends, channels and listener close. */
+  async #stop(): Promise<void> {
     this.#closing = true;
-    await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
-    await this.client.engine.drive({ kind: "close", connOpen: false }); // the tick stops
     this.session.end();
     this.watch.close();
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();
     this.#links.clear();
-    await this.#lock;
-    this.store.close();
+    await this.#lock; // the crypto steps under way end before the store closes
   }
 }
