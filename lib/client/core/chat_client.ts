@@ -31,7 +31,7 @@ import { wire } from "../session/wire_events.ts";
 import { type Driver, sessionDriver } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, outboxControls } from "./outbox.ts";
 import { type Handed, KeptSends } from "./kept_sends.ts";
 import { paced } from "../session/rate_wait.ts";
 import { Reconnector } from "./reconnect.ts";
@@ -134,11 +134,7 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
     >;
     this.video = (cmds ? videoControls(() => this.videoPart) : undefined) as OnServer<S, B.VideoControls>;
     this.remote = (cmds ? this.#remote() : undefined) as OnServer<S, B.RemoteControls>;
-    this.outbox = session.outbox ?? { // the session's, when it lists more (peer mode: file offers too)
-      count: () => this.outgoing?.count() ?? 0,
-      list: () => Promise.resolve(this.outgoing?.list() ?? []),
-      drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
-    };
+    this.outbox = outboxControls(() => this.outgoing, session.waiting); // with what else waits (a peer's file offers)
     this.engine = sessionDriver(() => this.session, () => this.now(), {
       emit: (e) => this.#emit(e),
       reconnect: (e) => void this.#re?.lost(e),

@@ -22,7 +22,7 @@ import type {
   BackendEvent,
   ChatMessage,
   Fingerprint,
-  OutboxControls,
+  OutboxEntry,
   Presence,
   Role,
   Status,
@@ -34,6 +34,17 @@ import type { Link } from "./link.ts";
 
 /** How a session ends: the core's "disconnected" event. */
 export type SessionEnd = Extract<BackendEvent, { type: "disconnected" }>;
+
+/**
+ * What waits for someone away besides the outbox's texts and changes (a peer node's file offers to a
+ * peer away, peer/session.ts): outbox.ts `outboxControls` lists and numbers them with the outbox.
+ */
+export interface Waiting {
+  /** The entries waiting now (`n` unset: the listing numbers them). */
+  list(): OutboxEntry[];
+  /** Takes entry `mid` back (a file offer withdrawn). */
+  drop(mid: string): void;
+}
 
 /**
  * How outbox entries leave over a session (kept_sends.ts's lanes): the server's one lane, a window
@@ -125,6 +136,6 @@ export interface ChatSession {
   info?(): [string, string][];
   /** Says typing to `to` itself, unsealed (a peer channel's record); none: a sealed signal on the link. */
   typing?(to: Target, active: boolean): void;
-  /** `/outbox`, when the session lists more than the outbox (peer mode: file offers too, one numbering). */
-  readonly outbox?: OutboxControls;
+  /** What waits for someone away besides the outbox, which `/outbox` lists with it (peer mode: file offers). */
+  readonly waiting?: Waiting;
 }

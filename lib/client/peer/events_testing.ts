@@ -70,10 +70,7 @@ export function linklessConv(
     inbox: () => [],
     typing: () => {},
     peers: () => [],
-    files: { waitingFor: () => [], withdraw: () => {} } as never,
-    get outbox() {
-      return client.outgoing!;
-    },
+    files: { waitingFor: () => [], withdraw: () => false },
   };
   const session = new PeerSession(node);
   const codec = new PeerCodec({

@@ -10,32 +10,40 @@
  * holds it, `held`); ids are the wire's (wire.ts `newMid`); a peer that went away never makes an
  * outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text the peer took is
  * numbered by the node's store (`number`). What needs no server is answered here from the node: who
- * is connected, fingerprints and trust (`directory`), `/info`, `/outbox` (pending.ts: file offers
- * too, its own numbering) and typing (a plain record, never sealed). A room, an unknown peer or one
- * whose key changed is refused before anything is written (`address`). No I/O of its own.
+ * is connected, fingerprints and trust (`directory`), `/info`, the file offers waiting for a peer
+ * away, which the core's `/outbox` lists with its texts and changes (`waiting`: core/outbox.ts
+ * `outboxControls`, one numbering), and typing (a plain record, never sealed). A room, an unknown
+ * peer or one whose key changed is refused before anything is written (`address`). No I/O of its own.
  */
 import {
   BackendError,
   type ChatMessage,
   type Fingerprint,
   missing,
-  type OutboxControls,
   type PeerListing,
   type Presence,
   type Target,
 } from "../backend.ts";
-import type { ChatSession, Directory, LaneEvents, SendPolicy, SessionEnd } from "../core/chat_session.ts";
+import type {
+  ChatSession,
+  Directory,
+  LaneEvents,
+  SendPolicy,
+  SessionEnd,
+  Waiting,
+} from "../core/chat_session.ts";
+import { sizeText } from "../../common/progress.ts";
+import type { PeerFiles } from "../files/carried.ts";
 import type { Seen } from "../core/engine.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { Channel } from "./channel.ts";
 import { present } from "./events.ts";
-import { dropPending, pendingCount, pendingEntries, type PendingSource } from "./pending.ts";
 import type { PeerStore } from "./store.ts";
 import { newMid } from "./wire.ts";
 
 /** What the session reads of its node. */
-export interface SessionNode extends PendingSource {
+export interface SessionNode {
   readonly name: string;
   /** "host:port" the node listens on. */
   readonly listening: string;
@@ -52,6 +60,10 @@ export interface SessionNode extends PendingSource {
   /** Messages received, from everyone or one peer. */
   inbox(peer?: string): ChatMessage[];
   typing(peer: string, active: boolean): void;
+  /** Every peer known, online or not. */
+  peers(): PeerListing[];
+  /** Its files: those offered to a peer away wait in `/outbox` too. */
+  readonly files: Pick<PeerFiles, "waitingFor" | "withdraw">;
 }
 
 export class PeerSession implements ChatSession {
@@ -169,11 +181,20 @@ export class PeerSession implements ChatSession {
     );
   }
 
-  /** `/outbox`: texts, changes and file offers waiting for a peer, one numbering (pending.ts). */
-  readonly outbox: OutboxControls = {
-    count: () => pendingCount(this.node),
-    list: () => Promise.resolve(pendingEntries(this.node)),
-    drop: (n) => Promise.resolve(dropPending(this.node, n)),
+  /** The file offers to a peer away (files/carried.ts), which `/outbox` lists with the outbox; dropped: withdrawn. */
+  readonly waiting: Waiting = {
+    list: () => {
+      const online = new Set(this.#who().map((p) => p.user));
+      return this.node.files.waitingFor((p) => online.has(p)).map((f) => ({
+        n: 0,
+        mid: f.fid,
+        ts: f.ts,
+        to: { kind: "user", name: f.peer },
+        text: `file ${f.name} (${sizeText(f.size)})`,
+        kind: "file",
+      }));
+    },
+    drop: (fid) => this.node.files.withdraw(fid),
   };
 
   /** Typing goes as a plain record on the peer's channel. */
