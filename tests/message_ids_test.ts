@@ -115,7 +115,9 @@ test("message ids: a change naming the id alone takes the one row its rule allow
 test("message ids, peer mode: a peer's text under another peer's id is refused once; my 👍 takes carol's message", async () => {
   const [a, m, c] = [await testNode("alice"), await testNode("mallory"), await testNode("carol")];
   try {
-    const known = [m, c].map((x) => nextEvent(x, (e) => e.type === "connected" && e.peer === "alice"));
+    const known = [m, c].map((x) =>
+      nextEvent(x, (e) => e.type === "presence" && e.online && e.user === "alice")
+    );
     assert.equal(await a.connect(`127.0.0.1:${m.port}`), "mallory");
     assert.equal(await a.connect(`127.0.0.1:${c.port}`), "carol");
     await Promise.all(known);

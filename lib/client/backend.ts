@@ -84,7 +84,7 @@ export type {
   Target,
   TargetKind,
 } from "./backend_messages.ts";
-import type { ChatMessage, Role, Target } from "./backend_messages.ts";
+import type { ChatMessage, MessageChange, Role, Target } from "./backend_messages.ts";
 
 export type Status = "busy" | "free";
 
@@ -102,8 +102,11 @@ export interface Presence {
 
 export type BackendEvent =
   | { type: "message"; message: ChatMessage }
-  /** A message shown before changed (edited, deleted, a reaction): the new state, to replace it. */
-  | { type: "message.changed"; message: ChatMessage }
+  /**
+   * A message shown before changed (edited, deleted, a reaction): the new state, to replace it; `by`
+   * made `change`, where a change received says it (e2e/apply.ts; mine is said by its maker, without).
+   */
+  | { type: "message.changed"; message: ChatMessage; by?: string; change?: MessageChange }
   /** Disappearing messages whose time is up: gone from the local history; take them off the screen. */
   | { type: "messages.expired"; mids: string[] }
   | { type: "presence"; user: string; online: boolean; presence?: Presence }
@@ -122,6 +125,8 @@ export type BackendEvent =
     level: "info" | "warn" | "error";
     /** A stored message this client could not open (the notice says why): which (issue 68, `read --all`). */
     unreadable?: { seq: number; from: string; to: Target };
+    /** Peer mode: the peer whose key changed (its channel refused until /trust; the script's `key-changed PEER`). */
+    keyChanged?: string;
   }
   /** The connection ended: kicked, banned, server shutdown or network loss. */
   | { type: "disconnected"; reason: string; code: string; until?: number }
@@ -154,6 +159,20 @@ export type BackendEvent =
   | { type: "file.offer"; offer: FileOfferInfo }
   /** Optional (files): the sender of accepted offer `fid` waits to send it straight: take it now. */
   | { type: "file.again"; fid: string; from: string }
+  /** Optional (files carried by a peer channel, files/carried.ts): the peer saved file `fid` sent to it. */
+  | { type: "file.sent"; fid: string; peer: string; name: string; size: number; sha256: string }
+  /** Optional (files carried by a peer channel): a file received was verified and saved at `path`. */
+  | {
+    type: "file.saved";
+    fid: string;
+    peer: string;
+    path: string;
+    name: string;
+    size: number;
+    sha256: string;
+  }
+  /** Optional (files carried by a peer channel): the transfer of `fid` ended without its file (`why`). */
+  | { type: "file.failed"; fid: string; peer: string; direction: "up" | "down"; why: string }
   /** Optional (files): the sender took back file `fid` offered to this user (or in `room`). */
   | { type: "file.withdrawn"; fid: string; from: string; name: string; room?: string }
   /** Optional (video): a user offers to stream a video to this user; answer with `video.accept`. */

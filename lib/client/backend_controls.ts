@@ -55,6 +55,8 @@ export interface FileOfferInfo {
   room?: string;
   /** The sender's identity key is verified (`/verify`); an unverified or changed key says so. */
   verified?: boolean;
+  /** Its number among the offers waiting (`/accept N`), where the offer is told numbered (peer mode). */
+  n?: number;
 }
 
 /**

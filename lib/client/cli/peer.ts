@@ -35,21 +35,24 @@
  * any command or file transfer failed. Transfer progress goes to `err` when it is a terminal.
  */
 import type { Command } from "commander";
-import { BackendError } from "../backend.ts";
+import { BackendError, type BackendEvent } from "../backend.ts";
 import { progressReporter } from "./files.ts";
 import type { CliIo } from "./io.ts";
 import { messageLine, runScriptLine, scriptHelp, scriptHint } from "./peer_script.ts";
 import { changeEventLine } from "./peer_changes.ts";
 import { watchEventLine } from "./peer_watch.ts";
-import type { PeerEvent, PeerNode } from "../peer/node.ts";
+import type { PeerNode } from "../peer/node.ts";
+import { NEVER_SENT } from "../core/engine_outbox.ts";
 import { normalizeName } from "../../protocol/names.ts";
 
-/** The event lines of the scripted contract (null: not printed). */
-export function peerEventLine(e: PeerEvent): string | null {
-  if (e.type === "message") return messageLine(e.message);
-  if (e.type === "connected" || e.type === "disconnected" || e.type === "key-changed") {
-    return `${e.type} ${e.peer}`;
-  }
+/**
+ * The event lines of the scripted contract (null: not printed), from the node's core's events (`me`:
+ * the node's name): a peer's message, a peer coming and going, a changed key, files.
+ */
+export function peerEventLine(e: BackendEvent, me: string): string | null {
+  if (e.type === "message") return e.message.from === me ? null : messageLine(e.message);
+  if (e.type === "presence" && e.user !== me) return `${e.online ? "connected" : "disconnected"} ${e.user}`;
+  if (e.type === "notice" && e.keyChanged) return `key-changed ${e.keyChanged}`;
   if (e.type === "file.offer") {
     const o = e.offer;
     return `offer ${o.n} ${o.from} ${o.name} ${o.size} ${o.sha256}`;
@@ -57,6 +60,14 @@ export function peerEventLine(e: PeerEvent): string | null {
   if (e.type === "file.sent") return `sent ${e.name} ${e.size} ${e.sha256}`;
   if (e.type === "file.saved") return `saved ${e.path} ${e.size} ${e.sha256}`;
   return null;
+}
+
+/**
+ * Whether the script says notice `e` on standard error: a warning or an error, but not a changed key
+ * (its line is `key-changed PEER`) nor a resend refused for good (said once, as my text's failure).
+ */
+export function saysNotice(e: Extract<BackendEvent, { type: "notice" }>): boolean {
+  return e.level !== "info" && !e.keyChanged && !(e.level === "error" && e.text.startsWith(NEVER_SENT));
 }
 
 /** Starts a node from the command's flags (the full-screen client and the script share it). */
@@ -141,13 +152,15 @@ export function registerPeerCommand(program: Command, io: CliIo, setCode: (n: nu
       const progress = progressReporter(io);
       const say = (text: string) => io.err(`parley: ${scriptHint(text)}`); // hints in the script's words
       const off = node.on((e) => {
-        const l = peerEventLine(e);
+        const l = peerEventLine(e, node.name);
         if (l) io.out(l);
         const c = changeEventLine(node, e);
         if (c) io.out(c);
-        else if (e.type === "notice" && e.level !== "info") say(e.text);
-        else if (e.type === "failed") io.err(`parley: not sent, and never will be: ${e.message.failed}`);
-        else if (e.type === "file.failed") {
+        else if (e.type === "notice") {
+          if (saysNotice(e)) say(e.text);
+        } else if (e.type === "message" && e.message.from === node.name && e.message.failed) {
+          io.err(`parley: not sent, and never will be: ${e.message.failed}`);
+        } else if (e.type === "file.failed") {
           failed = true;
           say(e.why);
         } else if (e.type === "transfer" && progress) progress({ ...e, fid: e.id });

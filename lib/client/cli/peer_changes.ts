@@ -16,9 +16,9 @@
  * `inbox` shows a deleted message as "(message deleted)" and an edited one with " (edited)". The rows drive
  * the node's core, client mode's (peer/node.ts `client`, core/chat_client.ts), as the full-screen client does.
  */
-import { BackendError, type ChatMessage, type Target } from "../backend.ts";
+import { BackendError, type BackendEvent, type ChatMessage, type Target } from "../backend.ts";
 import type { CliIo } from "./io.ts";
-import type { PeerEvent, PeerNode } from "../peer/node.ts";
+import type { PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds, parseDuration } from "../../common/parse_time.ts";
@@ -64,7 +64,7 @@ export function quoteOf(m: ChatMessage | undefined): string {
  * The event lines of issue 39 (null: none). A reply quotes the message it answers only from the
  * conversation it came in (an id of another conversation quotes nothing: "an earlier message").
  */
-export function changeEventLine(node: PeerNode, e: PeerEvent): string | null {
+export function changeEventLine(node: PeerNode, e: BackendEvent): string | null {
   if (e.type === "message" && e.message.replyTo && e.message.from !== node.name) {
     const { replyTo: re, replyBy: by } = e.message; // the sender too, when named (issue 69 N2)
     return `replied ${e.message.from} ${
@@ -72,11 +72,11 @@ export function changeEventLine(node: PeerNode, e: PeerEvent): string | null {
     }`;
   }
   if (e.type === "messages.expired") return `expired ${e.mids.length}`;
-  if (e.type !== "message.changed" || e.by === node.name) return null;
-  const c = e.change;
-  if (c.kind === "edit") return `edited ${e.by} ${sanitize(c.text)}`;
-  if (c.kind === "delete") return `deleted ${e.by}`;
-  return `${c.on ? "reacted" : "unreacted"} ${e.by} ${sanitize(c.emoji)}`;
+  if (e.type !== "message.changed" || !e.by || !e.change || e.by === node.name) return null;
+  const { by, change: c } = e;
+  if (c.kind === "edit") return `edited ${by} ${sanitize(c.text)}`;
+  if (c.kind === "delete") return `deleted ${by}`;
+  return `${c.on ? "reacted" : "unreacted"} ${by} ${sanitize(c.emoji)}`;
 }
 
 function seconds(time: string): number {

@@ -1,7 +1,7 @@
 /**
  * The peer script's `outbox` (issue 39; part of PEER_SCRIPT, cli/peer_script.ts): what waits for a
- * peer that is away, numbered as the full-screen client's `/outbox` numbers it (peer/pending.ts,
- * the one rule), and `outbox drop N`. Added lines of the fixed contract (peer.ts):
+ * peer that is away, numbered as the full-screen client's `/outbox` numbers it (the node's core's
+ * outbox listing, core/outbox.ts `outboxControls`: the one rule), and `outbox drop N`. Added lines of the fixed contract (peer.ts):
  *
  *   outbox N TIME message|change|file PEER waiting|failed TEXT
  *                             (`outbox`) one line per entry, oldest first: a text (failed: it can never
@@ -34,16 +34,14 @@ export const OUTBOX_SCRIPT: readonly ScriptCommand[] = [
     help: 'list what waits for a peer ("outbox N TIME message|change|file PEER waiting|failed TEXT"); ' +
       'drop N: it will not be sent ("dropped N KIND PEER TEXT"; a file offer is withdrawn)',
     run: async (node: PeerNode, [verb, n], io) => {
-      // The outbox's rules load when `outbox` runs, not with the script table (`parley peer --help` prints it).
-      const { dropPending, pendingEntries } = await import("../peer/pending.ts");
       if (verb === undefined) {
-        for (const e of pendingEntries(node)) io.out(outboxLine(e));
+        for (const e of await node.client.outbox.list()) io.out(outboxLine(e));
         return;
       }
       if (verb !== "drop" || !/^\d+$/.test(n ?? "")) {
         throw new BackendError("usage", "Usage: outbox [drop N]");
       }
-      const e = dropPending(node, Number(n));
+      const e = await node.client.outbox.drop(Number(n));
       if (!e) throw new BackendError("no_entry", `There is nothing numbered ${n} in the outbox (see outbox)`);
       io.out(`dropped ${e.n} ${kindWord(e)} ${e.to.name} ${sanitize(e.text)}`);
     },

@@ -7,10 +7,10 @@
  */
 import { BackendError } from "../backend.ts";
 import type { CliIo } from "./io.ts";
-import type { PeerEvent, PeerNode } from "../peer/node.ts";
+import type { PeerNode } from "../peer/node.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import { arity, splitArgs } from "../../common/usage.ts";
-import type { ChatMessage } from "../backend.ts";
+import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { sanitize } from "../../common/sanitize.ts";
 import { isoSeconds } from "../../common/parse_time.ts";
 import { CHANGE_SCRIPT, type ScriptCommand } from "./peer_changes.ts";
@@ -27,7 +27,7 @@ export function messageLine(m: ChatMessage): string {
   return `${isoSeconds(m.ts)} ${m.from} ${sanitize(m.text)}${m.edited !== undefined ? " (edited)" : ""}`;
 }
 
-function waitEvent(node: PeerNode, pred: (e: PeerEvent) => boolean, ms: number, what: string) {
+function waitEvent(node: PeerNode, pred: (e: BackendEvent) => boolean, ms: number, what: string) {
   return new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => {
       off();
@@ -74,7 +74,8 @@ async function waitFor(node: PeerNode, [what, peer, secs]: string[]): Promise<vo
     if (failed) throw new BackendError("file_failed", failed);
   } else if (what === "connected") {
     if (node.peers().some((p) => p.name === who && p.online)) return;
-    await waitEvent(node, (e) => e.type === "connected" && e.peer === who, ms, `${who} to connect`);
+    const came = (e: BackendEvent) => e.type === "presence" && e.online && e.user === who;
+    await waitEvent(node, came, ms, `${who} to connect`);
   } else if (what === "message") {
     await waitEvent(node, (e) => e.type === "message" && e.message.from === who, ms, `a message from ${who}`);
   } else if (what === "changed") {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { peerEventLine } from "./peer.ts";
+import { peerEventLine, saysNotice } from "./peer.ts";
 import { messageLine, scriptHint } from "./peer_script.ts";
 import type { ChatMessage, MessageChange } from "../backend.ts";
 
@@ -13,14 +13,30 @@ const m: ChatMessage = {
 };
 
 Deno.test("peer script (issue 33.9): a message's newlines cannot forge event or inbox lines", () => {
-  const ev = peerEventLine({ type: "message", message: m })!;
+  const ev = peerEventLine({ type: "message", message: m }, "alice")!;
   assert.equal(ev, "2026-01-02T12:00:00Z mallory hi^J2026-01-02T12:00:00Z bob fake line^M^Jconnected eve");
   assert.equal(`inbox ${messageLine(m)}`.split("\n").length, 1);
   assert.doesNotMatch(ev, /[\n\r]/);
 });
 
 Deno.test("peer script (issue 34.4): a delivery prints no event line (it only clears the screen's ⋯)", () => {
-  assert.equal(peerEventLine({ type: "delivered", message: { ...m, from: "alice" } }), null);
+  assert.equal(peerEventLine({ type: "message", message: { ...m, from: "alice" } }, "alice"), null);
+});
+
+Deno.test("peer script: the core's events as the contract's lines, each said once", async () => {
+  const { keyChanged, peerCame, peerWent } = await import("../peer/events.ts");
+  const [came, hello] = peerCame("bob", 0);
+  assert.equal(peerEventLine(came!, "alice"), "connected bob");
+  assert.equal(peerEventLine(peerWent("bob", 0), "alice"), "disconnected bob");
+  const changed = keyChanged("bob") as Extract<ReturnType<typeof keyChanged>, { type: "notice" }>;
+  assert.equal(peerEventLine(changed, "alice"), "key-changed bob");
+  assert.equal(saysNotice(changed), false, "a changed key is its line, not a warning too");
+  assert.equal(hello?.type === "notice" && saysNotice(hello), false, "an info notice is not said");
+  const warn = { type: "notice" as const, level: "warn" as const, text: "bob: bad record" };
+  assert.equal(saysNotice(warn), true);
+  const { NEVER_SENT } = await import("../core/engine_outbox.ts");
+  const never = { type: "notice" as const, level: "error" as const, text: `${NEVER_SENT} "x": too long` };
+  assert.equal(saysNotice(never), false, "said once, as the text's failure");
 });
 
 Deno.test("peer script: one table serves the run, --help and README's list of script commands", async () => {

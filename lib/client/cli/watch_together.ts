@@ -44,23 +44,21 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
       const o = cmd.optsWithGlobals() as ConnectFlags;
       const now = io.now ?? systemClock.now;
       // Watch together's modules load when the command runs (cli/main.ts: no family loads its work eagerly).
-      const [{ watchLine }, { WatchSessions }, ch] = await Promise.all([
+      const [{ watchLine }, { WatchSessions }, { watchKeyOf }] = await Promise.all([
         import("../video/watch_room.ts"),
         import("../video/watch_sessions.ts"),
         import("../video/watch_channel.ts"),
       ]);
-      const { watchChannel, watchKeyOf } = ch;
       await scriptedSession(io, o, { keepHistory: true }, async (c) => {
         const room = watchKeyOf(c.user, roomArg);
         const sessions = new WatchSessions({
           me: c.user,
           now,
           keyOf: (key) => key,
-          channel: watchChannel(() => c),
+          core: c, // heard until `close`
           resampleMs: 0,
         });
         sessions.on((e) => void (e.type === "watch" && e.name === room && io.out(watchLine(e.event))));
-        const off = c.on((e) => sessions.hear(e));
         try {
           await c.sync(); // live delivery: signals reach live sessions only (the queue stays unacknowledged)
           await sessions.join(room);
@@ -78,7 +76,6 @@ export function registerWatchTogetherCommand(program: Command, io: CliIo): void 
             }
           }
         } finally {
-          off();
           sessions.close();
         }
       });

@@ -31,7 +31,7 @@ import { wire } from "../session/wire_events.ts";
 import { type Driver, sessionDriver } from "./driver.ts";
 import type { LoginOptions } from "./login_options.ts";
 import { MessageChanges } from "./message_changes.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, outboxControls } from "./outbox.ts";
 import { type Handed, KeptSends } from "./kept_sends.ts";
 import { paced } from "../session/rate_wait.ts";
 import { Reconnector } from "./reconnect.ts";
@@ -89,6 +89,8 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
   /** Watch together (video/watch_channel.ts), set by the launcher when the client has end-to-end keys. */
   watch?: B.WatchChannel;
   #closed = false;
+  /** The one close under way or done (`close`). */
+  #closing: Promise<void> | null = null;
   #versionSaid: string | null = null;
   /** The status the user chose; sent again after every reconnect. */
   #status: B.Status | null = null;
@@ -132,11 +134,7 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
     >;
     this.video = (cmds ? videoControls(() => this.videoPart) : undefined) as OnServer<S, B.VideoControls>;
     this.remote = (cmds ? this.#remote() : undefined) as OnServer<S, B.RemoteControls>;
-    this.outbox = session.outbox ?? { // the session's, when it lists more (peer mode: file offers too)
-      count: () => this.outgoing?.count() ?? 0,
-      list: () => Promise.resolve(this.outgoing?.list() ?? []),
-      drop: (n) => Promise.resolve(this.outgoing?.drop(n) ?? null),
-    };
+    this.outbox = outboxControls(() => this.outgoing, session.waiting); // with what else waits (a peer's file offers)
     this.engine = sessionDriver(() => this.session, () => this.now(), {
       emit: (e) => this.#emit(e),
       reconnect: (e) => void this.#re?.lost(e),
@@ -159,7 +157,6 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
         adopt: (s) => this.#adopt(s as unknown as S),
       })
       : null;
-    session.events?.((e) => this.notify(e)); // what the carrier tells besides messages (a peer node's)
     if (session.sends.lanes) this.#kept?.resume((m) => this.#emit({ type: "message", message: m }));
     session.sends.lanes?.({
       up: (lane) => void this.#kept?.connected(lane),
@@ -267,7 +264,10 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
   #emit(e: B.BackendEvent): void {
     for (const l of this.#listeners) l(e);
   }
-  /** An event of the core's parts and the codec: the engine decides (a UI following: shown messages wait for their ack, a loss reconnects). */
+  /**
+   * An event of the core's parts, the codec and a peer node (its peers coming and going, keys, typing,
+   * files): the engine decides (a UI following: shown messages wait for their ack, a loss reconnects).
+   */
   notify(e: B.BackendEvent): void {
     void this.engine.drive({ kind: "event", event: e });
   }
@@ -483,11 +483,20 @@ export class ChatClient<S extends ChatSession = ServerSession> implements B.Chat
     return infoLines(this, state, this.engine.state.batch.length);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes, in one order (a later call waits for the same): the tick, the last acks over a server's
+   * connection, the link (sends waiting reject with `closed`; its carrier ends: the connection, or a
+   * peer node's channels, peer/node.ts), what is being opened, the store.
+   */
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#re?.stop();
     void this.engine.drive({ kind: "close", connOpen: !this.session.closed }); // the tick stops, the last batch goes
-    if (this.engine.state.following) await new Promise((r) => setTimeout(r, 50)); // the last acks go out
+    // The last acks go out over a server's connection (a peer's channel acknowledged each on arrival).
+    if (this.engine.state.following && this.session.conn) await new Promise((r) => setTimeout(r, 50));
     await this.#link.close();
     await this.opened().catch(() => {});
     this.store?.close();

@@ -12,7 +12,7 @@
  * POISON_DROPS — a server refusing a size may reset the connection first —, never for a peer, who
  * only went away), and how a sent text taken by the other end is numbered here (`number`:
  * sending.ts `settleSent`). What only one kind has is optional: a server's connection (`conn`: pushes,
- * sync, history pages); a session answering who and keys itself (`directory`), its events, `/info`,
+ * sync, history pages); a session answering who and keys itself (`directory`), `/info`,
  * typing, `/outbox`, the target it addresses (`address`), whether a kept send's caller waits for the
  * answer (`sends.waits`), its ids (`sends.mid`) and its lanes' carriers coming and going (`sends.lanes`):
  * a peer node's. No I/O of its own.
@@ -22,7 +22,7 @@ import type {
   BackendEvent,
   ChatMessage,
   Fingerprint,
-  OutboxControls,
+  OutboxEntry,
   Presence,
   Role,
   Status,
@@ -34,6 +34,17 @@ import type { Link } from "./link.ts";
 
 /** How a session ends: the core's "disconnected" event. */
 export type SessionEnd = Extract<BackendEvent, { type: "disconnected" }>;
+
+/**
+ * What waits for someone away besides the outbox's texts and changes (a peer node's file offers to a
+ * peer away, peer/session.ts): outbox.ts `outboxControls` lists and numbers them with the outbox.
+ */
+export interface Waiting {
+  /** The entries waiting now (`n` unset: the listing numbers them). */
+  list(): OutboxEntry[];
+  /** Takes entry `mid` back (a file offer withdrawn). */
+  drop(mid: string): void;
+}
 
 /**
  * How outbox entries leave over a session (kept_sends.ts's lanes): the server's one lane, a window
@@ -116,8 +127,6 @@ export interface ChatSession {
   readonly conn?: Connection;
   /** Who and whose keys, when the session answers them itself (no server). */
   readonly directory?: Directory;
-  /** What the carrier tells besides messages (a peer coming and going, typing, files), as the core's events. */
-  events?(listener: (e: BackendEvent) => void): () => void;
   /**
    * `to` as the session addresses it (the name it holds), refused where nothing can go (peer mode: a
    * room, an unknown peer, a changed key); none: as given.
@@ -127,6 +136,6 @@ export interface ChatSession {
   info?(): [string, string][];
   /** Says typing to `to` itself, unsealed (a peer channel's record); none: a sealed signal on the link. */
   typing?(to: Target, active: boolean): void;
-  /** `/outbox`, when the session lists more than the outbox (peer mode: file offers too, one numbering). */
-  readonly outbox?: OutboxControls;
+  /** What waits for someone away besides the outbox, which `/outbox` lists with it (peer mode: file offers). */
+  readonly waiting?: Waiting;
 }

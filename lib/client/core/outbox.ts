@@ -7,10 +7,11 @@
  * again), or dropped (`/outbox drop N`, or a one-shot send that got its answer). A change or setting
  * is queued by `queueChange` in both modes (a deletion drops the edits of its message still waiting). Which of these a
  * failure or an answer leads to is engine_outbox.ts's decision (pure); this class carries its
- * effects out (`carry`). Storage is the folder's `LocalStore`; time comes from the injected clock.
- * No I/O of its own.
+ * effects out (`carry`). `outboxControls` is `/outbox`, the one listing of both modes (a peer
+ * node's file offers to a peer away listed with it). Storage is the folder's `LocalStore`; time comes
+ * from the injected clock. No I/O of its own.
  */
-import type { ChatMessage, OutboxEntry, Target } from "../backend.ts";
+import type { ChatMessage, OutboxControls, OutboxEntry, Target } from "../backend.ts";
 import { BackendError } from "../backend.ts";
 import type { Clock } from "../../common/clock.ts";
 import { randomId } from "../../common/random.ts";
@@ -22,6 +23,38 @@ import { type OutboxEffect, outboxStep } from "./engine_outbox.ts";
 
 export { POISON_DROPS } from "./engine_outbox.ts";
 import { POISON_DROPS } from "./engine_outbox.ts";
+import type { Waiting } from "./chat_session.ts";
+
+/**
+ * `/outbox` — the script's `outbox` and /quit's count too — over `outbox` (none without a folder):
+ * its texts and changes, numbered as it numbers them; with what else waits for someone away
+ * (`also`, chat_session.ts `Waiting`: a peer node's file offers) all of them, oldest first, numbered
+ * together from 1, one numbering: a drop takes entry N of it, a text or change out of the outbox, a
+ * file offer back.
+ */
+export function outboxControls(outbox: () => Outbox | null, also?: Waiting): OutboxControls {
+  if (!also) {
+    return {
+      count: () => outbox()?.count() ?? 0,
+      list: () => Promise.resolve(outbox()?.list() ?? []),
+      drop: (n) => Promise.resolve(outbox()?.drop(n) ?? null),
+    };
+  }
+  const all = () => {
+    const entries = [...outbox()?.list() ?? [], ...also.list()].sort((a, b) => a.ts - b.ts);
+    return entries.map((e, i) => ({ ...e, n: i + 1 }));
+  };
+  return {
+    count: () => (outbox()?.count() ?? 0) + also.list().length,
+    list: () => Promise.resolve(all()),
+    drop: (n) => {
+      const e = all().find((x) => x.n === n) ?? null;
+      if (e?.kind === "file") also.drop(e.mid);
+      else if (e) outbox()?.remove(e.mid);
+      return Promise.resolve(e);
+    },
+  };
+}
 
 /** What dropping entry `e` did, one sentence (`/outbox drop N`; the peer script's `dropped` line is its own). */
 export function droppedText(e: OutboxEntry, to: string): string {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
-import { BackendError, type Target } from "../backend.ts";
+import { BackendError, type OutboxEntry, type Target } from "../backend.ts";
 import { LocalStore } from "../session/local_store.ts";
-import { Outbox, POISON_DROPS } from "./outbox.ts";
+import { Outbox, outboxControls, POISON_DROPS } from "./outbox.ts";
 
 const bob: Target = { kind: "user", name: "bob" };
 const fresh = () => {
@@ -74,4 +74,34 @@ Deno.test("Outbox.waitingOne: an entry of waiting(), read alone — not a failed
   assert.equal(box.waitingOne(b.mid), undefined);
   assert.equal(box.waitingOne(c.mid), undefined);
   assert.deepEqual(box.waiting().map((p) => p.mid), [a.mid]);
+});
+
+Deno.test("outboxControls: with what else waits (a peer's file offers), one numbering oldest first; a drop takes that entry", async () => {
+  const { clock, box } = fresh();
+  const first = box.create(bob, "first");
+  clock.advance(10);
+  const later = box.create(bob, "later");
+  let files: OutboxEntry[] = [{
+    n: 0,
+    mid: "f1",
+    ts: 1_000_005,
+    to: bob,
+    text: "file a.txt (3 B)",
+    kind: "file",
+  }];
+  const withdrawn: string[] = [];
+  const also = { list: () => files, drop: (mid: string) => void withdrawn.push(mid) };
+  const o = outboxControls(() => box, also);
+  assert.deepEqual((await o.list()).map((e) => [e.n, e.mid]), [[1, first.mid], [2, "f1"], [3, later.mid]]);
+  assert.equal(o.count(), 3);
+  assert.equal((await o.drop(2))?.mid, "f1", "entry 2 of the one numbering: the file offer");
+  assert.deepEqual(withdrawn, ["f1"], "taken back, not an outbox row");
+  files = [];
+  assert.equal((await o.drop(2))?.mid, later.mid, "numbered again: the later text is 2 now");
+  assert.equal(box.has(later.mid), false);
+  assert.equal(box.has(first.mid), true);
+  // Alone, the outbox numbers its entries itself (client mode's /outbox, unchanged).
+  const alone = outboxControls(() => box);
+  const n = box.list()[0]!.n;
+  assert.deepEqual((await alone.list()).map((e) => e.n), [n]);
 });

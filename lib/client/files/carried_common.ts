@@ -13,10 +13,9 @@ import { bounded, type CarriedInState, type CarriedOutState } from "./book.ts";
  * Resolves once the peer saved the file offered as `fid` (`file.sent`), or rejects with `file_failed` and
  * its reason (`file.failed`); `on` adds a listener of the node's events.
  */
-export function sentEnd(on: (l: (e: { type: string }) => void) => () => void, fid: string): Promise<void> {
+export function sentEnd(on: (l: (e: BackendEvent) => void) => () => void, fid: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const off = on((x) => {
-      const e = x as PeerFileEvent;
+    const off = on((e) => {
       if ((e.type !== "file.sent" && e.type !== "file.failed") || e.fid !== fid) return;
       off();
       if (e.type === "file.sent") resolve();
@@ -31,20 +30,10 @@ export interface Via {
   readonly ended: boolean;
 }
 
+/** What carried transfers tell: the core's events (backend.ts), an offer numbered. */
 export type PeerFileEvent =
   | { type: "file.offer"; offer: FileOfferInfo & { n: number } }
-  | Extract<BackendEvent, { type: "transfer" }>
-  | {
-    type: "file.saved";
-    fid: string;
-    peer: string;
-    path: string;
-    name: string;
-    size: number;
-    sha256: string;
-  }
-  | { type: "file.sent"; fid: string; peer: string; name: string; size: number; sha256: string }
-  | { type: "file.failed"; fid: string; peer: string; direction: "up" | "down"; why: string }
+  | Extract<BackendEvent, { type: "transfer" | "file.saved" | "file.sent" | "file.failed" }>
   | { type: "notice"; text: string; level: "info" | "warn" | "error" };
 
 /** Where transfers are remembered across restarts: the node's PeerStore (memory with --ephemeral). */

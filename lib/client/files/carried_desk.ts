@@ -10,7 +10,7 @@ import { type BackendEvent, type FileControls, type FileEntryInfo, missing } fro
 import { sizeText } from "../../common/progress.ts";
 import { outboxFiles, outboxPath } from "./disk.ts";
 import { pickSent } from "./offer.ts";
-import type { PeerFileEvent, PeerFiles } from "./carried.ts";
+import type { PeerFiles } from "./carried.ts";
 import { sentEnd } from "./carried_common.ts";
 
 /** What the desk needs of its node. */
@@ -18,12 +18,9 @@ export interface CarriedDeskPorts {
   readonly files: PeerFiles;
   /** Offers `path` to `peer` (refused when `peer` may not be written to now). */
   send(peer: string, path: string): ReturnType<PeerFiles["send"]>;
-  /** Adds a listener of the node's events (its transfers' among them); answers its removal. */
-  on(l: (e: PeerFileEvent | { type: string }) => void): () => void;
+  /** Adds a listener of the node's core's events (its transfers' among them); answers its removal. */
+  on(l: (e: BackendEvent) => void): () => void;
 }
-
-/** What may end a transfer. */
-type FileEnd = Extract<PeerFileEvent, { type: "file.sent" | "file.saved" | "file.failed" }>;
 
 export class CarriedDesk implements FileControls {
   /** The transfers a command waits for (their end is its to say). */
@@ -34,9 +31,8 @@ export class CarriedDesk implements FileControls {
    * The end of a transfer as the notice to say, or null when it is no transfer's end or a command
    * waiting for it prints it.
    */
-  notice(e: PeerFileEvent | { type: string }): BackendEvent | null {
-    if (e.type !== "file.sent" && e.type !== "file.saved" && e.type !== "file.failed") return null;
-    const end = e as FileEnd;
+  notice(end: BackendEvent): BackendEvent | null {
+    if (end.type !== "file.sent" && end.type !== "file.saved" && end.type !== "file.failed") return null;
     if (this.#awaited.has(end.fid)) return null;
     const text = end.type === "file.failed"
       ? end.why

@@ -6,7 +6,8 @@
  */
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import type { PeerEvent } from "./events.ts";
+import type { BackendEvent } from "../backend.ts";
+import { keyChanged } from "./events.ts";
 import { MAX_STRANGERS, pinPeerKey } from "./keys.ts";
 import type { PeerStore } from "./store.ts";
 
@@ -20,7 +21,7 @@ export function admitPeer(
   ch: PeerChannel,
   dialed: string | undefined,
   linked: (name: string) => boolean,
-  emit: (e: PeerEvent) => void,
+  emit: (e: BackendEvent) => void,
 ): string | null {
   const name = normalizeName(ch.peerName);
   if (!name || name === me) {
@@ -29,7 +30,7 @@ export function admitPeer(
   }
   const pinned = pinPeerKey(store, name, ch.peer, dialed, linked);
   if (pinned === "changed") {
-    emit({ type: "key-changed", peer: name });
+    emit(keyChanged(name));
     return null;
   }
   if (pinned === "full") {
@@ -51,7 +52,7 @@ export function admitPeer(
  * refused incoming channel gives; a channel I dialled that my peer drops is no refusal (two channels
  * at once: it keeps the other one).
  */
-export function hungUp(name: string): PeerEvent {
+export function hungUp(name: string): BackendEvent {
   const text =
     `${name} reached this node and hung up before its hello: it may have refused this node's key ` +
     `(compare safety numbers: /fingerprint ${name})`;

@@ -61,3 +61,14 @@ Deno.test("peer backend: the screen starts as client mode's (core/feed_view.ts) 
     await node.close();
   }
 });
+
+Deno.test("peer backend: its close is the node's, in one order — the core, then the node (session, listener), then the store", async () => {
+  const node = await testNode("alice");
+  const port = node.port;
+  const closing = node.backend().close(); // the full-screen client's quit
+  assert.equal(node.close(), closing, "one close: the node's is its core's");
+  await closing;
+  assert.equal(node.session.closed, true, "the node stopped: its session ended");
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }), "its listener is closed");
+  assert.equal(node.store.local.db.isOpen, false, "the store closed last");
+});

@@ -37,7 +37,6 @@ import {
   textPayload,
   UnreadableError,
 } from "../e2e/mod.ts";
-import type { PeerEvent } from "./events.ts";
 import type { PeerStore } from "./store.ts";
 
 /** The node's ledger over its store (see the module comment); `acked`: the peer holds my text `mid`. */
@@ -84,7 +83,8 @@ export interface PeerCodecPorts {
   bundle(peer: string): PrekeyBundle | null;
   /** Saves or applies an opened payload with the ratchet's writes (`takeOpened`). */
   readonly history: HistoryApplier;
-  emit(e: PeerEvent): void;
+  /** `peer` proved a key other than the one pinned. */
+  keyChanged(peer: string): void;
 }
 
 export class PeerCodec implements BodyCodec {
@@ -112,7 +112,7 @@ export class PeerCodec implements BodyCodec {
 
   /** A changed key of `peer`'s: said (`key-changed`); the error it rejects with. */
   #keyChanged(e: KeyChangedError, peer: string): KeyChangedError {
-    this.ports.emit({ type: "key-changed", peer });
+    this.ports.keyChanged(peer);
     return e;
   }
 

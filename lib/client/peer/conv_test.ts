@@ -5,10 +5,10 @@
  * under another id — refused with a warning, changing nothing.
  */
 import assert from "node:assert/strict";
-import { type PeerEvent, PeerNode } from "./node.ts";
+import { PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { expiryText, type Payload } from "../e2e/mod.ts";
-import type { ChatMessage } from "../backend.ts";
+import type { BackendEvent, ChatMessage } from "../backend.ts";
 import { newMid } from "./wire.ts";
 import { utf8 } from "../../common/bytes.ts";
 import { dm, linklessConv, nextEvent as waitFor, say, testNode } from "./events_testing.ts";
@@ -65,7 +65,7 @@ Deno.test("peer conv: reply, edit and its history, react on and off, delete for 
     const answer = await back;
     assert.equal(answer.replyTo, m.mid);
     assert.equal(answer.replyBy, "alice"); // and by its sender (issue 69 N2), as sealed
-    await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
+    await waitFor(b, (e) => e.type === "message" && !e.message.failed && e.message.mid === r.mid);
     assert.equal(held(b, "bob", r.mid).replyTo, m.mid);
     assert.equal(held(b, "bob", r.mid).replyBy, "alice"); // as the sender keeps it
     // Edit: the new text on both ends, the old one kept as history.
@@ -119,8 +119,8 @@ Deno.test("peer conv: a change made while the peer is away is queued; a deletion
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     const m = await say(a, "bob", "first draft");
-    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === m.mid);
-    const gone = waitFor(a, (e) => e.type === "disconnected");
+    await waitFor(a, (e) => e.type === "message" && !e.message.failed && e.message.mid === m.mid);
+    const gone = waitFor(a, (e) => e.type === "presence" && !e.online);
     await b.close();
     await gone;
     await a.client.changes.changeMessage(m.mid, { kind: "edit", text: "second draft" });
@@ -138,7 +138,7 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
   const [a, b] = [await node("alice"), await node("bob")];
   try {
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
-    const kept = waitFor(a, (e) => e.type === "delivered" && e.message.text === "kept");
+    const kept = waitFor(a, (e) => e.type === "message" && !e.message.failed && e.message.text === "kept");
     await say(a, "bob", "kept");
     await kept;
     const line = arrives(b, "alice", expiryText(60));
@@ -149,12 +149,12 @@ Deno.test("peer conv: disappearing messages — the setting reaches the peer, te
     const sent = await say(a, "bob", "gone soon");
     const inB = await got;
     assert.equal(inB.expires, inB.ts + 60_000);
-    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === sent.mid);
+    await waitFor(a, (e) => e.type === "message" && !e.message.failed && e.message.mid === sent.mid);
     assert.equal(held(a, "alice", sent.mid).expires, sent.ts + 60_000);
     const answer = arrives(a, "bob", "me too");
     const r = await say(b, "alice", "me too");
     assert.equal((await answer).expires, r.ts + 60_000);
-    await waitFor(b, (e) => e.type === "delivered" && e.message.mid === r.mid);
+    await waitFor(b, (e) => e.type === "message" && !e.message.failed && e.message.mid === r.mid);
     // Not yet; then, a minute later, both are gone on both ends (the line and the earlier text stay).
     assert.deepEqual(a.client.changes.purgeExpired(sent.ts + 1000), []);
     const gone = waitFor(b, (e) => e.type === "messages.expired");
@@ -186,7 +186,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
     let got = arrives(b, "alice", "alice to bob");
     const mine = await say(a, "bob", "alice to bob");
     await got;
-    await waitFor(a, (e) => e.type === "delivered" && e.message.mid === mine.mid);
+    await waitFor(a, (e) => e.type === "message" && !e.message.failed && e.message.mid === mine.mid);
     got = arrives(a, "carol", "carol to alice");
     const carols = await say(c, "alice", "carol to alice");
     await got;
@@ -235,7 +235,7 @@ Deno.test("peer conv: forged, misdirected and replayed changes are refused and c
 
 Deno.test("peer conv: a change re-sent under its id (a lost ack) applies once; an earlier version's plain text is a text", async () => {
   const store = await PeerStore.open(null, "alice");
-  const events: PeerEvent[] = [];
+  const events: BackendEvent[] = [];
   const conv = linklessConv(store, { now: () => 1_000_000 }, events);
   const NO_WRITES = { put: {}, del: [] };
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
@@ -285,7 +285,7 @@ Deno.test("peer conv: a text or a setting that comes again (same sender and id) 
 
 Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clock and to the sender's", async () => {
   const store = await PeerStore.open(null, "alice");
-  const events: PeerEvent[] = [];
+  const events: BackendEvent[] = [];
   const clock = new ManualClock();
   const conv = linklessConv(store, clock, events);
   const NO_WRITES = { put: {}, del: [] };
@@ -332,7 +332,7 @@ Deno.test("peer conv: the edit window is 24 hours, counted to the receiver's clo
 
 Deno.test("peer conv: the edit window runs between the sealed times — an edit that waited is taken as its sender took it", async () => {
   const store = await PeerStore.open(null, "alice");
-  const events: PeerEvent[] = [];
+  const events: BackendEvent[] = [];
   const clock = new ManualClock();
   const conv = linklessConv(store, clock, events);
   const NO_WRITES = { put: {}, del: [] };
@@ -417,7 +417,7 @@ Deno.test("peer conv: a setting line is no text — its sender's node refuses to
 
 Deno.test("peer conv: a change of my text whose ack was lost (still in my outbox) confirms it and applies", async () => {
   const store = await PeerStore.open(null, "alice");
-  const events: PeerEvent[] = [];
+  const events: BackendEvent[] = [];
   const conv = linklessConv(store, { now: () => 1_000_000 }, events);
   const seal = (p: Payload) => utf8.encode(JSON.stringify(p));
   try {

@@ -1,33 +1,45 @@
 /**
- * What a peer-mode node tells its surfaces (the script through cli/peer.ts; the full-screen client
- * hears them as its core's events, peer/session.ts), and what it needs to start. Types only.
+ * What a peer-mode node tells its surfaces, said once as its core's events (backend.ts `BackendEvent`,
+ * handed to core/chat_client.ts `notify`): a peer coming and going (`peerCame`, `peerWent`: presence;
+ * the script's `connected PEER`, `disconnected PEER`), a changed key (`keyChanged`: a notice naming
+ * the peer; the script's `key-changed PEER`) and typing (`peerTyping`). The script (cli/peer.ts) and
+ * the full-screen client hear them, with the core's own, from the core (node.ts `on`). And what a
+ * node needs to start.
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import type { Backoff } from "../../common/backoff.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
-import type { ChatMessage, MessageChange } from "../backend.ts";
-import type { PeerFileEvent } from "../files/carried.ts";
+import type { BackendEvent, Presence } from "../backend.ts";
+import { keyChangedRefusal } from "./keys.ts";
 import type { PeerStore } from "./store.ts";
 
-export type PeerEvent =
-  | { type: "message"; message: ChatMessage }
-  /** The peer acknowledged one of my messages (saved on its side): it left the outbox. */
-  | { type: "delivered"; message: ChatMessage }
-  /** One of my messages can never be sent (`message.failed` says why): it stays in the outbox, unsent. */
-  | { type: "failed"; message: ChatMessage }
-  /**
-   * A message changed (issue 39): `by` (me or the peer) made `change`; `message` is its new state
-   * (the same shape as the backend's "message.changed", which the full-screen client takes as is).
-   */
-  | { type: "message.changed"; message: ChatMessage; by: string; change: MessageChange }
-  /** Disappearing messages whose time is up: gone from the local history (as the backend's event). */
-  | { type: "messages.expired"; mids: string[] }
-  | { type: "connected"; peer: string }
-  | { type: "disconnected"; peer: string }
-  | { type: "key-changed"; peer: string }
-  | { type: "typing"; peer: string; active: boolean }
-  | { type: "notice"; text: string; level: "info" | "warn" | "error" }
-  | PeerFileEvent;
+/** A peer as a presence: its user's one device, always free. */
+export function present(user: string, addr: string, since: number): Presence {
+  return { user, addr, since, status: "free", role: "user" };
+}
+
+/** `peer`'s channel said hello (at `now`): online, and said. */
+export function peerCame(peer: string, now: number): BackendEvent[] {
+  return [
+    { type: "presence", user: peer, online: true, presence: present(peer, "", now) },
+    { type: "notice", text: `${peer} is connected`, level: "info" },
+  ];
+}
+
+/** `peer`'s channel that said hello ended (at `now`). */
+export function peerWent(peer: string, now: number): BackendEvent {
+  return { type: "presence", user: peer, online: false, presence: present(peer, "", now) };
+}
+
+/** `peer` is typing to me (`active`), or stopped: its plain `typing` record. */
+export function peerTyping(peer: string, me: string, active: boolean): BackendEvent {
+  return { type: "typing", from: peer, to: { kind: "user", name: me }, active };
+}
+
+/** `peer` proved a key other than the one pinned: its channel is refused until /trust. */
+export function keyChanged(peer: string): BackendEvent {
+  return { type: "notice", text: keyChangedRefusal(peer).message, level: "warn", keyChanged: peer };
+}
 
 export interface PeerNodeOptions {
   name: string;

@@ -9,10 +9,10 @@ import type { StoreWrites } from "../../crypto/state_store.ts";
 import { type Applied, HistoryApplier } from "../e2e/mod.ts";
 import { PeerCodec, peerLedger, takeOpened } from "./codec.ts";
 import { ChatClient } from "../core/chat_client.ts";
-import type { ChatMessage, Target } from "../backend.ts";
+import type { BackendEvent, ChatMessage, Target } from "../backend.ts";
 import { knownPeer } from "./keys.ts";
 import type { PeerLimits } from "../../net/peer_net.ts";
-import type { PeerEvent } from "./events.ts";
+import { keyChanged } from "./events.ts";
 import { PeerNode } from "./node.ts";
 import { PeerStore } from "./store.ts";
 import { PeerSession, type SessionNode } from "./session.ts";
@@ -45,7 +45,7 @@ type Received = (
   ts: number,
   plaintext: Uint8Array,
   writes: StoreWrites,
-) => Promise<PeerEvent[]>;
+) => Promise<BackendEvent[]>;
 
 /**
  * The conversation core of `store`'s node (named "alice", client mode's `ChatClient` over a
@@ -55,11 +55,10 @@ type Received = (
 export function linklessConv(
   store: PeerStore,
   clock: Clock,
-  events: PeerEvent[],
+  events: BackendEvent[],
 ): { client: ChatClient<PeerSession>; session: PeerSession; received: Received } {
   const node: SessionNode = {
     name: "alice",
-    clock,
     listening: "",
     link: { receive: () => () => {}, signals: () => () => {}, close: () => Promise.resolve() } as never,
     maxFrame: 1 << 20,
@@ -70,12 +69,8 @@ export function linklessConv(
     trust: () => Promise.reject(new Error("none")),
     inbox: () => [],
     typing: () => {},
-    own: () => () => {},
     peers: () => [],
-    files: { waitingFor: () => [], withdraw: () => {} } as never,
-    get outbox() {
-      return client.outgoing!;
-    },
+    files: { waitingFor: () => [], withdraw: () => false },
   };
   const session = new PeerSession(node);
   const codec = new PeerCodec({
@@ -83,14 +78,14 @@ export function linklessConv(
     serial: (fn) => fn(),
     bundle: () => null,
     history: undefined as never,
-    emit: (e) => events.push(e),
+    keyChanged: (peer) => void events.push(keyChanged(peer)),
   });
   const client = new ChatClient(session, store.local, codec, clock);
   client.on((e) => {
-    if (e.type === "notice" || (e.type === "message.changed" && "by" in e)) events.push(e as PeerEvent);
+    if (e.type === "notice" || (e.type === "message.changed" && "by" in e)) events.push(e);
   });
-  let told: PeerEvent[] = [];
-  const tell = (e: Applied) => void told.push(e as PeerEvent); // a change by its maker, a notice
+  let told: BackendEvent[] = [];
+  const tell = (e: Applied) => void told.push(e); // a change by its maker, a notice
   const ledger = peerLedger(store, clock, (peer, mid) => session.held(peer, mid));
   const history = new HistoryApplier("alice", ledger, store.local, clock, null, tell);
   const received: Received = async (from, mid, ts, plaintext, writes) => {
@@ -114,7 +109,11 @@ export const say = (
 ): Promise<ChatMessage> => n.client.send(dm(peer), text, o);
 
 /** Resolves with the first event of `n` from now on that `pred` accepts; rejects after `ms`. */
-export function nextEvent(n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 20_000): Promise<PeerEvent> {
+export function nextEvent(
+  n: PeerNode,
+  pred: (e: BackendEvent) => boolean,
+  ms = 20_000,
+): Promise<BackendEvent> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       off();

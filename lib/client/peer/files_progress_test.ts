@@ -4,11 +4,12 @@
  * the file goes (never past the total), and ending with "done" at the total.
  */
 import assert from "node:assert/strict";
-import { type PeerEvent, PeerNode } from "./node.ts";
+import { PeerNode } from "./node.ts";
+import type { BackendEvent } from "../backend.ts";
 import { PeerStore } from "./store.ts";
 import { nextEvent } from "./events_testing.ts";
 
-type Transfer = Extract<PeerEvent, { type: "transfer" }>;
+type Transfer = Extract<BackendEvent, { type: "transfer" }>;
 
 Deno.test("peer files: both ends' progress moves in plaintext bytes under the file's name and ends with done", async () => {
   const dir = await Deno.makeTempDir();
@@ -24,7 +25,7 @@ Deno.test("peer files: both ends' progress moves in plaintext bytes under the fi
   const seen: Record<"up" | "down", Transfer[]> = { up: [], down: [] };
   for (const n of [a, b]) n.on((e) => void (e.type === "transfer" && seen[e.direction].push(e)));
   try {
-    const up = nextEvent(a, (e) => e.type === "connected");
+    const up = nextEvent(a, (e) => e.type === "presence" && e.online);
     await b.connect(`127.0.0.1:${a.port}`);
     await up;
     const size = 6 * 1024 * 1024 + 5;

@@ -24,7 +24,7 @@ Deno.test("peer files: a file of 16 batches comes through a record bucket of 8 t
   // bob dials: the channel bob reads alice's records on has this bucket
   const b = await testNode("bob", { out: `${dir}/down`, limits: frozen });
   try {
-    const up = nextEvent(a, (e) => e.type === "connected", 10_000);
+    const up = nextEvent(a, (e) => e.type === "presence" && e.online, 10_000);
     await b.connect(`127.0.0.1:${a.port}`);
     await up;
     const data = new Uint8Array(16 * PEER_BATCH * CHUNK_SIZE).map((_, i) => (i * 7919) >>> 5);

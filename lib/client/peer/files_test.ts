@@ -5,7 +5,8 @@ import { CHUNK_SIZE, ENC_CHUNK_SIZE } from "../../crypto/age_stream.ts";
 import { type PeerFileEvent, PeerFiles, type Via } from "../files/carried.ts";
 import { keep } from "../files/carried_common.ts";
 import type { CarriedOutState } from "../files/book.ts";
-import { type PeerEvent, PeerNode } from "./node.ts";
+import { PeerNode } from "./node.ts";
+import type { BackendEvent } from "../backend.ts";
 import { PeerStore } from "./store.ts";
 import { decodePeerRecord, encodePeerRecord } from "./wire.ts";
 import { encodeFileData, joinFileData } from "../files/carried_wire.ts";
@@ -24,7 +25,7 @@ import { nextEvent } from "./events_testing.ts";
 import { until } from "../../common/wait_testing.ts";
 
 /** A node's next matching event; file transfers get 30 s. */
-const waitFor = (n: PeerNode, pred: (e: PeerEvent) => boolean, ms = 30_000) => nextEvent(n, pred, ms);
+const waitFor = (n: PeerNode, pred: (e: BackendEvent) => boolean, ms = 30_000) => nextEvent(n, pred, ms);
 
 function bytes(n: number, seed = 1): Uint8Array {
   const b = new Uint8Array(n);
@@ -57,7 +58,7 @@ Deno.test("peer files: two nodes exchange empty, 1 byte, one chunk, one chunk + 
     downloads: `${dir}/down`,
   });
   try {
-    const up = waitFor(a, (e) => e.type === "connected");
+    const up = waitFor(a, (e) => e.type === "presence" && e.online);
     await b.connect(`127.0.0.1:${a.port}`);
     await up;
     const sizes = [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * 1024 * 1024 + 77];
@@ -106,7 +107,7 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
   try {
     await Deno.writeFile(`${dir}/x`, bytes(10));
     await assert.rejects(a.sendFile("bob", `${dir}/x`), /No peer named bob/);
-    const up = waitFor(a, (e) => e.type === "connected");
+    const up = waitFor(a, (e) => e.type === "presence" && e.online);
     await a.connect(`127.0.0.1:${b.port}`);
     await up;
     await assert.rejects(a.sendFile("bob", `${dir}/nope`), /There is no file/);
@@ -118,7 +119,7 @@ Deno.test("peer files: an offline peer is a clear error; a node with no download
     assert.equal(b.files.reject().state, "rejected");
     const f = await refused;
     assert.ok(f.type === "file.failed" && /bob refused x: bob declined it/.test(f.why), JSON.stringify(f));
-    const gone = waitFor(a, (e) => e.type === "disconnected");
+    const gone = waitFor(a, (e) => e.type === "presence" && !e.online);
     await b.close();
     await gone;
     // bob is away: the offer waits for him, like a message.
@@ -431,10 +432,10 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
   let a = await start("alice"), b = await start("bob");
   const firstDown = (n: PeerNode) =>
     waitFor(n, (e) => e.type === "transfer" && e.direction === "down") as Promise<
-      Extract<PeerEvent, { type: "transfer" }>
+      Extract<BackendEvent, { type: "transfer" }>
     >;
   try {
-    const up = waitFor(a, (e) => e.type === "connected");
+    const up = waitFor(a, (e) => e.type === "presence" && e.online);
     await a.connect(`127.0.0.1:${b.port}`);
     await up;
     for (const who of ["receiver", "sender"] as const) {
@@ -455,7 +456,7 @@ Deno.test("peer files: a receiver, then a sender, restarted mid-transfer go on f
         had = (await Deno.stat(part)).size;
         b = await start("bob", port); // alice dials it again and offers the file again
       } else {
-        const gone = waitFor(b, (e) => e.type === "disconnected");
+        const gone = waitFor(b, (e) => e.type === "presence" && !e.online);
         await a.close();
         await gone;
         had = await settledSize(part); // bob's writes of what came before the drop may still be finishing

@@ -5,7 +5,7 @@
  * prove the identity its introducer gave. Records from a peer I did not verify are ignored.
  */
 import type { PublicIdentity } from "../../crypto/identity.ts";
-import type { PeerEvent } from "./events.ts";
+import type { BackendEvent } from "../backend.ts";
 import { introductionsFor, newIntroductions } from "./keys.ts";
 import type { Channel } from "./channel.ts";
 import type { PeerStore } from "./store.ts";
@@ -22,7 +22,7 @@ export function askVerifiedPeers(links: Map<string, Channel>, store: PeerStore):
 export interface IntroCore {
   me: string;
   store: PeerStore;
-  emit(e: PeerEvent): void;
+  emit(e: BackendEvent): void;
   connect(addr: string, expect: PublicIdentity): Promise<string>;
 }
 

@@ -16,7 +16,8 @@
  * core's outbox first and leaves on the peer's lane (core/kept_sends.ts) when it is connected, through the
  * node's `Link` (peer/channel_link.ts: every `msg` out and in, and acks); the peer's ack takes it out.
  * What a peer sends is received by client mode's history applier (e2e/apply.ts, over the node's
- * ledger: peer/codec.ts). The node's listeners (`on`) hear its own events and the core's, as `PeerEvent`s.
+ * ledger: peer/codec.ts). The node's own events (a peer coming and going, a changed key, typing, files:
+ * events.ts) are its core's, told to it once (`notify`); its listeners (`on`) are the core's.
  * A dropped peer is dialled again at its last known address with back-off (redial.ts);
  * known peers are dialled at start. Crypto operations run one at a time (a ratchet step never races another).
  * Files go straight to a connected peer (`sendFile`, `files`: files/carried.ts); watch together over the core's
@@ -42,7 +43,7 @@ import { type FileRecord, isFileRecord } from "../files/carried_common.ts";
 import { PeerFiles } from "../files/carried.ts";
 import { CarriedDesk } from "../files/carried_desk.ts";
 import type { PeerStore } from "./store.ts";
-import type { PeerEvent, PeerNodeOptions } from "./events.ts";
+import { keyChanged, peerCame, type PeerNodeOptions, peerTyping, peerWent } from "./events.ts";
 import type { Outbox } from "../core/outbox.ts";
 import { Redialer } from "./redial.ts";
 import { type Channel, openChannel } from "./channel.ts";
@@ -59,13 +60,13 @@ import { PeerCodec, peerLedger } from "./codec.ts";
 import { contactBook, HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
-import { NEVER_SENT } from "../core/engine_outbox.ts";
 
-export type { PeerEvent, PeerNodeOptions } from "./events.ts";
+export type { PeerNodeOptions } from "./events.ts";
 
 export class PeerNode {
   readonly #links = new PeerLinks();
-  readonly #listeners = new Set<(e: PeerEvent) => void>();
+  /** The full-screen client's files (`backend`): says a transfer's end no command waits for. */
+  #desk: CarriedDesk | null = null;
   #lock: Promise<unknown> = Promise.resolve();
   #closing = false;
   #listener!: PeerListener;
@@ -111,7 +112,8 @@ export class PeerNode {
     }, { downloads: o.downloads ?? null, autoAccept: o.acceptFiles === true });
     const channel = (peer: string) => this.#links.open(peer);
     const known = (peer: string) => knownPeer(this.store, peer).name;
-    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.close() });
+    // The link's close (its core's) ends its carrier, as a server link's ends its connection: the node stops.
+    this.link = new ChannelLink({ me: o.name, clock: this.clock, known, channel, stop: () => this.#stop() });
     this.session = new PeerSession(this);
     const ledger = peerLedger(o.store, this.clock, (peer, mid) => this.session.held(peer, mid));
     this.codec = new PeerCodec({
@@ -127,7 +129,7 @@ export class PeerNode {
         null,
         (e) => this.client.notify(e),
       ),
-      emit: (e) => this.#emit(e),
+      keyChanged: (peer) => this.#emit(keyChanged(peer)),
     });
     // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved;
     // its engine's tick deletes disappearing messages.
@@ -186,24 +188,16 @@ export class PeerNode {
     return this.o.store;
   }
 
-  /** The node's events and its core's (a message, a change, my text delivered or failed, a notice). */
-  on(l: (e: PeerEvent) => void): () => void {
-    const off = this.own(l);
-    const offCore = this.client.on((e) => {
-      const pe = this.session.forwarded(e) ? null : coreEvent(e, this.name);
-      if (pe) l(pe);
-    });
-    return () => (off(), offCore());
+  /** The core's events, the node's own among them (a message, a change, a peer coming and going, files). */
+  on(l: (e: BackendEvent) => void): () => void {
+    return this.client.on(l);
   }
 
-  /** The node's own events (channels, keys, typing, files), which the session tells its core. */
-  own(l: (e: PeerEvent) => void): () => void {
-    this.#listeners.add(l);
-    return () => this.#listeners.delete(l);
-  }
-
-  #emit(e: PeerEvent): void {
-    for (const l of this.#listeners) l(e);
+  /** An event of the node's is its core's; a transfer's end is said too when the desk says it (`backend`). */
+  #emit(e: BackendEvent): void {
+    this.client.notify(e);
+    const said = this.#desk?.notice(e);
+    if (said) this.client.notify(said);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -257,7 +251,7 @@ export class PeerNode {
     if (this.#links.get(name) !== link) return; // replaced: its lane is the new channel's (or goes with it)
     this.#links.delete(name);
     this.session.down(name); // what was written here without an ack goes again on the next channel
-    if (link.hello) this.#emit({ type: "disconnected", peer: name });
+    if (link.hello) this.#emit(peerWent(name, this.clock.now()));
     else if (!link.outgoing && !this.#closing) this.#emit(hungUp(name));
     if (!this.#closing) this.#schedule(name);
   }
@@ -265,7 +259,7 @@ export class PeerNode {
   async #handle(name: string, link: Channel, r: PeerWireRecord | FileRecord): Promise<void> {
     if (r.t === "hello") {
       if (takeHello(this.store, name, link, r)) {
-        this.#emit({ type: "connected", peer: name });
+        for (const e of peerCame(name, this.clock.now())) this.#emit(e);
         this.files.connected(name);
       }
       return void (this.#links.open(name) && this.session.up(name));
@@ -275,10 +269,10 @@ export class PeerNode {
     if (r.t === "ping" || r.t === "fdata") return; // a bare fdata: its bulk frame never came
     if (r.t === "sig") return this.link.signalled(name, { mid: r.mid, body: fromBase64(r.env) });
     if (r.t === "who" || r.t === "intro") {
-      const c = { me: this.name, store: this.store, emit: (e: PeerEvent) => this.#emit(e) };
+      const c = { me: this.name, store: this.store, emit: (e: BackendEvent) => this.#emit(e) };
       return introductions({ ...c, connect: (addr, id) => this.connect(addr, id) }, name, link, r);
     }
-    if (r.t === "typing") return this.#emit({ type: "typing", peer: name, active: r.active });
+    if (r.t === "typing") return this.#emit(peerTyping(name, this.name, r.active));
     await this.link.arrived(name, link, { mid: r.mid, ts: r.ts, body: fromBase64(r.env) }).catch((e) => {
       if (!(e instanceof HeldBack)) throw e; // held back: unacknowledged, and said already (engine, codec)
     });
@@ -332,7 +326,7 @@ export class PeerNode {
       list: () => Promise.resolve(this.peers()),
       discover: () => Promise.resolve(this.discover()),
     };
-    this.session.fileNotice = (e) => desk.notice(e);
+    this.#desk = desk;
     return this.client;
   }
 
@@ -383,33 +377,25 @@ export class PeerNode {
     return showKeyNumbers(this.#keys, name, false);
   }
 
-  async close(): Promise<void> {
-    if (this.#closing) return;
+  /**
+   * Stops, in one order — its core's close (core/chat_client.ts `close`), the full-screen client's
+   * quit too: the tick; the link (sends waiting reject with `closed`), whose close stops the node
+   * (`#stop`); what is being opened; the store last.
+   */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  /** The node's part of closing, once its core's link closed: no redial, the session ends, channels and listener close. */
+  async #stop(): Promise<void> {
     this.#closing = true;
-    await this.link.close(); // pending sends reject with `closed`
     this.#redial.stop();
-    await this.client.engine.drive({ kind: "close", connOpen: false }); // the tick stops
     this.session.end();
     this.watch.close();
     this.files.close();
     await this.#listener.close();
     for (const l of this.#links.values()) l.ch.close();
     this.#links.clear();
-    await this.#lock;
-    this.store.close();
+    await this.#lock; // the crypto steps under way end before the store closes
   }
-}
-
-/** The core's event `e` as the node's (null: none of its listeners' business): my text taken or failed, a message, a change. */
-function coreEvent(e: BackendEvent, me: string): PeerEvent | null {
-  if (e.type === "message") {
-    const m = e.message;
-    if (m.from !== me) return { type: "message", message: m };
-    return { type: m.failed ? "failed" : "delivered", message: m };
-  }
-  if (e.type === "message.changed") return "by" in e ? e as PeerEvent : null; // a peer's (mine said by its maker)
-  // A resend refused for good is the "failed" event above (the script says it once, cli/peer.ts).
-  if (e.type === "notice" && e.level === "error" && e.text.startsWith(NEVER_SENT)) return null;
-  if (e.type === "messages.expired" || e.type === "notice") return e;
-  return null;
 }

@@ -5,7 +5,7 @@
  * first record both ways, `hello`: where I listen and my prekey bundle (`sayHello`); the peer's: its prekey bundle (when it is the channel's identity's) and, from a verified peer
  * only, the address to redial it at.
  */
-import type { PeerEvent } from "./events.ts";
+import type { BackendEvent } from "../backend.ts";
 import type { Channel } from "./channel.ts";
 import type { PeerStore } from "./store.ts";
 import { decodePeerRecord, encodePeerRecord, type PeerWireRecord } from "./wire.ts";
@@ -19,7 +19,7 @@ export async function readRecords(
   name: string,
   link: Channel,
   handle: (r: PeerWireRecord | FileRecord) => Promise<void>,
-  emit: (e: PeerEvent) => void,
+  emit: (e: BackendEvent) => void,
 ): Promise<void> {
   for (;;) {
     const b = await link.ch.recv();

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../common/clock.ts";
 import { utf8 } from "../../common/bytes.ts";
 import type { Payload } from "../e2e/mod.ts";
-import type { PeerEvent } from "./events.ts";
+import type { BackendEvent } from "../backend.ts";
 import { newMid } from "./wire.ts";
 import { PeerStore, type SeenBounds } from "./store.ts";
 import { linklessConv } from "./events_testing.ts";
@@ -20,7 +20,7 @@ const DAY = 86_400_000;
 async function conv(bounds: SeenBounds) {
   const clock = new ManualClock();
   const store = await PeerStore.open(null, "alice", { ...bounds, clock });
-  const events: PeerEvent[] = [];
+  const events: BackendEvent[] = [];
   const c = linklessConv(store, clock, events);
   // A message of bob's to react to.
   const ref = newMid();
@@ -34,7 +34,7 @@ async function conv(bounds: SeenBounds) {
   return { clock, store, events, react, reactions };
 }
 
-const refused = (evs: PeerEvent[]) =>
+const refused = (evs: BackendEvent[]) =>
   evs.length === 1 && evs[0]!.type === "notice" &&
   /older than the changes this node remembers/.test(evs[0]!.text);
 

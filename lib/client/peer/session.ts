@@ -10,38 +10,41 @@
  * holds it, `held`); ids are the wire's (wire.ts `newMid`); a peer that went away never makes an
  * outbox entry fail (`dropLimit` Infinity: engine_outbox.ts `dropNoted`); a text the peer took is
  * numbered by the node's store (`number`). What needs no server is answered here from the node: who
- * is connected, fingerprints and trust (`directory`), `/info`, `/outbox` (pending.ts: file offers
- * too, its own numbering), typing (a plain record, never sealed), and the node's events as the core's
- * (`events`: a peer coming and going, a changed key, typing, files). A room, an unknown peer or one
- * whose key changed is refused before anything is written (`address`). No I/O of its own.
+ * is connected, fingerprints and trust (`directory`), `/info`, the file offers waiting for a peer
+ * away, which the core's `/outbox` lists with its texts and changes (`waiting`: core/outbox.ts
+ * `outboxControls`, one numbering), and typing (a plain record, never sealed). A room, an unknown
+ * peer or one whose key changed is refused before anything is written (`address`). No I/O of its own.
  */
 import {
   BackendError,
-  type BackendEvent,
   type ChatMessage,
   type Fingerprint,
   missing,
-  type OutboxControls,
   type PeerListing,
   type Presence,
   type Target,
 } from "../backend.ts";
-import type { ChatSession, Directory, LaneEvents, SendPolicy, SessionEnd } from "../core/chat_session.ts";
+import type {
+  ChatSession,
+  Directory,
+  LaneEvents,
+  SendPolicy,
+  SessionEnd,
+  Waiting,
+} from "../core/chat_session.ts";
+import { sizeText } from "../../common/progress.ts";
+import type { PeerFiles } from "../files/carried.ts";
 import type { Seen } from "../core/engine.ts";
-import type { Clock } from "../../common/clock.ts";
 import { normalizeName } from "../../protocol/names.ts";
 import type { ChannelLink } from "./channel_link.ts";
 import type { Channel } from "./channel.ts";
-import type { PeerEvent } from "./events.ts";
-import { keyChangedRefusal } from "./keys.ts";
-import { dropPending, pendingCount, pendingEntries, type PendingSource } from "./pending.ts";
+import { present } from "./events.ts";
 import type { PeerStore } from "./store.ts";
 import { newMid } from "./wire.ts";
 
 /** What the session reads of its node. */
-export interface SessionNode extends PendingSource {
+export interface SessionNode {
   readonly name: string;
-  readonly clock: Clock;
   /** "host:port" the node listens on. */
   readonly listening: string;
   readonly link: ChannelLink;
@@ -57,8 +60,10 @@ export interface SessionNode extends PendingSource {
   /** Messages received, from everyone or one peer. */
   inbox(peer?: string): ChatMessage[];
   typing(peer: string, active: boolean): void;
-  /** The node's own events (not the core's). */
-  own(l: (e: PeerEvent) => void): () => void;
+  /** Every peer known, online or not. */
+  peers(): PeerListing[];
+  /** Its files: those offered to a peer away wait in `/outbox` too. */
+  readonly files: Pick<PeerFiles, "waitingFor" | "withdraw">;
 }
 
 export class PeerSession implements ChatSession {
@@ -70,10 +75,6 @@ export class PeerSession implements ChatSession {
   readonly #ended = new Promise<SessionEnd>((r) => this.#end = r);
   /** The core's lanes (set once it is built): each keeps its carrier's generation (core/kept_sends.ts). */
   #lanes: LaneEvents | null = null;
-  /** The node's events made the core's here (not told back to the node's listeners: `forwarded`). */
-  readonly #forwarded = new WeakSet<object>();
-  /** Says a file's end when no command waits for it (the full-screen client's desk); none: every end is said. */
-  fileNotice: ((e: PeerEvent) => BackendEvent | null) | null = null;
   /**
    * A lane per peer, any number handed and not yet acknowledged, its caller answered at once; down
    * while the peer has no channel (or only one that ended) or its changed key waits for /trust.
@@ -180,11 +181,20 @@ export class PeerSession implements ChatSession {
     );
   }
 
-  /** `/outbox`: texts, changes and file offers waiting for a peer, one numbering (pending.ts). */
-  readonly outbox: OutboxControls = {
-    count: () => pendingCount(this.node),
-    list: () => Promise.resolve(pendingEntries(this.node)),
-    drop: (n) => Promise.resolve(dropPending(this.node, n)),
+  /** The file offers to a peer away (files/carried.ts), which `/outbox` lists with the outbox; dropped: withdrawn. */
+  readonly waiting: Waiting = {
+    list: () => {
+      const online = new Set(this.#who().map((p) => p.user));
+      return this.node.files.waitingFor((p) => online.has(p)).map((f) => ({
+        n: 0,
+        mid: f.fid,
+        ts: f.ts,
+        to: { kind: "user", name: f.peer },
+        text: `file ${f.name} (${sizeText(f.size)})`,
+        kind: "file",
+      }));
+    },
+    drop: (fid) => this.node.files.withdraw(fid),
   };
 
   /** Typing goes as a plain record on the peer's channel. */
@@ -202,49 +212,4 @@ export class PeerSession implements ChatSession {
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
   }
-
-  /** Whether the core's event `e` was the node's own, told to it here. */
-  forwarded(e: object): boolean {
-    return this.#forwarded.has(e);
-  }
-
-  /** The node's own events as the core's: a peer coming and going, a changed key, typing, files, notices. */
-  events(listener: (e: BackendEvent) => void): () => void {
-    const tell = (e: BackendEvent) => (this.#forwarded.add(e), listener(e));
-    return this.node.own((e) => {
-      for (const b of this.#told(e)) tell(b);
-    });
-  }
-
-  #told(e: PeerEvent): BackendEvent[] {
-    const presence = (user: string, online: boolean): BackendEvent => ({
-      type: "presence",
-      user,
-      online,
-      presence: present(user, "", this.node.clock.now()),
-    });
-    switch (e.type) {
-      case "connected":
-        return [presence(e.peer, true), { type: "notice", text: `${e.peer} is connected`, level: "info" }];
-      case "disconnected":
-        return [presence(e.peer, false)];
-      case "key-changed":
-        return [{ type: "notice", text: keyChangedRefusal(e.peer).message, level: "warn" }];
-      case "typing":
-        return [{ type: "typing", from: e.peer, to: { kind: "user", name: this.user }, active: e.active }];
-      case "file.sent":
-      case "file.saved":
-      case "file.failed": {
-        const said = this.fileNotice?.(e) ?? null; // none when a command waits for it (the script prints its own)
-        return said ? [said] : [];
-      }
-      default:
-        return [e as BackendEvent];
-    }
-  }
-}
-
-/** A peer as a presence: its user's one device, always free. */
-function present(user: string, addr: string, since: number): Presence {
-  return { user, addr, since, status: "free", role: "user" };
 }

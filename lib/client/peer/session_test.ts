@@ -44,11 +44,11 @@ Deno.test("peer session: a lane per peer, any number unacknowledged, down until 
     assert.equal(sends.window, Infinity);
     assert.equal(sends.lane?.({ kind: "user", name: "bob" }), "bob");
     assert.equal(sends.offline("bob"), true, "no channel yet");
-    const up = nextEvent(a, (e) => e.type === "connected");
+    const up = nextEvent(a, (e) => e.type === "presence" && e.online);
     await a.connect(`127.0.0.1:${b.port}`);
     await up;
     assert.equal(sends.offline("bob"), false);
-    const down = nextEvent(a, (e) => e.type === "disconnected");
+    const down = nextEvent(a, (e) => e.type === "presence" && !e.online);
     await b.close();
     await down;
     assert.equal(sends.offline("bob"), true, "its channel ended");

@@ -4,11 +4,11 @@
  * renderer and size its own). One `PeerWatch` per node answers its peers' questions whether the user watches
  * or not. The sessions, their rules and their clock are client mode's (video/watch_sessions.ts: one
  * `WatchRoom` per peer, its key the DM's conversation key "d:alice:bob", both parties controlling, its
- * times on the clock of the name that sorts first) over client mode's channel (video/watch_channel.ts
- * `watchChannel`: the signals sealed, sent, opened — one refused said — by the node's core, a
- * core/chat_client.ts `ChatClient` whose link writes each as a `sig` record on the peer's channel,
- * peer/channel_link.ts; issue 70); what is peer mode's is here: the copies, and the session's clock,
- * the reference party's (no server). The sender is the channel's authenticated peer.
+ * times on the clock of the name that sorts first: no server) over client mode's channel of the node's
+ * core (video/watch_channel.ts `watchChannel`: the signals sealed, sent, opened — one refused said —
+ * by a core/chat_client.ts `ChatClient` whose link writes each as a `sig` record on the peer's channel,
+ * peer/channel_link.ts; issue 70). What is peer mode's is here, and only here: the copies by SHA-256,
+ * and a session only with a peer connected now. The sender is the channel's authenticated peer.
  *
  * Copies: a video is named by its file's SHA-256. The starter asks the peer whether it holds a copy (`ask`,
  * answered by `has`: a file it received or named, hashed again to be sure: peer/watch_copies.ts). If not,
@@ -19,9 +19,8 @@
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import { convKey, normalizeName } from "../../protocol/names.ts";
-import { BackendError, type BackendEvent, type PeerListing, type WatchChannel } from "../backend.ts";
-import { watchChannel, type WatchCore } from "../video/watch_channel.ts";
-import { type SessionEvent, WatchSessions } from "../video/watch_sessions.ts";
+import { BackendError, type PeerListing } from "../backend.ts";
+import { type SessionEvent, WatchSessions, type WatchSessionsOptions } from "../video/watch_sessions.ts";
 import type { WatchControl, WatchState } from "../video/watch_together.ts";
 import { type CopiesHost, WatchCopies } from "./watch_copies.ts";
 
@@ -38,7 +37,7 @@ export interface WatchHost extends CopiesHost {
   readonly clock: Clock;
   /** What the sessions' drift tick waits on (none: the runtime's timers). */
   readonly timers?: Timers;
-  readonly client: WatchCore & { on(l: (e: BackendEvent) => void): () => void };
+  readonly client: NonNullable<WatchSessionsOptions["core"]>;
   peers(): PeerListing[];
 }
 
@@ -48,15 +47,14 @@ const unanswered = (peer: string) =>
 
 export class PeerWatch extends WatchSessions<Note> {
   readonly #copies: WatchCopies;
-  readonly #off: () => void;
 
   constructor(readonly host: WatchHost) {
     const keyOf = (peer: string) => convKey("user", host.name, peer);
     const now = () => host.clock.now();
-    super({ me: host.name, now, keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered, timers: host.timers });
+    // The core's signals (opened by it, the ratchet step committed) heard whether watched or not.
+    const core = host.client, timers = host.timers;
+    super({ me: host.name, now, keyOf, resampleMs: RESAMPLE_MS, nameOf, unanswered, timers, core });
     this.#copies = new WatchCopies(host);
-    // Opened by the core (its ratchet step committed), heard whether watched or not (the sessions' `hear`).
-    this.#off = host.client.on((e) => this.hear(e));
   }
 
   /**
@@ -80,11 +78,6 @@ export class PeerWatch extends WatchSessions<Note> {
     return super.join(this.#online(peer));
   }
 
-  override close(): void {
-    super.close();
-    this.#off();
-  }
-
   /** The stored name of a connected peer; refused (`no_such_peer`, `offline`) else. */
   #online(peer: string): string {
     const name = nameOf(peer);
@@ -92,11 +85,6 @@ export class PeerWatch extends WatchSessions<Note> {
     if (!p) throw new BackendError("no_such_peer", `No peer named ${peer}: connect to it first`);
     if (!p.online) throw new BackendError("offline", `${name} is not connected`);
     return name;
-  }
-
-  /** The channel of the session with `peer`: the core's signals, its two parties, the reference party's clock. */
-  protected override channelOf(peer: string): WatchChannel {
-    return watchChannel(() => this.host.client, this.partyTime(peer));
   }
 
   /** A peer asks whether this node holds a copy: only of files the user named or exchanged with it. */

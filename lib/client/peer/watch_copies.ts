@@ -7,16 +7,15 @@
  * file transfer and waits until the peer saved it, or refused it (thrown with its reason:
  * files/carried_common.ts `sentEnd`, the wait of `/send PEER` too). The disk calls are files/disk.ts's.
  */
-import { BackendError, type FileEntryInfo } from "../backend.ts";
+import { BackendError, type BackendEvent, type FileEntryInfo } from "../backend.ts";
 import { hashFile, sendable } from "../files/disk.ts";
 import { sentEnd } from "../files/carried_common.ts";
-import type { PeerEvent } from "./events.ts";
 
 /** What the copies need of their node. */
 export interface CopiesHost {
   readonly files: { list(): FileEntryInfo[] };
   sendFile(peer: string, path: string): Promise<{ fid: string; name: string }>;
-  on(l: (e: PeerEvent) => void): () => void;
+  on(l: (e: BackendEvent) => void): () => void;
 }
 
 export class WatchCopies {

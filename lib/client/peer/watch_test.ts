@@ -59,8 +59,8 @@ async function pair(skew = 0, out = false, clock: Clock = systemClock, timers?: 
     };
   }
   const up = Promise.all([
-    nextEvent(a, (e) => e.type === "connected"),
-    nextEvent(b, (e) => e.type === "connected"),
+    nextEvent(a, (e) => e.type === "presence" && e.online),
+    nextEvent(b, (e) => e.type === "presence" && e.online),
   ]);
   await a.connect(`127.0.0.1:${b.port}`);
   await up;

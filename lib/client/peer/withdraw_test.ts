@@ -4,27 +4,27 @@
  * for it ends, and the file is no longer listed as one to withdraw.
  */
 import assert from "node:assert/strict";
-import type { PeerEvent } from "./node.ts";
+import type { BackendEvent } from "../backend.ts";
 import { nextEvent, testNode } from "./events_testing.ts";
 
 Deno.test("peer: /withdraw N takes back a file a connected peer has not saved; the peer is told at once", async () => {
   const dir = await Deno.makeTempDir();
   const a = await testNode("alice"), b = await testNode("bob");
   try {
-    const up = nextEvent(b, (e) => e.type === "connected");
+    const up = nextEvent(b, (e) => e.type === "presence" && e.online);
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     await up;
     const files = a.backend().files!;
     await Deno.writeTextFile(`${dir}/plan.txt`, "x".repeat(4096));
-    const offered = nextEvent(b, (e: PeerEvent) => e.type === "file.offer");
+    const offered = nextEvent(b, (e: BackendEvent) => e.type === "file.offer");
     const sending = files.send("bob", `${dir}/plan.txt`);
     sending.catch(() => {}); // awaited below
     await offered;
     const listed = (await files.list()).filter((e) => e.direction === "out");
     assert.deepEqual(listed.map((e) => [e.w, e.name, e.state]), [[1, "plan.txt", "offered"]]);
-    const told = nextEvent(b, (e: PeerEvent) => e.type === "file.failed");
+    const told = nextEvent(b, (e: BackendEvent) => e.type === "file.failed");
     assert.equal((await files.withdraw!(1)).state, "withdrawn");
-    const f = await told as Extract<PeerEvent, { type: "file.failed" }>;
+    const f = await told as Extract<BackendEvent, { type: "file.failed" }>;
     assert.match(
       f.why,
       /^plan\.txt from alice did not come: alice stopped sending it: withdrawn by its sender/,
@@ -37,7 +37,7 @@ Deno.test("peer: /withdraw N takes back a file a connected peer has not saved; t
     const backend = a.backend();
     const notices: string[] = [];
     backend.on((e) => void (e.type === "notice" && notices.push(e.text)));
-    const again = nextEvent(b, (e: PeerEvent) => e.type === "file.offer");
+    const again = nextEvent(b, (e: BackendEvent) => e.type === "file.offer");
     await a.sendFile("bob", `${dir}/plan.txt`);
     await again;
     assert.equal((await backend.files!.withdraw!(1)).name, "plan.txt");

@@ -285,7 +285,7 @@ async function quitMessage(ctx: CommandContext, text: string): Promise<void> {
 
 /**
  * "3 messages are", or with what else waits for a peer that is away (peer mode lists queued changes and
- * file offers in its outbox, peer/pending.ts): "1 message, 2 changes and 1 file offer are".
+ * file offers in its outbox, core/outbox.ts `outboxControls`): "1 message, 2 changes and 1 file offer are".
  */
 async function pendingWords(ctx: CommandContext, n: number): Promise<string> {
   const entries = await ctx.backend.outbox?.list().catch(() => []) ?? [];

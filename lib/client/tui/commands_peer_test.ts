@@ -4,12 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { durationText } from "../../common/parse_time.ts";
-import type { ChatMessage, Target } from "../backend.ts";
+import type { BackendEvent, ChatMessage, Target } from "../backend.ts";
 import type { CommandContext } from "./command_context.ts";
 import { PEER_COMMANDS } from "./commands_peer.ts";
 import { parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
-import { type PeerEvent, PeerNode } from "../peer/node.ts";
+import { PeerNode } from "../peer/node.ts";
 import { PeerStore } from "../peer/store.ts";
 import { say } from "../peer/events_testing.ts";
 import { expiryText } from "../e2e/mod.ts";
@@ -19,7 +19,7 @@ async function node(name: string): Promise<PeerNode> {
   return await PeerNode.start({ name, store, hostname: "127.0.0.1", port: 0 });
 }
 
-function next(n: PeerNode, pred: (e: PeerEvent) => boolean): Promise<PeerEvent> {
+function next(n: PeerNode, pred: (e: BackendEvent) => boolean): Promise<BackendEvent> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${n.name}: timed out`)), 20_000);
     const off = n.on((e) => {
@@ -63,7 +63,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
   };
   const changed = (by: string) => next(b, (e) => e.type === "message.changed" && e.by === by);
   try {
-    const up = next(b, (e) => e.type === "connected");
+    const up = next(b, (e) => e.type === "presence" && e.online);
     await a.connect(`127.0.0.1:${b.port}`);
     await up;
     let got = next(a, (e) => e.type === "message" && e.message.text === "hi alice");
@@ -73,7 +73,7 @@ Deno.test("peer TUI: /reply /edit /delete /react /expire /me reach the peer", as
     await run("/reply hello bob");
     const reply = (await got) as { message: ChatMessage };
     assert.equal(reply.message.replyTo, hi.mid);
-    await next(a, (e) => e.type === "delivered" && e.message.mid === reply.message.mid);
+    await next(a, (e) => e.type === "message" && !e.message.failed && e.message.mid === reply.message.mid);
     let change = changed("alice");
     await run("/react :thumbsup:");
     assert.deepEqual((await change as { message: ChatMessage }).message.reactions, { "👍": ["alice"] });

@@ -10,7 +10,8 @@ import type { CommandContext } from "./command_context.ts";
 import { PEER_COMMANDS } from "./commands_peer.ts";
 import { parseLine } from "./parse.ts";
 import { utcTime } from "./testing.ts";
-import { type PeerEvent, PeerNode } from "../peer/node.ts";
+import { PeerNode } from "../peer/node.ts";
+import type { BackendEvent } from "../backend.ts";
 import { PeerStore } from "../peer/store.ts";
 import { dm, nextEvent, say } from "../peer/events_testing.ts";
 import { until } from "../../common/wait_testing.ts";
@@ -48,18 +49,21 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
   };
   const outbox = () => run("/outbox");
   try {
-    const up = nextEvent(b, (e) => e.type === "connected");
+    const up = nextEvent(b, (e) => e.type === "presence" && e.online);
     assert.equal(await a.connect(`127.0.0.1:${b.port}`), "bob");
     await up;
     let got = nextEvent(a, (e) => e.type === "message" && e.message.text === "hi alice");
     const hi = await say(b, "alice", "hi alice");
     await got;
     const mine = await say(a, "bob", "first draft");
-    await nextEvent(a, (e: PeerEvent) => e.type === "delivered" && e.message.mid === mine.mid);
+    await nextEvent(
+      a,
+      (e: BackendEvent) => e.type === "message" && !e.message.failed && e.message.mid === mine.mid,
+    );
     assert.deepEqual(await outbox(), ["The outbox is empty"]);
     assert.equal(backend.outbox.count(), 0);
     // Bob goes away; alice writes, edits, reacts, sets a disappearing time and offers a file.
-    const gone = nextEvent(a, (e) => e.type === "disconnected");
+    const gone = nextEvent(a, (e) => e.type === "presence" && !e.online);
     await b.close();
     await gone;
     await say(a, "bob", "are you there?");
@@ -104,7 +108,7 @@ Deno.test("peer TUI: /outbox lists and counts the changes, settings and file off
     const offers: string[] = [];
     b.on((e) => e.type === "file.offer" && offers.push(e.offer.name));
     got = nextEvent(b, (e) => e.type === "message" && e.message.text === "are you there?");
-    const reacted = nextEvent(b, (e) => e.type === "message.changed" && e.change.kind === "react");
+    const reacted = nextEvent(b, (e) => e.type === "message.changed" && e.change?.kind === "react");
     await b.connect(`127.0.0.1:${a.port}`);
     await got;
     await reacted; // written after the dropped edit would have been

@@ -4,8 +4,10 @@
  * Each session is a `WatchRoom` (watch_room.ts) over a `WatchChannel` (backend_video.ts): its sealed
  * signals, who may control (`roomAdmins`, read again for a sender not known as one: `readAdmins`) and
  * the clock its times are on (`serverTime`, estimated by watch_channel.ts `sampleClock` as it opens and
- * once more every `resampleMs`); a tick every TICK_MS, on the injected `timers`, corrects drift. A name's key comes from `keyOf`;
- * peer mode gives each peer a channel of its own (`channelOf`).
+ * once more every `resampleMs`); a tick every TICK_MS, on the injected `timers`, corrects drift. A name's key comes from `keyOf`.
+ * Over a conversation core (`core`: either mode's `ChatClient`) the sessions talk through its
+ * channel (watch_channel.ts `watchChannel`) and hear its events from the start until `close`; without
+ * a server each session's channel has its DM's clock (`partyTime`).
  *
  * `hear(e)` is the one place the core's events reach the sessions (every surface's: a signal goes to the
  * session its key names here). `signal(name, s)`: a malformed, replayed or misdirected control is refused (a `watch` event) and
@@ -21,7 +23,14 @@
  */
 import { BackendError, type BackendEvent, type WatchChannel } from "../backend.ts";
 import { systemTimers, type Timers } from "../../common/clock.ts";
-import { CLOCK_SAMPLES, dmParties, sampleClock, signalKey } from "./watch_channel.ts";
+import {
+  CLOCK_SAMPLES,
+  dmParties,
+  sampleClock,
+  signalKey,
+  watchChannel,
+  type WatchCore,
+} from "./watch_channel.ts";
 import { type WatchEvent, WatchRoom } from "./watch_room.ts";
 import {
   ClockOffset,
@@ -63,6 +72,11 @@ export interface WatchSessionsOptions {
   keyOf(name: string): string;
   /** The channel the sessions talk over (`channelOf` may give one of each session's instead). */
   channel?: WatchChannel;
+  /**
+   * The core the sessions talk over and hear (heard until `close`), instead of `channel`: its
+   * `watchChannel`, on the server's clock, or without a server (no `conn`) a DM's party's (`partyTime`).
+   */
+  core?: WatchCore & { on(l: (e: BackendEvent) => void): () => void };
   /** One more clock round trip this often, ms (0: never). */
   resampleMs: number;
   /** The name of a session as typed (default: as is). */
@@ -102,9 +116,12 @@ export class WatchSessions<E = never> {
   readonly #probed = new Set<string>();
   /** The player of a new session (default: a playhead without pictures). */
   player: (name: string) => Followed;
+  /** Stops hearing `o.core`. */
+  readonly #off: () => void;
 
   constructor(readonly o: WatchSessionsOptions) {
     this.player = () => new Playhead(o.now);
+    this.#off = o.core?.on((e) => this.hear(e)) ?? (() => {});
   }
 
   on(l: (e: SessionEvent | E) => void): () => void {
@@ -163,6 +180,7 @@ export class WatchSessions<E = never> {
 
   close(): void {
     for (const name of [...this.#open.keys()]) this.leave(name);
+    this.#off();
   }
 
   /**
@@ -218,9 +236,11 @@ export class WatchSessions<E = never> {
   }
 
   /** The channel session `name` talks over; its `serverTime` is the session's clock. */
-  protected channelOf(_name: string): WatchChannel {
-    if (!this.o.channel) throw new BackendError("unsupported", "Watching together needs end-to-end keys");
-    return this.o.channel;
+  protected channelOf(name: string): WatchChannel {
+    const { core, channel } = this.o;
+    if (core) return watchChannel(() => core, core.conn ? undefined : this.partyTime(name));
+    if (!channel) throw new BackendError("unsupported", "Watching together needs end-to-end keys");
+    return channel;
   }
 
   /** Answers a party's `ask` (do you hold a copy?); nothing is answered by default. */

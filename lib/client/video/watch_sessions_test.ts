@@ -5,12 +5,13 @@
  * after one round trip; a change is told with its step only when fresh; a session not open here is
  * told `invited` once a video; a session's video is told once a video; only a DM's questions are
  * answered; `hear`, every surface's hand-off of the core's events, names a signal's session as its
- * sessions name it (a key as is; a peer's DM by its other party) and takes nothing else.
+ * sessions name it (a key as is; a peer's DM by its other party) and takes nothing else; sessions
+ * over a core hear it from the start until closed.
  */
 import assert from "node:assert/strict";
 import { convKey } from "../../protocol/names.ts";
 import { encodeWatch } from "./watch_together.ts";
-import type { Target, WatchChannel } from "../backend.ts";
+import type { BackendEvent, Target, WatchChannel } from "../backend.ts";
 import { CLOCK_SAMPLES, dmParties } from "./watch_channel.ts";
 import { FRESH_MS, freshStep, type SessionEvent, WatchSessions } from "./watch_sessions.ts";
 
@@ -165,4 +166,22 @@ Deno.test("watch sessions: `hear` hands a signal the core opened to the session 
     ws.hear({ type: "typing", from: "alice", to: { kind: "user", name: "bob" }, active: true });
   }
   assert.deepEqual(heard, ["den", "d:alice:bob", "alice"]);
+});
+
+Deno.test("watch sessions over a core: they hear its events from the start, and no more once closed", () => {
+  const listeners = new Set<(e: BackendEvent) => void>();
+  const core = {
+    user: "alice",
+    signal: () => Promise.resolve(true),
+    on: (l: (e: BackendEvent) => void) => (listeners.add(l), () => void listeners.delete(l)),
+  };
+  const ws = new WatchSessions({ me: "alice", now: () => t, keyOf: (k) => k, resampleMs: 0, core });
+  const got: SessionEvent[] = [];
+  ws.on((e) => got.push(e));
+  const bad = new TextEncoder().encode(JSON.stringify({ k: "watch", v: 2 }));
+  const tell = (e: BackendEvent) => [...listeners].forEach((l) => l(e));
+  tell({ type: "signal", from: "bob", to: { kind: "room", name: "den" }, mid: "m1", plaintext: bad });
+  assert.deepEqual(got.map((e) => e.type === "watch" && e.event.type), ["refused"], "heard: refused");
+  ws.close();
+  assert.equal(listeners.size, 0, "closed: no longer heard");
 });
