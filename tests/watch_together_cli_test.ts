@@ -158,7 +158,8 @@ test({
       await change("pause", /^paused sample at [\d.]+s by alice \(n 2\)$/);
       let p = await positions(vs);
       assert.ok(Math.max(...p) - Math.min(...p) <= OFFSET_MS, `paused together: ${p}`);
-      assert.ok(p[0]! > 1000, `played a while before the pause: ${p}`);
+      // alice paused once her own position passed 1 s; the others' may lie up to OFFSET_MS either side.
+      assert.ok(p[2]! > 1000, `played a while before the pause: ${p}`);
       await change("seek 60", /^paused sample at 60\.000s by alice \(n 3\)$/);
       p = await positions(vs);
       assert.deepEqual(p, [60_000, 60_000, 60_000]);
