@@ -41,8 +41,13 @@ interface PendingAck {
   reject: (e: unknown) => void;
 }
 
-/** Bounds of one group commit (messages plus ack entries). */
-export const MAX_BATCH = 1000;
+/**
+ * Bounds of one group commit (messages plus ack entries). Much of a delivery's CPU is paid per commit
+ * and per connection written to after it (the commit and its fsync, each connection's `ok`s and
+ * messages in one TLS write): issue 73, workload B (100 DM pairs flat out), server CPU per delivery
+ * 22.35 → 20.70 µs at 2,000 rather than 1,000 (4 interleaved rounds on a loaded machine).
+ */
+export const MAX_BATCH = 2000;
 export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 /**
  * Messages and ack entries queued (not yet in a commit: `backlog`) from which a connection's reader

@@ -194,11 +194,8 @@ export class MemoryMessageIndex implements MessageIndex {
       if (c) out.chunks.push({ list, ...c });
     }
     for (const [sender, s] of this.#from) {
-      let messages = 0, bytes = 0;
-      for (let k = 0, end = s.list.after(seq); k < end; k++) {
-        if (s.list.int(k, 0) !== DEAD) messages++, bytes += s.list.int(k, 3);
-      }
-      if (messages) out.totals.set(sender, { messages, bytes });
+      const t = s.list.liveBelow(s.list.after(seq), 3);
+      if (t.live) out.totals.set(sender, { messages: t.live, bytes: t.sum });
     }
     keep(out);
     for (const [sender, t] of out.totals) {
