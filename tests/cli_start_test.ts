@@ -81,24 +81,33 @@ Deno.test("client.ts starts on the command table: each family's work loads when 
  * What `parley play` loads before its first frame: the start, the video family's work
  * (cli/video.ts `work`) and the session (cli/io.ts). A logged-in play needs Deno's own TLS, raw
  * frames from ffmpeg and no local store, so node:tls (its sockets and streams: the first-contact
- * probe and the fallback connect), the JPEG decoder (stream frames, pictures) and the keystore's
- * attach load when a command needs them (issue 75).
+ * probe and the fallback connect), the JPEG decoder (stream frames, pictures), the keystore's
+ * attach and side (e2e/mod.ts `keystoreSide`: the codec, the crypto store, the local store and
+ * node:sqlite) and the server's half of lib/media (the library, the transcode cache, which the
+ * barrel lib/media/mod.ts would bring) load when a command needs them (issue 75).
  */
 const PLAY_LATE = [
   "node:tls",
+  "node:sqlite",
   "npm:/@jsquash/jpeg",
   "npm:jpeg-js",
   "npm:hash-wasm",
   "npm:@peculiar/x509",
   "lib/client/start/e2e_attach.ts",
+  "lib/client/e2e/codec.ts",
+  "lib/client/session/crypto_store.ts",
+  "lib/client/session/local_store.ts",
+  "lib/media/mod.ts",
+  "lib/media/library.ts",
+  "lib/media/transcode_cache.ts",
 ];
 
-Deno.test("`play` starts without node:tls, the JPEG decoder or the keystore's attach", async () => {
+Deno.test("`play` starts without node:tls, the JPEG decoder, the keystore or SQLite", async () => {
   const entries = [
     "client.ts",
     "lib/client/cli/video_actions.ts",
     "lib/client/cli/video_screen.ts",
-    "lib/media/mod.ts",
+    "lib/media/ffmpeg.ts",
     "lib/client/start/session_setup.ts",
   ];
   const loaded = new Set((await Promise.all(entries.map(startModules))).flat());
