@@ -118,3 +118,40 @@ Deno.test("`play` starts without node:tls, the JPEG decoder, the keystore or SQL
     "loaded before play's first frame",
   );
 });
+
+/**
+ * deno.json's `"unstable": ["lazy-dynamic-imports"]`: `deno run` loads a dynamic `import()` when it runs.
+ * Without it, every start reads (and checks the cache of) every module any literal `import()` could
+ * reach — for client.ts the full-screen client, peer mode, IRC, … —, ~40 ms of CPU per command
+ * before its first line of code (issue 75). Read from Deno's debug log: which files it fetched.
+ */
+Deno.test("deno.json: a dynamic import loads when it runs, not at every start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-lazy-" });
+  try {
+    await Deno.writeTextFile(`${dir}/late.ts`, "export const late = 1;\n");
+    await Deno.writeTextFile(`${dir}/main.ts`, 'if (Deno.args[0] === "now") await import("./late.ts");\n');
+    const fetched = async (arg: string) => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read", // a dynamic import loaded late needs it (all of Parley's programs run with it)
+          "-L",
+          "debug",
+          "--config",
+          new URL("../deno.json", import.meta.url).pathname,
+          `${dir}/main.ts`,
+          arg,
+        ],
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      assert.ok(o.success, new TextDecoder().decode(o.stderr).slice(-400));
+      return /fetch[^\n]*late\.ts/i.test(new TextDecoder().decode(o.stderr));
+    };
+    assert.ok(await fetched("now"), "the log names the files Deno fetches: late.ts when it is imported");
+    assert.ok(!(await fetched("later")), "late.ts was read at start, though its import() never ran");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
