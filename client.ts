@@ -3,7 +3,6 @@
  * full-screen chat when no subcommand is given. The full-screen client's modules are imported only
  * when it starts, so a scripted command does not pay for loading them.
  */
-import { fileURLToPath } from "node:url";
 import { runCli } from "./lib/client/cli/main.ts";
 import { inPlace } from "./lib/common/progress.ts";
 import type { LaunchPrompts } from "./lib/client/start/launch.ts";
@@ -65,7 +64,7 @@ if (import.meta.main) {
   const here = followCaller({
     initCwd: () => Deno.env.get("INIT_CWD"),
     cwd: () => Deno.cwd(),
-    programDir: fileURLToPath(new URL(".", import.meta.url)),
+    programDir: import.meta.dirname!, // not node:url: its module is CPU at every start
     hasConfig: () => Deno.statSync(new URL("./deno.json", import.meta.url)).isFile,
   });
   if (here) Deno.chdir(here);

@@ -20,7 +20,6 @@ import { sendKeptOnce, sendLines, stdinLines, wholeText } from "./send_stdin.ts"
 import { filterFlags, matches, messageJson, sinceFlag } from "./message_filters.ts";
 import { pagesAsked, readPages } from "./read_pages.ts";
 import { everyPage } from "../core/history_pages.ts";
-import { NO_MATCHES } from "../session/local_store_search.ts";
 import type { ConnectFlags } from "../start/session_setup.ts";
 
 type Opts = Record<string, unknown>;
@@ -232,7 +231,8 @@ async function searchMessages(io: CliIo, c: ChatClient, o: Opts, words: string[]
   // Its history since then is saved first; without --since this only has a typo refused, as `read` does.
   if (filter && (since !== undefined || filter.kind !== "broadcast")) await c.history(filter, since ?? now);
   const q = { text, limit, ...(filter ? { filter } : {}), ...(since !== undefined ? { since } : {}) };
-  const r = c.local ? await c.local.search(q) : NO_MATCHES; // a client without a folder keeps none
+  // A client without a folder keeps none (the search's module loads here, not at every command's start).
+  const r = c.local ? await c.local.search(q) : (await import("../session/local_store_search.ts")).NO_MATCHES;
   if (o.json) io.out(safeJson(r.matches.map(messageJson)));
   else for (const m of r.matches) io.out(formatMessage(m));
   const kept = `${r.searched} message${r.searched === 1 ? "" : "s"} kept in this folder${

@@ -24,7 +24,7 @@ export type { VideoCliIo } from "./video_screen.ts";
  * session, the player, the renderers and ffmpeg's modules are not loaded for --help or another command.
  */
 const work = () =>
-  Promise.all([import("./video_actions.ts"), import("./video_screen.ts"), import("../../media/mod.ts")]);
+  Promise.all([import("./video_actions.ts"), import("./video_screen.ts"), import("../../media/ffmpeg.ts")]);
 
 /** Registers `videos`, `play`, `stream` and `watch` on the program (in this order: --help lists them so). */
 export function registerVideoCommands(program: Command, io: VideoCliIo): void {

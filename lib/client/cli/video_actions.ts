@@ -6,16 +6,11 @@
  * Output through `CliIo`; drawing through the injected terminal. Loaded only when a video command runs.
  */
 import { safeJson } from "../../common/sanitize.ts";
-import {
-  FFMPEG_HINT,
-  FfmpegJpegDecoder,
-  findFfmpeg,
-  type FrameDecoder,
-  type GraphicsKind,
-  isVideoFile,
-  JpegDecoder,
-  RENDITIONS,
-} from "../../media/mod.ts";
+import { FFMPEG_HINT, findFfmpeg, isVideoFile } from "../../media/ffmpeg.ts";
+import { FfmpegJpegDecoder, type FrameDecoder } from "../../media/ffmpeg_decoder.ts";
+import type { GraphicsKind } from "../../media/term_detect.ts";
+import { JpegDecoder } from "../../media/decoder.ts";
+import { RENDITIONS } from "../../media/thirds.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";
 import { PLAY_LEAD_MS, type PlayerSummary, VideoPlayer } from "../video/player.ts";

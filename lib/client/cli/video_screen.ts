@@ -5,7 +5,7 @@
  * terminal is the injected `TerminalIo` (term/terminal.ts); nothing here opens one.
  */
 import type { Command } from "commander";
-import { type GraphicsKind, KITTY_TRANSFERS, type KittyTransferSetting } from "../../media/mod.ts";
+import { type GraphicsKind, KITTY_TRANSFERS, type KittyTransferSetting } from "../../media/term_detect.ts";
 import { afterIo } from "../../common/turn.ts";
 import { BackendError } from "../backend.ts";
 import type { ChatClient } from "../core/chat_client.ts";

@@ -36,7 +36,8 @@ import {
   UnreadableError,
 } from "../e2e/mod.ts";
 import { setTopic } from "../session/local_topics.ts";
-import { LocalStore, type PendingMessage } from "../session/local_store.ts";
+import type { LocalStore, PendingMessage } from "../session/local_store.ts";
+import { writeTx } from "../session/local_store_sql.ts";
 import { convOf, convOfTarget, wire } from "../session/wire_events.ts";
 import { checkSendable, handOver, sendFailed, type SendHost } from "./sending.ts";
 import type { Handed } from "./kept_sends.ts";
@@ -144,7 +145,7 @@ function queueChangeOf(
 ): ChatMessage {
   const { ref, c, orig, mid, ts } = q;
   const p = checkedPayload(changePayload(mid, ref, c, orig.from, ts));
-  return LocalStore.tx(out.store.db, () => {
+  return writeTx(out.store.db, () => {
     const now = apply
       ? refusing(() => applyChecked(out.store, me, { from: me, to, ts, at: ts }, ref, c, false, orig.from))
       : orig;
@@ -359,7 +360,7 @@ export class MessageChanges {
     const sent = await this.#sendSealed(to, (mid) => codec.sealSetting!(to, mid, s), text);
     if (s.at !== undefined) return sent;
     const m: ChatMessage = { ...sent, setting: true, ...(s.kind === "topic" ? { topic: s.text } : {}) };
-    LocalStore.tx(store.db, () => keepSetting(store, host.user, m, s));
+    writeTx(store.db, () => keepSetting(store, host.user, m, s));
     return m;
   }
 
@@ -370,7 +371,7 @@ export class MessageChanges {
   #keepQueued(to: Target, s: Setting, text: string): ChatMessage {
     const { host } = this, store = host.store!, mid = this.#mid(), ts = host.clock.now();
     const p = checkedPayload(settingPayload(mid, s));
-    const line = LocalStore.tx(store.db, () => {
+    const line = writeTx(store.db, () => {
       host.outgoing!.queueChange(to, p, ts);
       const line = host.session.number({ mid, ts, from: host.user, to, text, seq: 0, setting: true });
       keepSetting(store, host.user, line, s);

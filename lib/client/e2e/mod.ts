@@ -4,7 +4,8 @@
  * holds them to it; e2e/'s own files import each other directly).
  *
  * - Codecs: `BodyCodec` (what the core seals and opens bodies with), `PlainCodec`, and `E2eCodec`
- *   (`E2eCodec.attach` opens the keystore and registers the features' control kinds). A seal sends
+ *   (`E2eCodec.attach` opens the keystore and registers the features' control kinds; a value of
+ *   `keystoreSide()`, which loads it, as `HistoryApplier`). A seal sends
  *   nothing: a room message's sender-key `Handout`s come back with it and its caller sends them first
  *   (`handOut`); `sealAndSend` is the one "devices changed → relearn → seal once more" loop.
  * - The `SealedChannel`: features `register(kind, {decode, onReceive})` their control kinds on it
@@ -38,22 +39,30 @@ export {
   type TextOptions,
   UnreadableError,
 } from "./body_codec.ts";
-export {
-  type AdminLogs,
-  type Applied,
-  type AttachClient,
-  type AttachOptions,
-  BROADCAST_ROOM,
-  type Consumed,
-  DmSealer,
-  type DmTaking,
+export type {
+  AdminLogs,
+  Applied,
+  AttachClient,
+  AttachOptions,
+  Consumed,
+  DmTaking,
   E2eCodec,
   HistoryApplier,
-  type Host,
-  type Later,
-  type Ledger,
-  type Taken,
+  Host,
+  Later,
+  Ledger,
+  Taken,
 } from "./codec.ts";
+
+/**
+ * The keystore's side — `E2eCodec`, `HistoryApplier`, `BROADCAST_ROOM` (codec.ts and what it loads: the
+ * crypto store, SQLite, the ratchets and sender keys) —, loaded when a keystore opens: a session without
+ * one (`play` on a remembered login) starts without it (issue 75). The types above need no loading.
+ */
+export function keystoreSide(): Promise<typeof import("./codec.ts")> {
+  return import("./codec.ts");
+}
+export { DmSealer } from "./dm_seal.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export {
   type ControlContext,

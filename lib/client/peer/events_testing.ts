@@ -6,7 +6,8 @@
  */
 import type { Clock, Timers } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
-import { type Applied, HistoryApplier } from "../e2e/mod.ts";
+import type { Applied } from "../e2e/mod.ts";
+import { HistoryApplier } from "../e2e/apply.ts";
 import { PeerCodec, peerLedger, takeOpened } from "./codec.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import type { BackendEvent, ChatMessage, Target } from "../backend.ts";

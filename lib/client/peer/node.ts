@@ -57,7 +57,14 @@ import { ChannelLink } from "./channel_link.ts";
 import { PeerSession } from "./session.ts";
 import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerLedger } from "./codec.ts";
-import { contactBook, HistoryApplier, type KeyBook, pinChosenKey, showKeyNumbers } from "../e2e/mod.ts";
+import {
+  contactBook,
+  type HistoryApplier,
+  type KeyBook,
+  keystoreSide,
+  pinChosenKey,
+  showKeyNumbers,
+} from "../e2e/mod.ts";
 import { HeldBack } from "../core/link.ts";
 import { ChatClient } from "../core/chat_client.ts";
 
@@ -96,6 +103,8 @@ export class PeerNode {
     readonly identity: IdentityKeyPair,
     /** My signed prekey bundle, said in every hello (no one-time prekey: X3DH with three DHs). */
     readonly bundle: PrekeyBundle,
+    /** e2e's history applier (`keystoreSide`, loaded by `start`). */
+    applier: typeof HistoryApplier,
   ) {
     this.clock = o.clock ?? systemClock;
     this.timers = o.timers;
@@ -121,7 +130,7 @@ export class PeerNode {
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
       // What the applier tells (a change, a notice) is the core's event.
-      history: new HistoryApplier(
+      history: new applier(
         o.name,
         ledger,
         o.store.local,
@@ -146,7 +155,8 @@ export class PeerNode {
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
-    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store));
+    const { HistoryApplier } = await keystoreSide();
+    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store), HistoryApplier);
     node.#listener = listenPeer(
       {
         hostname: o.hostname,

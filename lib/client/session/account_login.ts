@@ -24,7 +24,6 @@ import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from "../../crypto/password.ts
 import { utf8 } from "../../common/bytes.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "./connection.ts";
-import { SqliteCryptoStore } from "./crypto_store.ts";
 import type { LocalStore } from "./local_store.ts";
 
 /** Client-side hashing: `params` for new accounts, `floor` the weakest accepted from a server. */
@@ -75,7 +74,8 @@ export async function authenticate(
     });
     return { header: r.header, secrets };
   }
-  if (o.store && SqliteCryptoStore.isLegacy(o.store.db)) {
+  // The keystore's module (and SQLite's) loads only with a store: a token login never needs it (issue 75).
+  if (o.store && (await import("./crypto_store.ts")).SqliteCryptoStore.isLegacy(o.store.db)) {
     try {
       const r = await conn.request("login", {
         user: o.user,

@@ -4,9 +4,17 @@
  * password of `parley irc` (`ircPassword`). One of the
  * files named by rule 2. `holdsAccount` tells whether the folder already has an account's local store.
  */
-import { LocalStore } from "./local_store.ts";
 import { type Clock, systemClock } from "../../common/clock.ts";
 import { cryptoRandom, type RandomBytes, randomId } from "../../common/random.ts";
+
+/**
+ * The local store's database file of `user` on `server` in the client folder `home` (LocalStore.pathFor).
+ * Here, not in local_store.ts: a command that logs in with a remembered token reads this folder without
+ * loading the store and node:sqlite (issue 75).
+ */
+export function storeFile(home: string, user: string, server: string): string {
+  return `${home}/${user}@${server.replace(/[^A-Za-z0-9.-]/g, "_")}.db`;
+}
 
 /**
  * True when `home` holds `user`'s local store under one of `servers` (the names a server's store may
@@ -15,7 +23,7 @@ import { cryptoRandom, type RandomBytes, randomId } from "../../common/random.ts
 export async function holdsAccount(home: string, user: string, servers: readonly string[]): Promise<boolean> {
   for (const server of servers) {
     try {
-      if ((await Deno.stat(LocalStore.pathFor(home, user, server))).isFile) return true;
+      if ((await Deno.stat(storeFile(home, user, server))).isFile) return true;
     } catch {
       // not there (or unreadable): the next name, then ask
     }

@@ -27,6 +27,7 @@ import * as history from "./local_store_messages.ts";
 import * as changes from "./local_store_changes.ts";
 import * as outbox from "./local_store_outbox.ts";
 import { searchMessages } from "./local_store_search.ts";
+import { storeFile } from "./home_dir.ts";
 
 export type { PendingMessage } from "./local_store_outbox.ts";
 
@@ -87,7 +88,7 @@ export class LocalStore {
 
   /** The database file of `user` on `server` in the client folder `home`. */
   static pathFor(home: string, user: string, server: string): string {
-    return `${home}/${user}@${server.replace(/[^A-Za-z0-9.-]/g, "_")}.db`;
+    return storeFile(home, user, server);
   }
 
   /** Runs `fn` in a transaction: a savepoint inside an open one, else BEGIN IMMEDIATE. */

@@ -5,7 +5,7 @@
  * (e2e/controls.ts) hear of other processes' commits through the folder's one watcher
  * (session/local_store.ts `nextForeign`).
  */
-import { E2eCodec, type SealedChannel, watchFolder } from "../e2e/mod.ts";
+import { type E2eCodec, keystoreSide, type SealedChannel, watchFolder } from "../e2e/mod.ts";
 import { attachFiles } from "../files/channel.ts";
 import { attachStreamKeys } from "../video/stream_key.ts";
 
@@ -16,12 +16,13 @@ export function registerControls(ch: SealedChannel): void {
 }
 
 /** `E2eCodec.attach` with every control kind registered. */
-export function attachE2e(
+export async function attachE2e(
   client: Parameters<typeof E2eCodec.attach>[0],
   password: string,
   o: Omit<NonNullable<Parameters<typeof E2eCodec.attach>[2]>, "controls"> = {},
 ): Promise<E2eCodec> {
-  return E2eCodec.attach(client, password, {
+  const { E2eCodec } = await keystoreSide();
+  return await E2eCodec.attach(client, password, {
     ...o,
     controls: (ch) => {
       registerControls(ch);

@@ -5,7 +5,7 @@
  */
 import { ServerSession } from "../core/server_session.ts";
 import type { ChatClient } from "../core/chat_client.ts";
-import { E2eCodec, loginProof } from "../e2e/mod.ts";
+import { keystoreSide, loginProof } from "../e2e/mod.ts";
 import {
   type ClientEnv,
   type ConnectFlags,
@@ -21,7 +21,7 @@ import {
 export function deviceProver(client: ChatClient): (nonce: string) => Promise<Record<string, unknown> | null> {
   return async (nonce) => {
     const codec = client.codec;
-    return codec instanceof E2eCodec
+    return codec instanceof (await keystoreSide()).E2eCodec
       ? await loginProof(codec.cs, { user: client.user, nonce }, codec.device)
       : null;
   };

@@ -12,7 +12,7 @@ import type { LocalStore } from "../session/local_store.ts";
 import { attachVideo } from "../video/client_video.ts";
 import type { SqliteCryptoStore } from "../session/crypto_store.ts";
 import { normalizeName } from "../../protocol/names.ts";
-import { findFfmpeg } from "../../media/mod.ts";
+import { findFfmpeg } from "../../media/ffmpeg.ts";
 import { adoptFile, ensureHome, forgetToken, rememberedToken, rememberToken } from "../session/home_dir.ts";
 import {
   addressesOf,

@@ -4,7 +4,7 @@
  * whenever the client's codec can (stream_key.ts). Offers and withdrawn offers become
  * `BackendEvent`s through the host's `notify`, so a UI hears of them like of any chat event.
  */
-import { FFMPEG_HINT, isVideoFile } from "../../media/mod.ts";
+import { FFMPEG_HINT, isVideoFile } from "../../media/ffmpeg.ts";
 import {
   BackendError,
   type BackendEvent,

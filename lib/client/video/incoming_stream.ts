@@ -9,7 +9,7 @@
  * then counts those too (and relayed frames that never opened), so both ends show the same figures.
  */
 import { decryptFile, fileContext } from "../../crypto/file_aead.ts";
-import { LatestSlot } from "../../media/mod.ts";
+import { LatestSlot } from "../../media/frame_slot.ts";
 import { jpegSize } from "../../media/jpeg_header.ts";
 import type { StreamOfferInfo } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";

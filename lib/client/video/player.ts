@@ -13,21 +13,15 @@
  * arrive (the clock of paced frames: due_clock.ts).
  */
 import { type Clock, systemClock } from "../../common/clock.ts";
-import {
-  abortableSleep,
-  decodeJpeg,
-  formatOverlay,
-  type FrameDecoder,
-  FramePainter,
-  type GraphicsKind,
-  JpegDecoder,
-  kittyDelete,
-  type PaneGeometry,
-  panePixels,
-  PlaybackMeter,
-  type RgbaImage,
-  type TempFilePort,
-} from "../../media/mod.ts";
+import { abortableSleep } from "../../media/stream.ts";
+import { decodeJpeg, type RgbaImage } from "../../media/jpeg.ts";
+import { formatOverlay, PlaybackMeter } from "../../media/overlay.ts";
+import type { FrameDecoder } from "../../media/ffmpeg_decoder.ts";
+import { FramePainter, type PaneGeometry, panePixels } from "../../media/player.ts";
+import type { GraphicsKind } from "../../media/term_detect.ts";
+import { JpegDecoder } from "../../media/decoder.ts";
+import { kittyDelete } from "../../media/render_kitty.ts";
+import type { TempFilePort } from "../../media/kitty_file.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 import { DueClock } from "./due_clock.ts";
 import { SeekTarget } from "./seek_target.ts";

@@ -13,12 +13,11 @@ import {
   type MjpegOptions,
   type MjpegSource,
   type ProbeInfo,
-  type Rendition,
   spawnEarly,
   spawnMjpeg,
-  VideoStream,
-  type VideoStreamOptions,
-} from "../../media/mod.ts";
+} from "../../media/ffmpeg.ts";
+import type { Rendition } from "../../media/thirds.ts";
+import { VideoStream, type VideoStreamOptions } from "../../media/stream.ts";
 import { BackendError } from "../backend.ts";
 import type { Connection } from "../session/connection.ts";
 import { frameCtx } from "./incoming_stream.ts";

@@ -19,13 +19,13 @@ import {
   DETECT_QUERY,
   type DetectResult,
   type GraphicsKind,
-  kittyFileQuery,
   kittyTransfer,
   type KittyTransferSetting,
   parseDetectReplies,
   TITLE_POP,
   TITLE_PUSH,
-} from "../../media/mod.ts";
+} from "../../media/term_detect.ts";
+import { kittyFileQuery } from "../../media/render_kitty.ts";
 
 export interface TerminalInfo {
   kind: GraphicsKind;

@@ -10,7 +10,10 @@
  * Controls (pause, resume, seek, pane, stop, and the player's `report`) are `video.ctl` requests;
  * `ended` resolves with the server's `video.end` (or when the connection closes).
  */
-import { applyRgbDelta, BufferPool, LatestSlot, type Rendition } from "../../media/mod.ts";
+import { applyRgbDelta } from "../../media/rgb_delta.ts";
+import { BufferPool } from "../../media/buffer_pool.ts";
+import { LatestSlot } from "../../media/frame_slot.ts";
+import type { Rendition } from "../../media/thirds.ts";
 import { isLocalAddress } from "../../net/local_address.ts";
 import type { VideoFrameData, VideoHandle, VideoListing } from "../backend.ts";
 import { type Frame, releaseBody } from "../../protocol/frame.ts";

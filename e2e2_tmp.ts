@@ -1,0 +1,1 @@
+import "./lib/client/e2e/mod.ts";
