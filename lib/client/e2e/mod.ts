@@ -45,6 +45,7 @@ export type {
   AttachClient,
   AttachOptions,
   Consumed,
+  DmSealer,
   DmTaking,
   E2eCodec,
   HistoryApplier,
@@ -62,7 +63,6 @@ export type {
 export function keystoreSide(): Promise<typeof import("./codec.ts")> {
   return import("./codec.ts");
 }
-export { DmSealer } from "./dm_seal.ts";
 export { blockedError, blocksOf, refuseBlocked } from "./blocks.ts";
 export {
   type ControlContext,

@@ -26,7 +26,7 @@ import { convOf } from "../session/wire_events.ts";
 import {
   type BodyCodec,
   changePayload,
-  DmSealer,
+  type DmSealer,
   encodePayload,
   type HistoryApplier,
   type Ledger,
@@ -92,7 +92,8 @@ export class PeerCodec implements BodyCodec {
   /** Client mode's DM sealer: one device per user, a first session from the peer's hello. */
   readonly #dms: DmSealer;
 
-  constructor(readonly ports: PeerCodecPorts) {
+  /** `sealer`: e2e's DM sealer class (`keystoreSide`, loaded by the node's start). */
+  constructor(readonly ports: PeerCodecPorts, sealer: typeof DmSealer) {
     const { dm } = ports, me = dm.me;
     const devices = {
       me,
@@ -107,7 +108,7 @@ export class PeerCodec implements BodyCodec {
         return b ? Promise.resolve(b) : Promise.reject(new NoSessionError(user));
       },
     };
-    this.#dms = new DmSealer(dm, devices, bundles, dm.store, (e) => this.#keyChanged(e, e.user));
+    this.#dms = new sealer(dm, devices, bundles, dm.store, (e) => this.#keyChanged(e, e.user));
   }
 
   /** A changed key of `peer`'s: said (`key-changed`); the error it rejects with. */

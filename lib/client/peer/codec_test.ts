@@ -9,6 +9,7 @@ import { DmManager, KeyChangedError, NoSessionError } from "../../crypto/dm.ts";
 import { generateIdentity, publicIdentity } from "../../crypto/identity.ts";
 import { currentUpload, ensureDeviceKeys } from "../../crypto/keystore.ts";
 import type { PrekeyBundle } from "../../crypto/prekeys.ts";
+import { DmSealer } from "../e2e/dm_seal.ts";
 import { PeerCodec } from "./codec.ts";
 import { PeerStore } from "./store.ts";
 
@@ -27,7 +28,7 @@ async function peer(name: string, hellos: Map<string, PrekeyBundle>) {
     bundle: (p) => hellos.get(p) ?? null,
     history: undefined as never, // nothing received here
     keyChanged: (p) => void events.push(p),
-  });
+  }, DmSealer);
   return { store, dm, codec, events, bundle: (await currentUpload(store)) as PrekeyBundle };
 }
 

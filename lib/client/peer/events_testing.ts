@@ -8,6 +8,7 @@ import type { Clock, Timers } from "../../common/clock.ts";
 import type { StoreWrites } from "../../crypto/state_store.ts";
 import type { Applied } from "../e2e/mod.ts";
 import { HistoryApplier } from "../e2e/apply.ts";
+import { DmSealer } from "../e2e/dm_seal.ts";
 import { PeerCodec, peerLedger, takeOpened } from "./codec.ts";
 import { ChatClient } from "../core/chat_client.ts";
 import type { BackendEvent, ChatMessage, Target } from "../backend.ts";
@@ -80,7 +81,7 @@ export function linklessConv(
     bundle: () => null,
     history: undefined as never,
     keyChanged: (peer) => void events.push(keyChanged(peer)),
-  });
+  }, DmSealer);
   const client = new ChatClient(session, store.local, codec, clock);
   client.on((e) => {
     if (e.type === "notice" || (e.type === "message.changed" && "by" in e)) events.push(e);

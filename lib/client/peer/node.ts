@@ -59,6 +59,7 @@ import { PeerWatch } from "./watch.ts";
 import { PeerCodec, peerLedger } from "./codec.ts";
 import {
   contactBook,
+  type DmSealer,
   type HistoryApplier,
   type KeyBook,
   keystoreSide,
@@ -103,8 +104,8 @@ export class PeerNode {
     readonly identity: IdentityKeyPair,
     /** My signed prekey bundle, said in every hello (no one-time prekey: X3DH with three DHs). */
     readonly bundle: PrekeyBundle,
-    /** e2e's history applier (`keystoreSide`, loaded by `start`). */
-    applier: typeof HistoryApplier,
+    /** e2e's history applier and DM sealer (`keystoreSide`, loaded by `start`). */
+    side: { HistoryApplier: typeof HistoryApplier; DmSealer: typeof DmSealer },
   ) {
     this.clock = o.clock ?? systemClock;
     this.timers = o.timers;
@@ -130,7 +131,7 @@ export class PeerNode {
       serial: (fn) => this.#serial(fn),
       bundle: (peer) => this.#links.open(peer)?.bundle ?? null,
       // What the applier tells (a change, a notice) is the core's event.
-      history: new applier(
+      history: new side.HistoryApplier(
         o.name,
         ledger,
         o.store.local,
@@ -139,7 +140,7 @@ export class PeerNode {
         (e) => this.client.notify(e),
       ),
       keyChanged: (peer) => this.#emit(keyChanged(peer)),
-    });
+    }, side.DmSealer);
     // A message walks the core's receive path (core/receiving.ts, core/engine.ts), acked once saved;
     // its engine's tick deletes disappearing messages.
     this.client = new ChatClient(
@@ -155,8 +156,8 @@ export class PeerNode {
 
   static async start(o: PeerNodeOptions): Promise<PeerNode> {
     await ensureDeviceKeys(o.store, (o.clock ?? systemClock).now(), 0);
-    const { HistoryApplier } = await keystoreSide();
-    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store), HistoryApplier);
+    const side = await keystoreSide();
+    const node = new PeerNode(o, await loadIdentity(o.store), await currentUpload(o.store), side);
     node.#listener = listenPeer(
       {
         hostname: o.hostname,
