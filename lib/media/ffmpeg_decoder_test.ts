@@ -4,6 +4,7 @@ import { JpegDecoder } from "./decoder.ts";
 import { decoderArgs, FfmpegJpegDecoder } from "./ffmpeg_decoder.ts";
 import { decodeJpeg, type RgbaImage } from "./jpeg.ts";
 import { goldenImage, TEST_FFMPEG } from "./_testing.ts";
+import { until } from "../common/wait_testing.ts";
 
 const jpeg = (q = 90, w = 48, h = 32) => {
   const src = goldenImage();
@@ -142,9 +143,7 @@ Deno.test({
       await d.decode(jpeg(90, 64, 40));
       assert.equal(d.onFfmpeg, 3);
       // The first process ended after its frames; the second runs with a spare behind it.
-      const running = () => d.processes; // read again after each wait
-      for (let i = 0; i < 50 && running() !== 2; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(d.processes, 2, "after a size change a spare is kept");
+      await until(() => d.processes === 2, () => `a spare after the size change (${d.processes} running)`);
       assert.equal(warmed, 0, "ffmpeg answered everything: the WASM worker never started");
       // Not a JPEG: the fallback answers, and starts only now.
       await assert.rejects(d.decode(new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9])), SyntaxError);

@@ -5,6 +5,7 @@ import type { VideoInfo } from "./library.ts";
 import { type Frame, VideoStream, type VideoStreamOptions } from "./stream.ts";
 import { FirstFrameCache, type FirstFrames } from "./first_frames.ts";
 import { processAlive, SAMPLE_VIDEO, TEST_FFMPEG } from "./_testing.ts";
+import { until } from "../common/wait_testing.ts";
 
 const ff = TEST_FFMPEG ?? "";
 const noFfmpeg = TEST_FFMPEG === null;
@@ -160,7 +161,7 @@ Deno.test("VideoStream.seek() continues from the target and pause() holds frames
 
 Deno.test("VideoStream keeps a latest-frame slot: a slow viewer gets fewer frames, drops are counted", async () => {
   const { s } = makeStream({ mode: "240p", lossless: false });
-  await new Promise((r) => setTimeout(r, 30)); // the producer runs ahead; the viewer takes nothing
+  await until(() => s.stats().dropped > 0, "the producer ran ahead"); // the viewer takes nothing
   const f = await s.nextFrame();
   const st = s.stats();
   assert.ok(f !== null);
@@ -172,7 +173,7 @@ Deno.test("VideoStream keeps a latest-frame slot: a slow viewer gets fewer frame
 Deno.test("VideoStream.stop() stops the source even while the viewer waits", async () => {
   const { s, fake } = makeStream({ mode: "240p", paused: true });
   const p = s.nextFrame();
-  await new Promise((r) => setTimeout(r, 10));
+  await until(() => fake.calls.length > 0, "the source started");
   await s.stop();
   assert.equal(await p, null);
   assert.ok(fake.calls.length > 0 && fake.calls.every((c) => c.stopped));
@@ -316,13 +317,14 @@ Deno.test("VideoStream with a lead releases frames early, in bursts, and drops n
 });
 
 Deno.test("VideoStream with a lead holds a whole burst for a viewer that takes it later", async () => {
+  let parked = 0; // the producer's waits: it waits once the burst is out
   const { s } = makeStream((clock) => ({
     mode: "240p",
     lossless: false,
-    sleep: (_ms, signal) => instantSleep(clock)(Infinity, signal), // time stands still
+    sleep: (_ms, signal) => (parked++, instantSleep(clock)(Infinity, signal)), // time stands still
     lead: 500,
   }));
-  await new Promise((r) => setTimeout(r, 30)); // the first burst, nobody taking
+  await until(() => parked > 0, "the first burst out, nobody taking");
   const held: number[] = [];
   for (let i = 0; i < 13; i++) held.push((await s.nextFrame())!.index);
   assert.deepEqual(held, [...Array(13).keys()], "frames 0 … 12 (up to 500 ms ahead), none dropped");
@@ -451,7 +453,7 @@ Deno.test("VideoStream: a new pane while ffmpeg has not made its first frame res
       },
     };
   });
-  while (slow.spawned === 0) await new Promise((r) => setTimeout(r, 1));
+  await until(() => slow.spawned > 0, "the first ffmpeg started");
   s.setPane(80, 46);
   s.play();
   const f = await s.nextFrame();

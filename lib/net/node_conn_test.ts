@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { makeSelfSignedCert } from "./cert.ts";
 import { connectTls, NodeConn, type ServerConn } from "./tls.ts";
 import { listenTlsServer } from "./tls_server.ts";
+import { until } from "../common/wait_testing.ts";
 
 /** A server connection (NodeConn) and the client's end; `close` ends both and the listener. */
 async function pair(): Promise<{ c: ServerConn; client: ServerConn; close: () => Promise<void> }> {
@@ -126,10 +127,12 @@ Deno.test("NodeConn.writeThen: straight to the native handle, in order; a write 
     // More than the sockets hold while the client reads nothing: still waiting when closed.
     const told: unknown[] = [];
     c.writeThen!(new Uint8Array(16 << 20), (e) => told.push(e));
-    await new Promise((r) => setTimeout(r, 50));
+    // The fence: 1 MiB of it reached the client, so the write was under way and a `done` told early
+    // had had its turns; the rest (more than the sockets hold) cannot have been handed on.
+    await readAll(client, 1 << 20);
     assert.equal(told.length, 0, "the big write ended before the client read it");
     c.close();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => told.length > 0, "the waiting write told at close");
     assert.equal(told.length, 1);
     assert.ok(told[0] instanceof Error, String(told[0]));
   } finally {

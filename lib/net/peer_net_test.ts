@@ -3,6 +3,7 @@ import { utf8 } from "../common/bytes.ts";
 import { generateIdentity, publicIdentity, sameIdentity } from "../crypto/identity.ts";
 import { ManualClock } from "../common/clock.ts";
 import { BULK_PAID, dialPeer, listenPeer, type PeerChannel, PeerNetError } from "./peer_net.ts";
+import { until } from "../common/wait_testing.ts";
 
 const alice = await generateIdentity();
 const bob = await generateIdentity();
@@ -156,7 +157,7 @@ Deno.test("peer net: per-address and total connection caps close the extra conne
     const e = await dialPeer("127.0.0.1", ln.port, { identity: alice, handshakeMs: 2000 }).catch((e) => e);
     assert.ok(e instanceof PeerNetError, String(e));
     for (const c of held.splice(0)) c.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => ln.connections === 0, "the closed connections let go");
     const ok = await dialPeer("127.0.0.1", ln.port, { identity: alice });
     ok.close();
   } finally {

@@ -9,6 +9,7 @@ import * as net from "node:net";
 import { generateIdentity, publicIdentity, sameIdentity } from "../crypto/identity.ts";
 import { dialPeer, HANDSHAKE_MAX_FRAME, listenPeer, type PeerChannel } from "./peer_net.ts";
 import { networkOf } from "../common/host_port.ts";
+import { until } from "../common/wait_testing.ts";
 
 const alice = await generateIdentity();
 const bob = await generateIdentity();
@@ -83,8 +84,7 @@ Deno.test("peer slots: 16 addresses of one /24 cannot take every slot; a peer fr
     assert.ok(kept <= 8, `${kept} handshakes of one /24 held`);
     // A peer from 127.0.0.1 (another /24) connects and authenticates.
     const ch = await dialPeer("127.0.0.1", ln.port, { identity: alice, handshakeMs: 3000 });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(got.some((c) => sameIdentity(c.peer, publicIdentity(alice))));
+    await until(() => got.some((c) => sameIdentity(c.peer, publicIdentity(alice))), "alice's channel");
     ch.close();
   } finally {
     for (const s of held) s.destroy();
@@ -108,7 +108,7 @@ Deno.test("peer slots: the reserved slots take pinned peers only", async () => {
     for (let i = 0; i < 3; i++) {
       mine.push(await dialPeer("127.0.0.1", ln.port, { identity: await generateIdentity() }));
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => got.length >= 3, "three channels");
     assert.equal(got.length, 3);
     // A fourth stranger: authenticated, then refused (the last slot is kept).
     const stranger = await dialPeer("127.0.0.1", ln.port, { identity: await generateIdentity() });
@@ -122,8 +122,7 @@ Deno.test("peer slots: the reserved slots take pinned peers only", async () => {
     assert.equal(end, null, "the stranger's channel was closed");
     // Alice is pinned: she takes the reserved slot.
     const a = await dialPeer("127.0.0.1", ln.port, { identity: alice });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(got.some((c) => sameIdentity(c.peer, publicIdentity(alice))));
+    await until(() => got.some((c) => sameIdentity(c.peer, publicIdentity(alice))), "alice's channel");
     assert.equal(got.length, 4);
     a.close();
   } finally {

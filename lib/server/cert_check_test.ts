@@ -3,6 +3,7 @@ import { ManualClock } from "../common/clock.ts";
 import { memoryLogger } from "../common/logger.ts";
 import { MemoryBusNet } from "./bus/bus.ts";
 import { CertCheck } from "./cert_check.ts";
+import { until } from "../common/wait_testing.ts";
 
 Deno.test("CertCheck: a node whose certificate differs from the others' is named in their logs, and they in its, once", async () => {
   const net = new MemoryBusNet();
@@ -18,8 +19,10 @@ Deno.test("CertCheck: a node whose certificate differs from the others' is named
   );
   for (const n of nodes) n.c.start(); // in turn, as nodes start; each also answers the ones it had not heard
   nodes[0]!.c.start(); // node-a restarts: nobody says it again
-  await new Promise((r) => setTimeout(r, 20));
-  const warned = nodes.map((n) => n.lines.filter((l) => l.includes("cluster.cert")));
+  const certWarnings = () => nodes.map((n) => n.lines.filter((l) => l.includes("cluster.cert")));
+  await until(() => certWarnings().every((w, i) => w.length >= (i === 2 ? 2 : 1)), "every node warned");
+  await net.settled(); // the fence for "once": every event on the bus, and those it made, handled
+  const warned = certWarnings();
   assert.equal(warned[0]!.length, 1);
   assert.match(warned[0]![0]!, /other=node-c .*otherFingerprint=SHA256:CC .*same --tls-cert and --tls-key/);
   assert.equal(warned[1]!.length, 1);

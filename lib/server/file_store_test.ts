@@ -38,9 +38,20 @@ Deno.test("file store: done resolves before the ciphertext's unlink ends; close 
     assert.equal((await readMeta<FileMeta>(dir, f.fid))?.state, "done", "saved before it resolved");
     assert.deepEqual(asked, [f.fid], "the unlink was started");
     assert.ok((await Deno.stat(`${dir}/${f.fid}.bin`)).isFile, "still there: the unlink is held");
-    let closed = false;
+    // The fence: a close with nothing open does no I/O before it waits for the unlinks, so one
+    // macrotask turn runs it to its end unless it waits; a twin store with no unlink held shows it does.
+    const twin = new FileStore(
+      await Deno.makeTempDir({ dir, prefix: "twin-" }),
+      1 << 30,
+      3_600_000,
+      systemClock,
+    );
+    await twin.load();
+    let closed = false, twinClosed = false;
     const closing = store.close().then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 50));
+    void twin.close().then(() => (twinClosed = true));
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(twinClosed, true, "the fence: a close with no unlink held ends within the turn");
     assert.equal(closed, false, "close waits for the unlink");
     unlink();
     await within(closing, 2000, "close");

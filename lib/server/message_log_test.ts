@@ -14,6 +14,8 @@ import { ManualClock } from "../common/clock.ts";
 import { ManualTimers } from "../common/clock_testing.ts";
 import { Logger } from "../common/logger.ts";
 import { SqliteStore } from "./store/sqlite_store.ts";
+import { onNextTurn, yieldToIo } from "../common/turn.ts";
+import { until } from "../common/wait_testing.ts";
 
 /** A 3-byte DM from alice to bob (`bytes` long when given). */
 const msg = (i: number | string, bytes = 3) => ({
@@ -85,8 +87,10 @@ Deno.test("MessageLog: an ack with no message queued waits for the next one and 
   const first = await log.append(msg("h0"), null);
   calls.length = 0;
   const acked = log.ack({ user: "bob", acks: [{ conv: "d:alice:bob", seq: first!.seq }] });
-  await new Promise((r) => setTimeout(r, 0)); // a message comes while the ack waits
-  assert.deepEqual(calls, [], "the ack waits for a message");
+  // The fence: a commit the ack asked for would start on the log's next turn (turn.ts), now passed.
+  await new Promise<void>((r) => onNextTurn(r));
+  await yieldToIo();
+  assert.deepEqual(calls, [], "the ack waits for a message"); // a message comes while the ack waits
   let timerFired = false;
   const t = setTimeout(() => (timerFired = true), 0);
   await Promise.all([log.append(msg("h1"), null), acked]);
@@ -127,9 +131,10 @@ Deno.test("MessageLog: no ok and no delivery before the batch's commit has retur
   const store = new SqliteStore(":memory:");
   let open!: () => void;
   const gate = new Promise<void>((r) => open = r);
-  let committed = false;
+  let committed = false, entered = false;
   const append = store.appendMessages.bind(store);
   store.appendMessages = async (b, a) => {
+    entered = true;
     await gate;
     const rows = await append(b, a);
     committed = true;
@@ -141,7 +146,7 @@ Deno.test("MessageLog: no ok and no delivery before the batch's commit has retur
   const log = new MessageLog(store, hub);
   const acked: boolean[] = [];
   const all = [1, 2, 3].map((i) => log.append(msg(`g${i}`), null).then(() => acked.push(committed)));
-  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+  await until(() => entered, "the commit under way"); // the fence: it waits at the gate now
   assert.deepEqual(acked, [], "no ok while the commit waits");
   assert.deepEqual(fanned, [], "no delivery while the commit waits");
   open();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { RequestChain, Slice } from "./request_chain.ts";
+import { until } from "../common/wait_testing.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -109,7 +110,7 @@ Deno.test("RequestChain: queued requests run in order through a second one that 
   const tail = chain.tail;
   assert.ok(tail, "a request waits");
   release[0]!();
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => log.length >= 3, "wait2 started"); // b, queued after it, would follow at once
   assert.deepEqual(log, ["wait1", "a", "wait2"], "b waits for wait2");
   assert.equal(chain.tail, tail, "one drain for the whole queue");
   release[1]!();

@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { CHUNK_SIZE, ChunkedEncryptor, openFileHeader } from "../../crypto/age_stream.ts";
 import type { PeerChannel } from "../../net/peer_net.ts";
 import { DIRECT_BATCH, encodeIndex, OK, pushDirect } from "./direct.ts";
-
-const tick = () => new Promise((r) => setTimeout(r, 20));
+import { until } from "../../common/wait_testing.ts";
 
 Deno.test("pushDirect: the next batches are made while a frame is written; its chunks are freed once written", async () => {
   const dir = await Deno.makeTempDir();
@@ -44,9 +43,9 @@ Deno.test("pushDirect: the next batches are made while a frame is written; its c
       seen: (p: number) => read.push(p),
     };
     const pushed = pushDirect(ch, src, () => {});
-    for (let i = 0; i < 50 && readBeforeFirst < 0; i++) await tick();
-    await tick();
+    await until(() => readBeforeFirst >= 0, "the first frame handed to the channel");
     assert.ok(readBeforeFirst > 0, "the first frame was handed to the channel");
+    await until(() => read.length > readBeforeFirst, "a batch read while the first frame is written");
     assert.ok(
       read.length > readBeforeFirst,
       `batches read while the first frame is written: ${read.length} after ${readBeforeFirst}`,

@@ -4,9 +4,10 @@
  * pass; keys that arrived with it (a paste of "/query bob⏎hello⏎", or a busy moment that read both
  * lines at once) would otherwise act on the screen as it was: "hello" sent from the status buffer.
  * So the keys after a submitted command are held until the command settles (its own changes queued
- * first), for at most `maxMs`, then handed back in the order they came. Pure but for one timer.
+ * first), for at most `maxMs` (a timer of the injected clock.ts `Timers`), then handed back in the order they came.
  */
 import type { KeyEvent } from "../term/keys.ts";
+import { systemTimers, type Timers } from "../../common/clock.ts";
 
 /** The longest time typed-ahead keys wait for a command (a slow one does not freeze the keyboard). */
 export const HOLD_MAX_MS = 1000;
@@ -19,12 +20,13 @@ export class InputHold {
 
   /**
    * `release`: takes back held keys, in order; `after`: runs a function once what the command queued
-   * was handled (the app's next pass).
+   * was handled (the app's next pass); `timers`: what the `maxMs` bound waits on.
    */
   constructor(
     readonly release: (events: KeyEvent[]) => void,
     readonly after: (fn: () => void) => void,
     readonly maxMs = HOLD_MAX_MS,
+    readonly timers: Timers = systemTimers,
   ) {}
 
   /** True while keys are held. */
@@ -37,10 +39,10 @@ export class InputHold {
     if (this.#hold) return;
     const n = this.#hold = ++this.#count;
     const end = () => {
-      clearTimeout(timer);
+      this.timers.clear(timer);
       this.after(() => this.#release(n));
     };
-    const timer = setTimeout(end, this.maxMs);
+    const timer = this.timers.set(end, this.maxMs);
     p.then(end, end);
   }
 

@@ -8,6 +8,7 @@ import { decryptFile, encryptFile } from "../../crypto/file_aead.ts";
 import { readyFile } from "./stream_send.ts";
 import type { MjpegOptions, MjpegSource } from "../../media/ffmpeg.ts";
 import { SAMPLE_VIDEO, TEST_FFMPEG } from "../../media/_testing.ts";
+import { until } from "../../common/wait_testing.ts";
 
 /** Just enough of a Connection to push frames at PeerStreams. */
 function fakeConn() {
@@ -87,7 +88,7 @@ Deno.test("PeerStreams.accept answers while the frame key is on its way; a frame
   });
   push({ t: "stream.offer", sid: "sid-early-key", from: "alice", name: "a.mp4" });
   const accepting = peers.accept(await peers.waitOffer("alice", 50));
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => sent.length > 0, "the answer");
   assert.deepEqual(sent, ["stream.answer"], "answered before the key came");
   const jpeg = new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
   const sealed = await encryptFile(key, frameCtx("sid-early-key", 0, "alice", "bob"), jpeg);
@@ -122,7 +123,8 @@ Deno.test("PeerStreams: a blocked user's offer is refused unseen; a stream to th
   peers.onOffer((o) => seen.push(o.from));
   push({ t: "stream.offer", sid: "sid-mallory-1", from: "mallory", name: "spam.mp4" });
   push({ t: "stream.offer", sid: "sid-alice-001", from: "alice", name: "clip.mp4" });
-  await new Promise((r) => setTimeout(r, 10));
+  // Both decided: alice's offer seen, mallory's (pushed first) refused.
+  await until(() => seen.length > 0 && asked.length > 0, "both offers decided");
   assert.deepEqual(seen, ["alice"]);
   assert.deepEqual(peers.pending.map((o) => o.sid), ["sid-alice-001"]);
   assert.deepEqual(asked, [["stream.answer", { sid: "sid-mallory-1", accept: false }]]);
@@ -175,7 +177,7 @@ Deno.test({
     // Sent before the offer, not one round trip after it; the old order was offer, then key.
     assert.deepEqual(order, ["key", "stream.offer"]);
     keyArrives();
-    await new Promise((r) => setTimeout(r, 0)); // VideoStream spawns one microtask after it is made
+    await until(() => spawned.length > 0, "ffmpeg readied"); // VideoStream spawns a microtask after it is made
     assert.equal(spawned.length, 1, "ffmpeg readied while the offer waits, before any answer");
     push({ t: "stream.answer", sid, accept: false });
     assert.equal((await sending).reason, "refused");
@@ -241,7 +243,7 @@ for (const viewer of [{ width: 80, height: 46 }, undefined]) {
         signal: ac.signal,
       });
       await isOffered;
-      await new Promise((r) => setTimeout(r, 0)); // VideoStream spawns one microtask after it is made
+      await until(() => starts.length > 0, "ffmpeg readied"); // VideoStream spawns a microtask after it is made
       push({ t: "stream.answer", sid, accept: true, ...viewer });
       await thirdFrame;
       ac.abort();

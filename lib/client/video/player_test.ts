@@ -4,6 +4,7 @@ import { decodeJpeg, FramePainter, LatestSlot } from "../../media/mod.ts";
 import { denoTempFiles } from "../term/terminal.ts";
 import { SixelEncoder } from "../../media/render_sixel.ts";
 import { VideoPlayer } from "./player.ts";
+import { until } from "../../common/wait_testing.ts";
 import type { FrameSource, VideoFrame } from "./video_client.ts";
 
 /** A 16×16 grey JPEG: `ffmpeg -f lavfi -i color=gray:s=16x16 -frames:v 1 -c:v mjpeg -q:v 31`. */
@@ -100,7 +101,7 @@ Deno.test("VideoPlayer: quick seeks add up from where the video is heading, and 
     draw: () => {},
     onStatus: (l) => lines.push(l),
   });
-  while (p.position !== 0 || lines.length === 0) await new Promise((r) => setTimeout(r, 1));
+  await until(() => p.position === 0 && lines.length > 0, "the first frame drawn");
   await p.seekBy(5000);
   await p.seekBy(5000); // before any frame of the first seek came
   await p.seekBy(20_000); // past the end: the end
@@ -192,22 +193,35 @@ function earlySource(pts: number[], lead = 500): FrameSource & { lead: number } 
   };
 }
 
-/** A sleep on a manual clock: finite sleeps move it at once; an endless one waits for the signal. */
-function clockSleep(clock: ManualClock, log: number[]) {
+/**
+ * A sleep on a manual clock: finite sleeps move it at once; an endless one (counted in `parks`) waits
+ * for the signal.
+ */
+function clockSleep(clock: ManualClock, log: number[], parks = { n: 0 }) {
   return (ms: number, signal: AbortSignal): Promise<void> => {
     if (Number.isFinite(ms)) {
       log.push(ms);
       clock.advance(ms);
       return Promise.resolve();
     }
+    parks.n++;
     return new Promise((r) =>
       signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true })
     );
   };
 }
 
-/** A half-block player on a manual clock, for a source with a lead; `shown` runs at each status line. */
-function pacedPlayer(src: FrameSource, clock: ManualClock, shown: () => void, sleeps: number[] = []) {
+/**
+ * A half-block player on a manual clock, for a source with a lead; `shown` runs at each status line;
+ * `parks` counts its endless waits (paused: only a control wakes it).
+ */
+function pacedPlayer(
+  src: FrameSource,
+  clock: ManualClock,
+  shown: () => void,
+  sleeps: number[] = [],
+  parks = { n: 0 },
+) {
   return new VideoPlayer(src, {
     kind: "halfblock",
     pane: { row: 1, col: 1, cols: 8, rows: 4 },
@@ -215,7 +229,7 @@ function pacedPlayer(src: FrameSource, clock: ManualClock, shown: () => void, sl
     draw: () => {},
     onStatus: shown,
     clock,
-    sleep: clockSleep(clock, sleeps),
+    sleep: clockSleep(clock, sleeps, parks),
   });
 }
 
@@ -243,13 +257,22 @@ Deno.test("VideoPlayer (lead) holds the picture while paused and goes on from th
   const shownAt: number[] = [];
   const src = earlySource([0, 40, 80, 120]);
   const pause = () => Promise.resolve();
-  const p: VideoPlayer = pacedPlayer({ ...src, next: src.next, pause, resume: pause }, clock, () => {
-    if (p.paused) return; // the status line pause() writes itself
-    shownAt.push(clock.now());
-    if (shownAt.length === 2) void p.pause();
-  });
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(shownAt, [0, 40], "nothing drawn while paused");
+  const parks = { n: 0 };
+  const p: VideoPlayer = pacedPlayer(
+    { ...src, next: src.next, pause, resume: pause },
+    clock,
+    () => {
+      if (p.paused) return; // the status line pause() writes itself
+      shownAt.push(clock.now());
+      if (shownAt.length === 2) void p.pause();
+    },
+    [],
+    parks,
+  );
+  // The event: the paused player parked (only a control wakes it); or a frame drawn past the pause.
+  await until(() => parks.n > 0 || p.position > 40, "the paused player parked");
+  assert.deepEqual([shownAt, p.position], [[0, 40], 40], "nothing drawn while paused");
+  assert.equal(parks.n, 1, "paused: waits for a control");
   clock.advance(3000);
   await p.resume();
   await p.done;
@@ -376,7 +399,8 @@ Deno.test("VideoPlayer.painterWhile() makes the painter (a sixel encoder warmed 
   let offered!: (v: string) => void;
   const offer = new Promise<string>((r) => offered = r);
   const both = VideoPlayer.painterWhile(Promise.resolve({ kind: "sixel" as const }), offer);
-  await new Promise((r) => setTimeout(r, 0)); // the terminal is known; no offer yet
+  // the terminal is known; no offer yet
+  await until(() => SixelEncoder.warmUps > before, "a warm-up before the offer came");
   assert.equal(SixelEncoder.warmUps - before, 1, "warmed up before the offer came");
   offered("clip");
   const { value, painter } = await both;
@@ -399,6 +423,6 @@ Deno.test("VideoPlayer.painterWhile() makes the painter (a sixel encoder warmed 
     Promise.reject(new Error("no offer within 60 s")),
   );
   await assert.rejects(failing, /no offer/);
-  await new Promise((r) => setTimeout(r, 0));
+  await until(() => closed > 0, "the painter made meanwhile closed");
   assert.equal(closed, 1, "the painter made meanwhile is closed");
 });

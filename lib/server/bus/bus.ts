@@ -63,6 +63,17 @@ export class MemoryBusNet {
   leave(b: MemoryBus): void {
     this.#nodes.delete(b);
   }
+  /**
+   * Resolves once every node has handled every event sent so far, and those their handlers sent in
+   * turn (a test's fence for "nothing more comes": no wall time).
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      const queues = [...this.#nodes].map((b) => b.queue);
+      await Promise.all(queues);
+      if ([...this.#nodes].every((b, i) => b.queue === queues[i])) return;
+    }
+  }
 }
 
 export class MemoryBus implements Bus {
@@ -70,6 +81,10 @@ export class MemoryBus implements Bus {
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   constructor(readonly net: MemoryBusNet, readonly node: string, readonly seal: BusSeal) {}
+  /** The events received and not yet handled (MemoryBusNet.settled). */
+  get queue(): Promise<void> {
+    return this.#queue;
+  }
   publish(e: BusEvent): void {
     if (!this.#closed) this.net.send(this, this.seal.seal(this.node, e));
   }
