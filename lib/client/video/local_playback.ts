@@ -66,7 +66,7 @@ export class LocalPlayback implements VideoHandle {
     this.#pos = Math.max(0, o.start ?? 0);
     this.#since = o.now();
     this.#size = fitSize(o.width, o.height, o.pane);
-    this.#open();
+    this.#open(this.#pos); // from the start asked, as the early ffmpeg was (however the clock moved since)
   }
 
   /** Where the playhead is, ms. */
@@ -74,10 +74,11 @@ export class LocalPlayback implements VideoHandle {
     return this.#paused ? this.#pos : this.#pos + (this.o.now() - this.#since);
   }
 
-  #open(): void {
+  /** Starts ffmpeg from `from` ms (the playhead: a seek, a new pane size; the start asked, at first). */
+  #open(from = this.position): void {
     void this.#src?.stop();
     this.#gen++;
-    this.#from = this.position;
+    this.#from = from;
     this.#count = 0;
     const opts = { ffmpeg: this.o.ffmpeg, input: this.o.path, startSec: this.#from / 1000, fps: this.o.fps };
     const src = this.#early
