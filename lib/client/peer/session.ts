@@ -208,7 +208,7 @@ export class PeerSession implements ChatSession {
     return [
       ["Mode", "peer (no server)"],
       ["Listening", this.node.listening],
-      ["Peers", `${this.#who().length} online of ${peers.length}`],
+      ["Peers", `${peers.filter((p) => p.online).length} online of ${peers.length}`],
       ["Store", this.node.store.path ?? "memory only (--ephemeral)"],
     ];
   }
